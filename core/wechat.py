@@ -1,0 +1,266 @@
+"""The WeChat and WeCom client: login, phone numbers, the shared access token, subscribe messages, robots.
+
+Works against real WeChat or the local fake (fakewechat) by changing WECHAT_API_BASE / WECOM_API_BASE only.
+Secrets (appsecret, session_key, access_token, robot keys) never go into log lines or exception messages.
+"""
+import json
+import logging
+import re
+import time
+from datetime import date, datetime, time as dtime
+
+import requests
+from flask import current_app
+from requests.adapters import HTTPAdapter
+
+from core.cache import get_redis, key
+from core.clock import TZ, format_cn
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRCODES = frozenset({40001, 42001, 40014})   # "get a new access token"
+TOKEN_REFRESH_MARGIN = 300                          # refresh when less than 5 minutes are left
+_SECRET_PARAMS = re.compile(r"((?:secret|access_token|key|js_code)=)[^&\s\"']+")
+
+# One pooled session per process: WeChat calls are frequent and TLS handshakes are not free.
+_session = requests.Session()
+_adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
+_session.mount("https://", _adapter)
+_session.mount("http://", _adapter)
+
+
+class _RedactQueryStrings(logging.Filter):
+    """Blank secret query parameters in urllib3's DEBUG lines, which print full request URLs."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = _SECRET_PARAMS.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryStrings())
+
+
+class WeChatError(Exception):
+    """WeChat answered with a non-zero errcode (or could not be reached: see WeChatUnavailable)."""
+
+    def __init__(self, errcode, errmsg=""):
+        self.errcode = errcode
+        self.errmsg = errmsg
+        super().__init__(f"WeChat errcode {errcode}: {errmsg}")
+
+
+class WeChatUnavailable(WeChatError):
+    """WeChat is busy (errcode -1) or unreachable: timeout, connection error, HTTP 5xx. errcode is -1 or None."""
+
+
+def code2session(js_code):
+    """Exchange a wx.login code for {"openid", "session_key", "unionid"?}; the session_key stays server-side."""
+    cfg = current_app.config
+    body = _request("GET", cfg["WECHAT_API_BASE"] + "/sns/jscode2session", params={
+        "appid": cfg["WECHAT_APPID"], "secret": cfg["WECHAT_SECRET"],
+        "js_code": js_code, "grant_type": "authorization_code"})
+    return {k: v for k, v in body.items() if k not in ("errcode", "errmsg")}
+
+
+def phone_number(phone_code):
+    """Exchange a getPhoneNumber code for WeChat's phone_info (phoneNumber, purePhoneNumber, countryCode...)."""
+    return _call_with_token("/wxa/business/getuserphonenumber", {"code": phone_code})["phone_info"]
+
+
+def access_token(force_refresh=False):
+    """Return the app's access token from the shared cache, fetching it (one fetcher at a time) when due."""
+    if not force_refresh:
+        cached = _cached_token()
+        if cached:
+            return cached
+    return _refresh_token(force=force_refresh)
+
+
+def send_subscribe(openid, template_id, data, page=None, state=None, lang="zh_CN"):
+    """Send one subscribe message; data maps key → value or {"value": ...}. Returns WeChat's body (msgid)."""
+    payload = {
+        "touser": openid,
+        "template_id": template_id,
+        "data": {k: v if isinstance(v, dict) else {"value": str(v)} for k, v in data.items()},
+        "miniprogram_state": state or current_app.config.get("MINIPROGRAM_STATE", "formal"),
+        "lang": lang,
+    }
+    if page:
+        payload["page"] = page
+    return _call_with_token("/cgi-bin/message/subscribe/send", payload)
+
+
+def wecom_send(webhook_key, payload):
+    """Post one message (a text or markdown payload as WeCom defines it) to a group robot."""
+    url = current_app.config["WECOM_API_BASE"] + "/cgi-bin/webhook/send"
+    return _request("POST", url, params={"key": webhook_key}, payload=payload, hide=(webhook_key,))
+
+
+# ---- the access token ------------------------------------------------------------------------------------
+
+def _token_key():
+    return key("wechat", "access_token")
+
+
+def _cached_token():
+    raw = get_redis().get(_token_key())
+    if not raw:
+        return None
+    entry = json.loads(raw)
+    # Real time, not core.clock.now(): WeChat expires tokens by the wall clock even when tests freeze ours.
+    if entry["expires_at"] - time.time() < TOKEN_REFRESH_MARGIN:
+        return None
+    return entry["token"]
+
+
+def _refresh_token(force=False, stale=None):
+    """Fetch a token under the Redis lock; skip the fetch if another worker refreshed meanwhile."""
+    lock = get_redis().lock(key("wechat", "token_lock"), timeout=10, blocking_timeout=10)
+    if not lock.acquire():
+        raise WeChatUnavailable(None, "timed out waiting for the access token lock")
+    try:
+        cached = _cached_token()
+        # After a rejected token, a different cached one means a peer already refreshed: force-refresh
+        # is limited to 20 a day, so don't spend another.
+        if cached and (not force or (stale is not None and cached != stale)):
+            return cached
+        cfg = current_app.config
+        body = _request("POST", cfg["WECHAT_API_BASE"] + "/cgi-bin/stable_token", payload={
+            "grant_type": "client_credential", "appid": cfg["WECHAT_APPID"], "secret": cfg["WECHAT_SECRET"],
+            "force_refresh": bool(force)})
+        token, expires_in = body["access_token"], int(body["expires_in"])
+        get_redis().set(_token_key(), json.dumps({"token": token, "expires_at": time.time() + expires_in}),
+                        ex=max(expires_in, 1))
+        log.info("wechat access token fetched force=%s expires_in=%s", bool(force), expires_in)
+        return token
+    finally:
+        try:
+            lock.release()
+        except Exception:  # the lock expired while we waited on WeChat; nothing left to release
+            pass
+
+
+def _call_with_token(path, payload):
+    """POST to a token-authenticated API; on a token error refresh once (forced) and retry once."""
+    url = current_app.config["WECHAT_API_BASE"] + path
+    token = access_token()
+    try:
+        return _request("POST", url, params={"access_token": token}, payload=payload, hide=(token,))
+    except WeChatUnavailable:
+        raise
+    except WeChatError as exc:
+        if exc.errcode not in TOKEN_ERRCODES:
+            raise
+        log.warning("wechat rejected the access token path=%s errcode=%s; refreshing once", path, exc.errcode)
+    token = _refresh_token(force=True, stale=token)
+    return _request("POST", url, params={"access_token": token}, payload=payload, hide=(token,))
+
+
+# ---- transport -------------------------------------------------------------------------------------------
+
+def _request(method, url, params=None, payload=None, hide=()):
+    """Send one request and return the JSON body; raise WeChatUnavailable or WeChatError."""
+    path = url.split("://", 1)[-1].split("/", 1)[-1]
+    data = headers = None
+    if payload is not None:
+        # Send UTF-8, not \u escapes: some WeChat APIs have shown escaped Chinese literally to users.
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+    started = time.perf_counter()
+    try:
+        resp = _session.request(method, url, params=params, data=data, headers=headers,
+                                timeout=current_app.config.get("WECHAT_TIMEOUT", 5))
+    except requests.Timeout:
+        # "from None": the requests exception's text holds the full URL, secrets included.
+        raise WeChatUnavailable(None, f"timeout calling /{path}") from None
+    except requests.RequestException as exc:
+        raise WeChatUnavailable(None, f"{type(exc).__name__} calling /{path}") from None
+    duration_ms = (time.perf_counter() - started) * 1000
+    if resp.status_code >= 500:
+        log.warning("wechat call path=/%s status=%s duration_ms=%.1f", path, resp.status_code, duration_ms)
+        raise WeChatUnavailable(None, f"HTTP {resp.status_code} from /{path}")
+    try:
+        body = resp.json()
+    except ValueError:
+        error = WeChatUnavailable if resp.status_code == 200 else WeChatError  # a garbled 200 is a hiccup
+        raise error(None, f"HTTP {resp.status_code} with a non-JSON body from /{path}") from None
+    errcode = body.get("errcode", 0) if isinstance(body, dict) else None
+    log.info("wechat call path=/%s status=%s errcode=%s duration_ms=%.1f",
+             path, resp.status_code, errcode, duration_ms)
+    if errcode is None:
+        raise WeChatError(None, f"unexpected response shape from /{path}")
+    if errcode == -1:
+        raise WeChatUnavailable(-1, _redact(body.get("errmsg", "system busy"), hide))
+    if errcode != 0:
+        raise WeChatError(errcode, _redact(body.get("errmsg", ""), hide))
+    if resp.status_code != 200:
+        raise WeChatError(None, f"HTTP {resp.status_code} from /{path}")
+    return body
+
+
+def _redact(text, hide):
+    for secret in hide:
+        if secret:
+            text = text.replace(secret, "***")
+    return _SECRET_PARAMS.sub(r"\1***", text)
+
+
+# ---- fitting values to WeChat's limits (pure) ------------------------------------------------------------
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_NAME_LATIN = re.compile(r"[^A-Za-z .'\-]")
+
+
+def fit_template_value(key_type, value):
+    """Cut or normalise a value so WeChat accepts it for a template key of this type."""
+    if key_type in ("time", "date"):
+        return _fit_moment(key_type, value)
+    if isinstance(value, float):
+        value = f"{value:.2f}".rstrip("0").rstrip(".")
+    text = " ".join(str(value).split())  # WeChat rejects newlines; runs of spaces waste the budget
+    if key_type == "thing":
+        return text if len(text) <= 20 else text[:19] + "…"
+    if key_type == "phrase":
+        return "".join(_CJK.findall(text))[:5]
+    if key_type == "name":
+        chinese = "".join(_CJK.findall(text))
+        if chinese:
+            return chinese[:10]
+        return _NAME_LATIN.sub("", text).strip()[:20].strip()
+    if key_type == "number":
+        whole, _, fraction = text.partition(".")
+        digits, fraction = re.sub(r"\D", "", whole), re.sub(r"\D", "", fraction)
+        number = f"{digits or '0'}.{fraction}" if fraction else digits
+        return number[:32].rstrip(".")
+    if key_type == "character_string":
+        return re.sub(r"[^\x21-\x7e]", "", text)[:32]
+    if key_type == "letter":
+        return re.sub(r"[^A-Za-z]", "", text)[:32]
+    if key_type == "symbol":
+        return text[:5]
+    raise ValueError(f"unknown template key type {key_type!r}")
+
+
+def _fit_moment(key_type, value):
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("template times need an aware datetime")
+        return format_cn(value)
+    if isinstance(value, date):
+        if key_type == "date":
+            return f"{value.year}年{value.month}月{value.day}日"
+        return format_cn(datetime.combine(value, dtime.min, TZ))
+    return " ".join(str(value).split())
+
+
+def fit_wecom_markdown(text, limit=4096):
+    """Cut text to WeCom's byte limit (4096 for markdown, pass 2048 for text) on a character boundary."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    marker = "…"
+    room = limit - len(marker.encode("utf-8"))
+    return encoded[:room].decode("utf-8", errors="ignore") + marker
