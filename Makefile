@@ -1,0 +1,38 @@
+# 支部学习 Branch Study — everything a newcomer or CI needs, on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FAKE_WECHAT := http://127.0.0.1:5001
+PORT ?= 5000
+
+.PHONY: setup run test test-pg bench soak clean
+
+$(VENV)/.installed: requirements.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+## make run: migrate, seed the demo, then serve the API, the fake WeChat API, the scheduler and a sender.
+run: setup
+	@export WECHAT_API_BASE=$(FAKE_WECHAT) WECOM_API_BASE=$(FAKE_WECHAT) PUBLIC_URL=http://127.0.0.1:$(PORT); \
+	$(BIN)/flask --app wsgi db upgrade heads && \
+	$(BIN)/flask --app wsgi seed-demo && \
+	trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python -m fakewechat --host 127.0.0.1 --port 5001 --appid wx-demo-appid --secret demo-app-secret & \
+	if $(BIN)/flask --app wsgi scheduler --help >/dev/null 2>&1; then $(BIN)/flask --app wsgi scheduler & fi; \
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload
+
+## make test: the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set.
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+## make test-pg: the same suite on the local PostgreSQL + Redis.
+test-pg: setup
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

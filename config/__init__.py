@@ -1,0 +1,113 @@
+"""Settings, read from the environment when the app factory runs (never at import)."""
+import os
+
+DEFAULT_SECRET_KEY = "dev-secret-change-me"
+
+# Business rules that are configuration, not code. Each domain reads its own block.
+POINT_RULES = {
+    # 学习积分, in the spirit of 学习强国: per item studied and per minutes studied, each capped per day.
+    "material_studied": {"points": 1, "daily_cap": 6},
+    "study_minutes": {"points": 1, "per_minutes": 4, "daily_cap": 8},
+    "quiz_full_marks": {"points": 8},
+    "quiz_passed": {"points": 6},
+    "quiz_taken": {"points": 2},
+    "quota_talk_given": {"points": 10},
+    "quota_exchange_attended": {"points": 3},
+    "quota_book_read": {"points": 5},
+}
+
+SCHEDULE = {
+    # Asia/Shanghai wall-clock times for the scheduler's jobs.
+    "daily_material": {"hour": 8, "minute": 0},
+    "quiz_open": {"day_of_week": "mon", "hour": 8, "minute": 0},
+    "quiz_reminder_thu": {"day_of_week": "thu", "hour": 20, "minute": 0},
+    "quiz_reminder_sun": {"day_of_week": "sun", "hour": 12, "minute": 0},
+    "quiz_results": {"day_of_week": "mon", "hour": 0, "minute": 5},
+    "quota_monthly": {"day": 1, "hour": 9, "minute": 0},
+    "quota_quarterly": {"month": "1,4,7,10", "day": 1, "hour": 9, "minute": 30},
+    "secretary_digest": {"day_of_week": "mon", "hour": 9, "minute": 0},
+}
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name, default):
+    return int(_env(name, default))
+
+
+def load(overrides=None):
+    """Build the settings dict from the environment, then apply explicit overrides."""
+    app_env = _env("APP_ENV", "development")
+    instance = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance")
+    settings = {
+        "APP_ENV": app_env,
+        "TESTING": app_env == "testing",
+        "SECRET_KEY": _env("SECRET_KEY", DEFAULT_SECRET_KEY),
+        "DATABASE_URL": _env("DATABASE_URL"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "INSTANCE_DIR": _env("INSTANCE_DIR", instance),
+        "WECHAT_APPID": _env("WECHAT_APPID", "wx-demo-appid" if app_env != "production" else None),
+        "WECHAT_SECRET": _env("WECHAT_SECRET", "demo-app-secret" if app_env != "production" else None),
+        "WECHAT_API_BASE": _env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECOM_API_BASE": _env("WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
+        "WECHAT_TIMEOUT": float(_env("WECHAT_TIMEOUT", "5")),
+        "MINIPROGRAM_STATE": _env("MINIPROGRAM_STATE", "formal"),
+        "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        "BUSINESS_TZ": "Asia/Shanghai",
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 20000),
+        "RATELIMIT_LOGIN_IP": _env("RATELIMIT_LOGIN_IP", "30 per minute"),
+        "RATELIMIT_LOGIN_OPENID": _env("RATELIMIT_LOGIN_OPENID", "10 per minute"),
+        "RATELIMIT_WRITES": _env("RATELIMIT_WRITES", "120 per minute"),
+        "RATELIMIT_ENABLED": _env("RATELIMIT_ENABLED", "1") == "1",
+        "POINT_RULES": POINT_RULES,
+        "SCHEDULE": SCHEDULE,
+        "READ_SECONDS_PER_MINUTE": _int("READ_SECONDS_PER_MINUTE", 30),
+        "READ_MIN_SECONDS": _int("READ_MIN_SECONDS", 30),
+        "QUIET_HOURS": (_env("QUIET_START", "22:00"), _env("QUIET_END", "07:00")),
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 6),
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+    }
+    settings.update(overrides or {})
+    if not settings["DATABASE_URL"]:
+        os.makedirs(settings["INSTANCE_DIR"], exist_ok=True)
+        settings["DATABASE_URL"] = "sqlite:///" + os.path.join(settings["INSTANCE_DIR"], "branch_study.db")
+    settings["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(settings["DATABASE_URL"])
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(settings["SQLALCHEMY_DATABASE_URI"])
+    if settings["APP_ENV"] == "production":
+        check_production(settings)
+    return settings
+
+
+def _normalise_db_url(url):
+    # One driver for PostgreSQL: psycopg 3, whatever scheme the operator wrote.
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _engine_options(url):
+    if url.startswith("sqlite"):
+        # WAL and a busy timeout let the web process, scheduler and sender share one file.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+
+
+def check_production(settings):
+    """Refuse to run production on defaults: a known secret, no WeChat credentials, or embedded stores."""
+    problems = []
+    if settings["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(settings["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+    if not settings.get("WECHAT_APPID") or not settings.get("WECHAT_SECRET"):
+        problems.append("WECHAT_APPID and WECHAT_SECRET must be set")
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+    if not settings.get("REDIS_URL"):
+        problems.append("REDIS_URL must be set; the in-process fakeredis is for development only")
+    if problems:
+        raise RuntimeError("拒绝以生产模式启动 (refusing to start in production): " + "; ".join(problems))

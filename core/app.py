@@ -1,0 +1,79 @@
+"""The app factory: nothing but configuration and a chain of init_app calls."""
+import importlib
+import os
+
+from flask import Flask
+from flask_smorest import Api
+
+import config
+from core import audit, cache, cli, errors, health, requestlog, sqlite  # noqa: F401
+from core.extensions import db, limiter, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The rooms, in dependency order: a later one may use an earlier one's services, never the reverse.
+DOMAINS = ["members", "learning", "quizzes", "quotas", "notifications"]
+
+
+def create_app(overrides=None):
+    """Create the Branch Study app from the environment (and explicit overrides, for tests)."""
+    app = Flask(__name__, instance_path=os.path.join(ROOT, "instance"))
+    app.config.update(config.load(overrides))
+    app.config.update(_api_settings())
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    sqlite.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    cache.init_app(app)
+    _init_limiter(app)
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
+    api.ERROR_SCHEMA = errors.ErrorSchema
+    errors.register(app)
+    _serve_docs_assets(app)
+    requestlog.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+    for name in DOMAINS:
+        module = importlib.import_module(name)
+        if hasattr(module, "init_app"):
+            module.init_app(app, api)
+    app.extensions["api"] = api
+    return app
+
+
+def _api_settings():
+    return {
+        "API_TITLE": "支部学习 Branch Study API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs-assets/",
+    }
+
+
+def _serve_docs_assets(app):
+    # The interactive API page works on an intranet: Swagger UI's files come from a pinned package, not a CDN.
+    from flask import send_from_directory
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/api/v1/docs-assets/<path:filename>")
+    def docs_assets(filename):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def _init_limiter(app):
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # a Redis outage must not take every endpoint down
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config["RATELIMIT_KEY_PREFIX"] = "bs-rl"
+    if app.config.get("REDIS_URL"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    else:
+        app.config["RATELIMIT_STORAGE_URI"] = "redis://"
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
+    limiter.init_app(app)

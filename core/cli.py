@@ -1,0 +1,40 @@
+"""Commands that span the rooms: `flask seed-demo`."""
+import importlib
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from core.extensions import db
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Load the deterministic demo organisation and each room's demo data (once)."""
+    from core.app import DOMAINS
+    from members.demo import DEMO_LOGINS
+    from members.models import Committee
+
+    if db.session.scalar(select(Committee).where(Committee.name == "示范集团党委")) is not None:
+        click.echo("演示数据已存在，跳过。")
+    else:
+        ctx = {}
+        for name in DOMAINS:
+            try:
+                module = importlib.import_module(f"{name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{name}.demo":
+                    raise
+                continue
+            module.seed(ctx)
+        db.session.commit()
+        click.echo("演示数据已载入。")
+    base = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    click.echo("\n演示账号（小程序登录 code 由本地假微信接口签发，dev:<openid> 形式）：")
+    for label, openid, phone in DEMO_LOGINS:
+        click.echo(f"  {label}  手机 {phone}\n    curl -s -X POST {base}/api/v1/auth/wechat "
+                   f"-H 'Content-Type: application/json' -d '{{\"code\": \"dev:{openid}\"}}'")
+
+
+def init_app(app):
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,155 @@
+"""One error shape, made in one place: {"code": ..., "message": "中文说明", "details": {...}}."""
+import logging
+
+from flask import jsonify
+from marshmallow import Schema, fields
+from sqlalchemy.exc import OperationalError, InterfaceError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Chinese messages for the statuses Flask itself may raise.
+HTTP_MESSAGES = {
+    400: ("bad_request", "请求格式不正确"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "操作与当前状态冲突"),
+    413: ("payload_too_large", "上传内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("validation_error", "请求参数不合法"),
+    429: ("rate_limited", "操作过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器内部错误"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
+}
+
+
+class AppError(Exception):
+    """A failure the client should hear about in the standard error shape."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, code=None, status=None, details=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+    def __init__(self, message="资源不存在", **kw):
+        super().__init__(message, **kw)
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+    def __init__(self, message="没有权限执行此操作", **kw):
+        super().__init__(message, **kw)
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+    def __init__(self, message="请先登录", **kw):
+        super().__init__(message, **kw)
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Invalid(AppError):
+    status, code = 422, "validation_error"
+
+
+class Unavailable(AppError):
+    status, code = 503, "service_unavailable"
+
+    def __init__(self, message="服务暂时不可用，请稍后再试", **kw):
+        super().__init__(message, **kw)
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "机器可读的错误码"})
+    message = fields.String(required=True, metadata={"description": "中文说明"})
+    details = fields.Dict(metadata={"description": "细节，例如逐字段或逐行的错误"})
+
+
+def error_response(status, code, message, details=None):
+    response = jsonify({"code": code, "message": message, "details": details or {}})
+    response.status_code = status
+    return response
+
+
+def http_error_response(exc):
+    """Turn a werkzeug HTTPException (and smorest's abort with webargs messages) into the shape."""
+    status = exc.code or 500
+    code, message = HTTP_MESSAGES.get(status, ("http_error", exc.description or "请求失败"))
+    details = {}
+    data = getattr(exc, "data", None) or {}
+    if "messages" in data:
+        details = {"fields": _flatten_locations(data["messages"])}
+    elif data.get("message"):
+        message = data["message"]
+    if status == 429:
+        details = {"limit": str(exc.description)}
+    return error_response(status, code, message, details)
+
+
+def _flatten_locations(messages):
+    # webargs nests errors by location ({"json": {...}}); the client only needs field → reasons.
+    flat = {}
+    for location, errors in messages.items():
+        if isinstance(errors, dict):
+            flat.update(errors)
+        else:
+            flat[location] = errors
+    return flat
+
+
+def register(app):
+    """Install the handlers that make every failure the one JSON shape."""
+
+    @app.errorhandler(AppError)
+    def _app_error(exc):
+        from core.extensions import db
+
+        db.session.rollback()
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        return http_error_response(exc)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _db_down(exc):
+        from core.extensions import db
+
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone; the pool will recycle it
+            db.session.remove()
+        return error_response(503, "database_unavailable", "数据库暂时不可用，请稍后再试")
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def _redis_down(exc):
+        log.warning("redis unavailable: %s", exc.__class__.__name__)
+        return error_response(503, "cache_unavailable", "缓存服务暂时不可用，请稍后再试")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        from core.extensions import db
+
+        log.exception("unhandled error")
+        db.session.rollback()
+        return error_response(500, "internal_error", "服务器内部错误")

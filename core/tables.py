@@ -1,0 +1,154 @@
+"""Spreadsheet import and export: CSV (UTF-8 with or without BOM, or GBK) and XLSX, safely."""
+import csv
+import io
+import zipfile
+
+from core.errors import Invalid
+
+MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024  # a zip bomb stops here
+MAX_XLSX_RATIO = 200
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def read_upload(file_storage, headers, required=(), max_rows=20000):
+    """Read an uploaded CSV/XLSX into [(row_number, {header: value})]; reject a bad file as a whole.
+
+    Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2.
+    """
+    if file_storage is None:
+        raise Invalid("请上传文件", code="file_missing", details={"field": "file"})
+    data = file_storage.read()
+    if not data:
+        raise Invalid("上传的文件是空的", code="file_empty")
+    name = (file_storage.filename or "").lower()
+    if name.endswith(".xlsx") or data[:2] == b"PK":
+        grid = _read_xlsx(data)
+    elif name.endswith(".csv") or name.endswith(".txt") or not name:
+        grid = _read_csv(data)
+    else:
+        raise Invalid("只支持 CSV 或 XLSX 文件", code="file_type")
+    return _rows(grid, headers, required, max_rows)
+
+
+def _read_csv(data):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise Invalid("无法识别文件编码，请使用 UTF-8 或 GBK", code="file_encoding")
+    if "\x00" in text:
+        raise Invalid("文件内容不是文本表格", code="file_corrupt")
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise Invalid("CSV 格式错误", code="file_corrupt", details={"reason": str(exc)})
+
+
+def _read_xlsx(data):
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+            if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
+                raise Invalid("文件解压后过大，已拒绝", code="file_too_large")
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        grid = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+        workbook.close()
+        return grid
+    except Invalid:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds on a broken file
+        raise Invalid("无法读取 XLSX 文件，请确认文件未损坏", code="file_corrupt",
+                      details={"reason": exc.__class__.__name__})
+
+
+def _cell(value):
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _rows(grid, headers, required, max_rows):
+    grid = [row for row in grid if any(_cell(c) for c in row)] if grid else []
+    if not grid:
+        raise Invalid("文件没有内容", code="file_empty")
+    found = [_cell(c) for c in grid[0]]
+    missing = [h for h in headers if h in required and h not in found]
+    if missing:
+        raise Invalid("缺少必需的列：" + "、".join(missing), code="file_headers",
+                      details={"missing": missing, "expected": list(headers)})
+    unknown = [h for h in found if h and h not in headers]
+    if unknown:
+        raise Invalid("无法识别的列：" + "、".join(unknown), code="file_headers",
+                      details={"unknown": unknown, "expected": list(headers)})
+    if len(grid) - 1 > max_rows:
+        raise Invalid(f"行数过多，每次最多导入 {max_rows} 行", code="file_too_large")
+    index = {h: i for i, h in enumerate(found) if h}
+    rows = []
+    for number, raw in enumerate(grid[1:], start=2):
+        rows.append((number, {h: (_cell(raw[i]) if i < len(raw) else "") for h, i in index.items()}))
+    if not rows:
+        raise Invalid("文件只有表头，没有数据行", code="file_empty")
+    return rows
+
+
+def row_error(row, column, reason):
+    """One per-row error as every import reports it."""
+    return {"row": row, "column": column, "reason": reason}
+
+
+def reject_rows(errors):
+    """Raise the all-or-nothing import failure listing every bad row."""
+    raise Invalid(f"文件中有 {len(errors)} 处错误，未导入任何数据", code="import_rejected",
+                  details={"errors": errors})
+
+
+def safe_cell(value):
+    """Neutralise a cell a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def to_csv(headers, rows):
+    """Return CSV bytes with a UTF-8 BOM, so Excel opens the Chinese headers correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(headers, rows, title="Sheet1"):
+    """Return XLSX bytes with headers and rows, formula-looking text neutralised."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.append(headers)
+    for row in rows:
+        sheet.append([safe_cell(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def download(body, filename, kind):
+    """A Flask response for an export; kind is 'csv' or 'xlsx'."""
+    from urllib.parse import quote
+
+    from flask import Response
+
+    mime = "text/csv; charset=utf-8" if kind == "csv" else XLSX_MIME
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response

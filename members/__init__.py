@@ -1,0 +1,9 @@
+"""Members: the organisation tree, its people, and how they log in."""
+
+
+def init_app(app, api):
+    from members import cli, models  # noqa: F401  (models register their tables)
+    from members.views import bp
+
+    api.register_blueprint(bp)
+    cli.init_app(app)

@@ -1,0 +1,94 @@
+"""The one scoping rule: a member sees their own; a secretary their branch; an admin their committee's subtree.
+
+Anything outside the caller's scope is reported as not found, so guessing ids reveals nothing.
+"""
+from sqlalchemy import select
+
+from core.errors import Forbidden, NotFound
+from core.extensions import db
+from members.models import Branch, Committee, Member
+
+
+def subtree_committee_ids(committee_id):
+    """A select of the ids of a committee and every committee below it."""
+    path = db.session.get(Committee, committee_id).path
+    return select(Committee.id).where(Committee.path.like(path + "%"))
+
+
+def managed_branch_ids(member):
+    """A select of the branch ids a member may manage (empty for a plain member)."""
+    if member.role == "admin":
+        return select(Branch.id).where(Branch.committee_id.in_(subtree_committee_ids(member.committee_id)))
+    if member.role == "secretary" and member.branch_id:
+        return select(Branch.id).where(Branch.id == member.branch_id)
+    return select(Branch.id).where(Branch.id.is_(None))
+
+
+def can_manage_branch(member, branch):
+    if member.role == "secretary":
+        return member.branch_id == branch.id
+    if member.role == "admin":
+        return in_committee_subtree(member, branch.committee_id)
+    return False
+
+
+def in_committee_subtree(member, committee_id):
+    """Whether an admin's committee is committee_id or one of its ancestors."""
+    if member.role != "admin":
+        return False
+    if committee_id == member.committee_id:
+        return True
+    target = db.session.get(Committee, committee_id)
+    own = db.session.get(Committee, member.committee_id)
+    return target is not None and target.path.startswith(own.path)
+
+
+def branch_for(member, branch_id, manage=True):
+    """Load a branch the member may see (manage=False: their own branch too); else 404, or 403 if visible only."""
+    branch = db.session.get(Branch, branch_id)
+    if branch is None:
+        raise NotFound()
+    if can_manage_branch(member, branch):
+        return branch
+    if member.branch_id == branch.id:
+        if manage:
+            raise Forbidden("仅支部书记或党委管理员可执行此操作")
+        return branch
+    raise NotFound()
+
+
+def committee_for(member, committee_id):
+    """Load a committee the member administers (directly or from above); else 404."""
+    committee = db.session.get(Committee, committee_id)
+    if committee is None or not in_committee_subtree(member, committee_id):
+        if committee is not None and member.committee_id == committee_id and member.role != "admin":
+            raise Forbidden("仅党委管理员可执行此操作")
+        raise NotFound()
+    return committee
+
+
+def member_for(viewer, member_id):
+    """Load a member the viewer may manage (or the viewer themself); else 404."""
+    target = db.session.get(Member, member_id)
+    if target is None:
+        raise NotFound()
+    if target.id == viewer.id:
+        return target
+    if viewer.role == "secretary" and target.branch_id == viewer.branch_id and viewer.branch_id:
+        return target
+    if viewer.role == "admin" and in_committee_subtree(viewer, target.committee_id):
+        return target
+    raise NotFound()
+
+
+def members_in_scope_clause(viewer):
+    """A WHERE clause over Member limiting rows to those the viewer manages."""
+    if viewer.role == "admin":
+        return Member.committee_id.in_(subtree_committee_ids(viewer.committee_id))
+    if viewer.role == "secretary":
+        return Member.branch_id == viewer.branch_id
+    return Member.id == viewer.id
+
+
+__all__ = ["subtree_committee_ids", "managed_branch_ids", "can_manage_branch", "in_committee_subtree",
+           "branch_for", "committee_for", "member_for", "members_in_scope_clause"]

@@ -1,0 +1,324 @@
+"""The verbs of the organisation: bootstrap, roster import, login, member changes. They own transactions."""
+import re
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import audit, clock, wechat
+from core.errors import AppError, Conflict, Forbidden, Invalid, Unavailable
+from core.extensions import db, limiter
+from core.tables import read_upload, reject_rows, row_error
+from members import auth
+from members.models import ROLE_LABELS, Branch, Committee, Member, PartyGroup
+from members.scope import members_in_scope_clause
+
+ROSTER_HEADERS = ("姓名", "手机号", "支部", "党小组", "角色", "入党日期")
+ROSTER_REQUIRED = ("姓名", "手机号", "支部", "角色")
+ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()}
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_phone(raw):
+    """Return an 11-digit mainland mobile number, or None if it is not one."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if PHONE_RE.match(digits) else None
+
+
+# --- organisation ------------------------------------------------------------------------------
+
+def create_committee(name, parent=None):
+    """Create a committee (under parent, if given) with its subtree path."""
+    committee = Committee(name=name, parent_id=parent.id if parent else None, path="/")
+    db.session.add(committee)
+    db.session.flush()
+    committee.path = (parent.path if parent else "/") + f"{committee.id}/"
+    return committee
+
+
+def bootstrap(committee_name, admin_name, admin_phone):
+    """Create a committee and its first admin (the CLI's `org bootstrap`)."""
+    phone = normalise_phone(admin_phone)
+    if phone is None:
+        raise Invalid("管理员手机号格式不正确", details={"admin_phone": ["应为 11 位手机号"]})
+    if db.session.scalar(select(Committee).where(Committee.name == committee_name)):
+        raise Conflict(f"党委“{committee_name}”已存在", code="committee_exists")
+    if db.session.scalar(select(Member).where(Member.phone == phone)):
+        raise Conflict("该手机号已在名册中", code="phone_taken")
+    committee = create_committee(committee_name)
+    admin = Member(name=admin_name, phone=phone, committee_id=committee.id, role="admin", joined_on=None)
+    db.session.add(admin)
+    audit.record(None, "org.bootstrap", "committee", committee.id, name=committee_name, admin_phone=phone)
+    db.session.commit()
+    return committee, admin
+
+
+def branch_overview(committee):
+    """Branches in a committee's subtree with their active member counts."""
+    counts = (select(Member.branch_id, func.count().label("n")).where(Member.active.is_(True))
+              .group_by(Member.branch_id).subquery())
+    rows = db.session.execute(
+        select(Branch, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.branch_id == Branch.id)
+        .join(Committee, Committee.id == Branch.committee_id)
+        .where(Committee.path.like(committee.path + "%")).order_by(Branch.committee_id, Branch.name)
+    ).all()
+    return [{"id": b.id, "name": b.name, "committee_id": b.committee_id, "committee_name": b.committee.name,
+             "member_count": n} for b, n in rows]
+
+
+def list_branch_members(branch, q=None, active=None):
+    """A select of a branch's members, optionally filtered by name and active flag."""
+    stmt = select(Member).where(Member.branch_id == branch.id)
+    if q:
+        stmt = stmt.where(Member.name.contains(q.strip(), autoescape=True))
+    if active is not None:
+        stmt = stmt.where(Member.active.is_(active))
+    return stmt.order_by(Member.name, Member.id)
+
+
+# --- roster import -----------------------------------------------------------------------------
+
+def import_roster(actor, file_storage, committee, branch=None):
+    """Validate a whole roster file, then apply every row or none. Returns counts."""
+    rows = read_upload(file_storage, ROSTER_HEADERS, ROSTER_REQUIRED, current_app.config["IMPORT_MAX_ROWS"])
+    parsed, errors = _validate_roster(actor, rows, committee, branch)
+    if errors:
+        reject_rows(errors)
+    result = _apply_roster(actor, parsed, committee)
+    audit.record(actor, "roster.import", "branch" if branch else "committee", (branch or committee).id,
+                 filename=file_storage.filename, **result)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("名册正被同时导入，请稍后重试", code="import_conflict")
+    return result
+
+
+def _validate_roster(actor, rows, committee, branch):
+    errors, parsed, seen = [], [], {}
+    phones = [normalise_phone(r["手机号"]) for _, r in rows]
+    existing = _members_by_phone([p for p in phones if p])
+    for (number, row), phone in zip(rows, phones):
+        problems = []
+        name = row["姓名"]
+        if not name:
+            problems.append(row_error(number, "姓名", "姓名不能为空"))
+        elif len(name) > 50:
+            problems.append(row_error(number, "姓名", "姓名不能超过 50 个字"))
+        if phone is None:
+            problems.append(row_error(number, "手机号", "手机号格式不正确，应为 11 位手机号"))
+        elif phone in seen:
+            problems.append(row_error(number, "手机号", f"与第 {seen[phone]} 行的手机号重复"))
+        else:
+            seen[phone] = number
+        branch_name = row["支部"]
+        if not branch_name:
+            problems.append(row_error(number, "支部", "支部不能为空"))
+        elif len(branch_name) > 100:
+            problems.append(row_error(number, "支部", "支部名称不能超过 100 个字"))
+        elif branch is not None and branch_name != branch.name:
+            problems.append(row_error(number, "支部", f"只能导入本支部（{branch.name}）的党员"))
+        group_name = row.get("党小组", "")
+        if len(group_name) > 100:
+            problems.append(row_error(number, "党小组", "党小组名称不能超过 100 个字"))
+        role = ROLE_BY_LABEL.get(row["角色"])
+        if role is None:
+            problems.append(row_error(number, "角色", "角色应为 党员、支部书记 或 党委管理员"))
+        elif role == "admin" and actor.role != "admin":
+            problems.append(row_error(number, "角色", "支部书记不能设置党委管理员"))
+        joined_on, reason = _parse_date(row.get("入党日期", ""))
+        if reason:
+            problems.append(row_error(number, "入党日期", reason))
+        current = existing.get(phone)
+        if current is not None and not _same_org(current, committee):
+            problems.append(row_error(number, "手机号", "该手机号已登记在其他党委，请联系管理员"))
+        elif current is not None and actor.role == "secretary" and current.role == "admin":
+            problems.append(row_error(number, "角色", "支部书记不能修改党委管理员"))
+        if problems:
+            errors.extend(problems)
+        else:
+            parsed.append({"name": name, "phone": phone, "branch": branch_name, "group": group_name or None,
+                           "role": role, "joined_on": joined_on, "current": current})
+    return parsed, errors
+
+
+def _same_org(member, committee):
+    own = db.session.get(Committee, member.committee_id)
+    return own.path.startswith(committee.path)
+
+
+def _members_by_phone(phones):
+    found = {}
+    for start in range(0, len(phones), 1000):
+        chunk = phones[start:start + 1000]
+        for member in db.session.scalars(select(Member).where(Member.phone.in_(chunk))):
+            found[member.phone] = member
+    return found
+
+
+def _parse_date(raw):
+    if not raw:
+        return None, None
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"):
+        try:
+            value = datetime.strptime(raw, fmt).date()
+            break
+        except ValueError:
+            continue
+    else:
+        return None, "日期格式应为 YYYY-MM-DD"
+    if value > clock.today():
+        return None, "入党日期不能晚于今天"
+    if value < date(1921, 7, 1):
+        return None, "入党日期不合理"
+    return value, None
+
+
+def _apply_roster(actor, parsed, committee):
+    branches = {b.name: b for b in db.session.scalars(select(Branch).where(Branch.committee_id == committee.id))}
+    groups = {}
+    created = updated = unchanged = 0
+    for item in parsed:
+        branch = branches.get(item["branch"])
+        if branch is None:
+            branch = branches[item["branch"]] = Branch(committee_id=committee.id, name=item["branch"])
+            db.session.add(branch)
+            db.session.flush()
+        group_id = None
+        if item["group"]:
+            group_id = _group_id(groups, branch, item["group"])
+        values = {"name": item["name"], "branch_id": branch.id, "group_id": group_id, "role": item["role"],
+                  "committee_id": branch.committee_id}
+        if item["joined_on"] is not None:
+            values["joined_on"] = item["joined_on"]
+        member = item["current"]
+        if member is None:
+            db.session.add(Member(phone=item["phone"], **values))
+            created += 1
+        elif any(getattr(member, k) != v for k, v in values.items()):
+            if member.role != values["role"]:
+                audit.record(actor, "member.role_change", "member", member.id, old=member.role, new=values["role"],
+                             via="roster")
+            for k, v in values.items():
+                setattr(member, k, v)
+            updated += 1
+        else:
+            unchanged += 1
+    return {"created": created, "updated": updated, "unchanged": unchanged}
+
+
+def _group_id(cache, branch, name):
+    key = (branch.id, name)
+    if key not in cache:
+        group = db.session.scalar(select(PartyGroup).where(PartyGroup.branch_id == branch.id,
+                                                           PartyGroup.name == name))
+        if group is None:
+            group = PartyGroup(branch_id=branch.id, name=name)
+            db.session.add(group)
+            db.session.flush()
+        cache[key] = group.id
+    return cache[key]
+
+
+# --- member changes ----------------------------------------------------------------------------
+
+def update_member(actor, member, changes):
+    """Change a member's role or active flag, within the actor's powers; deactivation revokes sessions."""
+    if member.id == actor.id:
+        raise Forbidden("不能修改自己的角色或状态")
+    if "role" in changes and changes["role"] != member.role:
+        if actor.role != "admin":
+            raise Forbidden("只有党委管理员可以修改角色")
+        if changes["role"] in ("member", "secretary") and member.branch_id is None:
+            raise Invalid("该成员不属于任何支部，不能设为党员或支部书记")
+        audit.record(actor, "member.role_change", "member", member.id, old=member.role, new=changes["role"])
+        member.role = changes["role"]
+    if "active" in changes and changes["active"] != member.active:
+        if member.role == "admin" and actor.role != "admin":
+            raise Forbidden("支部书记不能停用党委管理员")
+        member.active = changes["active"]
+        if not member.active:
+            auth.revoke_all_sessions(member.id)
+        audit.record(actor, "member.activate" if member.active else "member.deactivate", "member", member.id)
+    db.session.commit()
+    return member
+
+
+# --- login -------------------------------------------------------------------------------------
+
+def login_with_wechat(code, phone_code=None):
+    """Exchange a wx.login code for a session; bind the openid by phone on first login."""
+    session_info = _wechat_call(wechat.code2session, code)
+    openid = session_info["openid"]
+    _limit_openid(openid)
+    member = db.session.scalar(select(Member).where(Member.openid == openid))
+    if member is None:
+        if not phone_code:
+            raise AppError("该微信尚未绑定党员身份，请授权手机号完成绑定", code="not_bound", status=403)
+        member = _bind_by_phone(openid, session_info.get("unionid"), phone_code)
+    if not member.active:
+        raise AppError("账号已停用，请联系支部书记", code="member_inactive", status=403)
+    token, expires_at = auth.issue_token(member)
+    db.session.commit()
+    return {"token": token, "expires_at": expires_at, "member": member}
+
+
+def _bind_by_phone(openid, unionid, phone_code):
+    info = _wechat_call(wechat.phone_number, phone_code)
+    phone = normalise_phone(info.get("purePhoneNumber") or info.get("phoneNumber"))
+    if info.get("countryCode") not in (None, "86") or phone is None:
+        raise AppError("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster", status=403)
+    member = db.session.scalar(select(Member).where(Member.phone == phone).with_for_update(of=Member))
+    if member is None:
+        raise AppError("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster", status=403)
+    if member.openid and member.openid != openid:
+        raise AppError("该党员已绑定其他微信，请联系支部书记解绑", code="already_bound", status=409)
+    if not member.active:
+        raise AppError("账号已停用，请联系支部书记", code="member_inactive", status=403)
+    member.openid = openid
+    member.unionid = unionid
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AppError("该微信已绑定其他党员", code="already_bound", status=409)
+    return member
+
+
+WECHAT_LOGIN_ERRORS = {
+    40029: ("wechat_code_invalid", "登录凭证无效，请重新进入小程序", 400),
+    40163: ("wechat_code_used", "登录凭证已使用，请重新进入小程序", 400),
+    45011: ("rate_limited", "登录过于频繁，请稍后再试", 429),
+    40226: ("wechat_user_blocked", "该微信账号存在风险，无法登录", 403),
+}
+
+
+def _wechat_call(fn, *args):
+    try:
+        return fn(*args)
+    except wechat.WeChatUnavailable:
+        raise Unavailable("微信服务暂时不可用，请稍后再试", code="wechat_unavailable")
+    except wechat.WeChatError as exc:
+        code, message, status = WECHAT_LOGIN_ERRORS.get(
+            exc.errcode, ("wechat_error", "微信登录失败，请稍后再试", 502 if exc.errcode in (40013, 40125) else 400))
+        if status == 502:
+            raise Unavailable("微信登录配置有误，请联系管理员", code="wechat_misconfigured")
+        raise AppError(message, code=code, status=status, details={"errcode": exc.errcode})
+
+
+def _limit_openid(openid):
+    from limits import parse
+
+    item = parse(current_app.config["RATELIMIT_LOGIN_OPENID"])
+    if current_app.config.get("RATELIMIT_ENABLED", True) and not limiter.limiter.hit(item, "login-openid", openid):
+        raise AppError("登录过于频繁，请稍后再试", code="rate_limited", status=429)
+
+
+def members_visible_to(viewer):
+    return select(Member).where(members_in_scope_clause(viewer))

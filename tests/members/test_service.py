@@ -1,0 +1,54 @@
+"""The service's own surface: health, readiness, the OpenAPI document, errors, production guards."""
+import pytest
+
+import config
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_openapi_document_lists_the_api(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/auth/wechat" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert b"/api/v1/docs-assets/swagger-ui-bundle.js" in page.data
+    assert client.get("/api/v1/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_unknown_routes_and_methods_use_the_error_shape(client):
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert set(missing.get_json()) == {"code", "message", "details"}
+    wrong = client.delete("/api/v1/auth/wechat")
+    assert wrong.status_code == 405
+    assert wrong.get_json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("env, problem", [
+    ({"SECRET_KEY": config.DEFAULT_SECRET_KEY}, "SECRET_KEY"),
+    ({"WECHAT_SECRET": ""}, "WECHAT"),
+    ({"DATABASE_URL": ""}, "DATABASE_URL"),
+    ({"REDIS_URL": ""}, "REDIS_URL"),
+])
+def test_production_refuses_defaults(monkeypatch, tmp_path, env, problem):
+    good = {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "WECHAT_APPID": "wx1", "WECHAT_SECRET": "s",
+            "DATABASE_URL": "postgresql://db/x", "REDIS_URL": "redis://r/0", "INSTANCE_DIR": str(tmp_path)}
+    good.update(env)
+    for name, value in good.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError, match=problem):
+        config.load()
+
+
+def test_production_settings_load_when_complete(monkeypatch, tmp_path):
+    for name, value in {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "WECHAT_APPID": "wx1",
+                        "WECHAT_SECRET": "s", "DATABASE_URL": "postgres://db/x", "REDIS_URL": "redis://r/0"}.items():
+        monkeypatch.setenv(name, value)
+    settings = config.load()
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/x"
