@@ -1,0 +1,168 @@
+"""Leaderboards: Redis sorted sets per branch/committee and week/month/year, rebuilt from the ledger when missing.
+
+The database is the truth. A board key that is missing (flushed, expired) is rebuilt with one GROUP BY;
+a board that exists is kept current by adding each award after its transaction commits.
+"""
+import logging
+import uuid
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.cache import get_redis, key
+from core.errors import Invalid
+from core.extensions import db
+from members.models import Branch, Committee, Member
+from members.scope import subtree_committee_ids
+
+log = logging.getLogger(__name__)
+
+PERIODS = ("week", "month", "year")
+SCOPES = ("branch", "committee")
+SENTINEL = "~"  # keeps an empty board a key that exists, so "missing" always means "rebuild"
+_PENDING = "learning_board_adds"
+
+# Add only to a board that exists: a missing board will be rebuilt from the ledger, which has the row.
+_ADD_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('ZINCRBY', KEYS[1], ARGV[2], ARGV[1])
+end
+return nil
+"""
+
+
+def period_key(period, day):
+    """The key of the week ('2026-W48'), month ('2026-11') or year ('2026') holding a local day."""
+    if period == "week":
+        return clock.week_key(day)
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    if period == "year":
+        return str(day.year)
+    raise ValueError(period)
+
+
+def period_days(period, day):
+    """[first day, first day after) of the period holding a local day."""
+    if period == "week":
+        monday = clock.week_monday(day)
+        return monday, date.fromordinal(monday.toordinal() + 7)
+    if period == "month":
+        first = day.replace(day=1)
+        return first, date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    if period == "year":
+        return date(day.year, 1, 1), date(day.year + 1, 1, 1)
+    raise ValueError(period)
+
+
+def board_key(scope, scope_id, period, day):
+    return key("lb", scope, scope_id, period, period_key(period, day))
+
+
+def _targets(member):
+    """The boards a member's points count on: their branch, their committee and every committee above it."""
+    targets = [("branch", member.branch_id)] if member.branch_id else []
+    path = db.session.scalar(select(Committee.path).where(Committee.id == member.committee_id)) or ""
+    targets += [("committee", int(c)) for c in path.strip("/").split("/") if c]
+    return targets
+
+
+def after_commit_add(member, day, points):
+    """Queue points for the member's existing boards; applied only if the transaction commits."""
+    keys = [board_key(scope, scope_id, period, day) for scope, scope_id in _targets(member) for period in PERIODS]
+    pending = db.session().info.setdefault(_PENDING, [])
+    pending.append((get_redis(), keys, str(member.id), points))
+
+
+@event.listens_for(Session, "after_commit")
+def _apply_pending(session):
+    for redis, keys, member_id, points in session.info.pop(_PENDING, []):
+        try:
+            script = redis.register_script(_ADD_IF_EXISTS)
+            for board in keys:
+                script(keys=[board], args=[member_id, points])
+        except Exception:  # Redis down: drop the boards, the ledger rebuilds them
+            log.warning("leaderboard update failed; boards will be rebuilt", exc_info=True)
+            try:
+                redis.delete(*keys)
+            except Exception:
+                pass
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session):
+    session.info.pop(_PENDING, None)
+
+
+def rebuild(scope, scope_id, period, day):
+    """Rebuild one board from the ledger (one GROUP BY) and swap it in atomically."""
+    from learning.models import PointEntry
+
+    first, after = period_days(period, day)
+    where = [PointEntry.day >= first, PointEntry.day < after]
+    if scope == "branch":
+        where.append(Member.branch_id == scope_id)
+    else:
+        where.append(Member.committee_id.in_(subtree_committee_ids(scope_id)))
+    rows = db.session.execute(
+        select(PointEntry.member_id, func.sum(PointEntry.points)).join(Member, Member.id == PointEntry.member_id)
+        .where(*where).group_by(PointEntry.member_id)).all()
+    redis = get_redis()
+    target = board_key(scope, scope_id, period, day)
+    temp = f"{target}:build:{uuid.uuid4().hex}"
+    pipe = redis.pipeline()
+    pipe.zadd(temp, {SENTINEL: float("-inf")})
+    scores = {str(member_id): int(total) for member_id, total in rows if total}
+    items = list(scores.items())
+    for start in range(0, len(items), 5000):
+        pipe.zadd(temp, dict(items[start:start + 5000]))
+    pipe.expire(temp, current_app.config.get("LEADERBOARD_TTL_SECONDS", 3600))
+    pipe.rename(temp, target)
+    pipe.execute()
+    return target
+
+
+def board(scope, scope_id, period, day, limit=50, viewer_id=None):
+    """The top of a board with names and ranks (ties share a rank), plus the viewer's own place."""
+    if period not in PERIODS:
+        raise Invalid("排行周期应为 week、month 或 year", details={"fields": {"period": ["无效的周期"]}})
+    redis = get_redis()
+    target = board_key(scope, scope_id, period, day)
+    if not redis.exists(target):
+        rebuild(scope, scope_id, period, day)
+    top = [(m, s) for m, s in redis.zrevrange(target, 0, limit, withscores=True) if m != SENTINEL][:limit]
+    size = max(0, redis.zcard(target) - 1)
+    ids = [int(m) for m, _ in top]
+    if viewer_id is not None and str(viewer_id) not in {m for m, _ in top}:
+        ids.append(viewer_id)
+    people = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
+    branches = dict(db.session.execute(
+        select(Branch.id, Branch.name).where(Branch.id.in_({m.branch_id for m in people.values() if m.branch_id})))
+        .all()) if people else {}
+    entries, rank, previous = [], 0, None
+    for position, (member_id, score) in enumerate(top, start=1):
+        if score != previous:
+            rank, previous = position, score
+        person = people.get(int(member_id))
+        entries.append({"rank": rank, "member_id": int(member_id), "points": int(score),
+                        "name": person.name if person else "", "branch": branches.get(getattr(person, "branch_id",
+                                                                                                None))})
+    me = None
+    if viewer_id is not None:
+        score = redis.zscore(target, str(viewer_id))
+        if score is not None:
+            me = {"rank": redis.zcount(target, f"({score}", "+inf") + 1, "points": int(score)}
+        else:
+            me = {"rank": None, "points": 0}
+    return {"scope": scope, "scope_id": scope_id, "period": period, "period_key": period_key(period, day),
+            "size": size, "entries": entries, "me": me}
+
+
+def clear_boards():
+    """Drop every cached board (they rebuild from the ledger on next read)."""
+    redis = get_redis()
+    for name in redis.scan_iter(match=key("lb", "*")):
+        redis.delete(name)
