@@ -29,6 +29,21 @@ SCHEDULE = {
 }
 
 
+# Subscribe-message templates by purpose: the template id (from the mini-program's admin console) and the
+# type of each key, which decides how values are cut to WeChat's limits. Defaults are the fake's ids.
+WECHAT_TEMPLATES = {
+    "study_material": {"template_id": "tmpl-study-material",
+                       "keys": {"thing1": "thing", "date2": "date", "thing3": "thing"}},
+    "quiz_open": {"template_id": "tmpl-quiz-open", "keys": {"thing1": "thing", "time2": "time", "thing3": "thing"}},
+    "quiz_reminder": {"template_id": "tmpl-quiz-reminder",
+                      "keys": {"thing1": "thing", "time2": "time", "thing3": "thing"}},
+    "quiz_result": {"template_id": "tmpl-quiz-result",
+                    "keys": {"thing1": "thing", "number2": "number", "phrase3": "phrase", "thing4": "thing"}},
+    "task_reminder": {"template_id": "tmpl-task-reminder",
+                      "keys": {"thing1": "thing", "time2": "time", "name3": "name", "thing4": "thing"}},
+}
+
+
 def _env(name, default=None):
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -70,6 +85,11 @@ def load(overrides=None):
         "QUIET_HOURS": (_env("QUIET_START", "22:00"), _env("QUIET_END", "07:00")),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 6),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
+        "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 30),
+        "OUTBOX_BATCH": _int("OUTBOX_BATCH", 100),
+        "WECHAT_TEMPLATES": WECHAT_TEMPLATES,
+        "WECOM_PER_MINUTE": _int("WECOM_PER_MINUTE", 20),
+        "SCHEDULER_LEADER_TTL": _int("SCHEDULER_LEADER_TTL", 30),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
     }
     settings.update(overrides or {})

@@ -1,1 +1,9 @@
-"""(being built)"""
+"""Notifications: the outbox and inbox, WeChat subscribe messages, WeCom robots, and the scheduler."""
+
+
+def init_app(app, api):
+    from notifications import cli, models  # noqa: F401  (models register their tables)
+    from notifications.views import bp
+
+    api.register_blueprint(bp)
+    cli.init_app(app)

@@ -1,0 +1,135 @@
+"""What each notification says, and whom it goes to, asked of the other rooms through their query services.
+
+Imports of learning, quizzes and quotas are made inside functions: notifications depends on them, and a room
+not yet built raises ImportError, which makes the job wait (and the 一键提醒 answer 503) instead of crashing.
+"""
+from datetime import timedelta
+
+from sqlalchemy import select, union
+
+from core import clock
+from core.clock import format_cn
+from members.models import Member
+
+
+def _day_cn(day):
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def study_material_message(day):
+    """Today's material is out."""
+    return {"title": "今日学习材料已发布", "body": f"{_day_cn(day)}的学习材料已发布，请及时学习。",
+            "page": "pages/study/index",
+            "data": {"thing1": "每日学习材料已发布", "date2": _day_cn(day), "thing3": "请及时完成今日学习"}}
+
+
+def quiz_open_message(quiz):
+    """This week's quiz is open."""
+    closes = format_cn(quiz.closes_at)
+    return {"title": f"{quiz.title}已开放", "body": f"本周测验“{quiz.title}”已开放，请于{closes}前完成作答。",
+            "page": f"pages/quiz/index?id={quiz.id}",
+            "data": {"thing1": quiz.title, "time2": closes, "thing3": "请在截止前完成作答"}}
+
+
+def quiz_reminder_message(quiz):
+    """You have not submitted yet."""
+    closes = format_cn(quiz.closes_at)
+    return {"title": "测验提醒", "body": f"您还未提交“{quiz.title}”，截止时间{closes}，请尽快作答。",
+            "page": f"pages/quiz/index?id={quiz.id}",
+            "data": {"thing1": quiz.title, "time2": closes, "thing3": "您还未提交，请尽快作答"}}
+
+
+def quiz_result_message(quiz):
+    """Results are ready."""
+    return {"title": f"{quiz.title}成绩已公布", "body": f"“{quiz.title}”已截止，成绩和解析已公布，请查看。",
+            "page": f"pages/quiz/result?id={quiz.id}",
+            "data": {"thing1": quiz.title, "number2": str(quiz.total_score), "phrase3": "已公布",
+                     "thing4": "点击查看成绩与解析"}}
+
+
+def task_message(title, body, task, deadline, who, hint, page):
+    """A task reminder (tmpl-task-reminder): task, deadline, who asks, a hint."""
+    return {"title": title, "body": body, "page": page,
+            "data": {"thing1": task, "time2": format_cn(deadline), "name3": who, "thing4": hint}}
+
+
+def quota_reminder_message(year, now):
+    """You are behind the pace of your 1+4+1 quotas."""
+    year_end = clock.year_bounds(year)[1] - timedelta(minutes=1)
+    return task_message("1+4+1 进度提醒", f"您的 {year} 年 1+4+1 学习任务进度落后，请抓紧完成。",
+                        "1+4+1 学习任务进度落后", year_end, "党支部", "请按计划完成交流和读书", "pages/quota/index")
+
+
+def behind_for_reminder(kind, branch, now):
+    """(select of Member.id, message) for the secretary's 一键提醒 of one kind in one branch."""
+    day = clock.local_day_of(now)
+    end_of_day = clock.day_bounds(day)[1] - timedelta(minutes=1)
+    if kind == "reading":
+        from learning.stats import members_behind_reading
+
+        message = task_message("学习提醒", "今天的学习材料您还没有学完，请抽空完成。", "今日学习材料未学完",
+                               end_of_day, "支部书记", "请抽空完成今日学习", "pages/study/index")
+        return members_behind_reading(day, branch_id=branch.id), message
+    if kind == "quiz":
+        from quizzes.services import open_quizzes
+        from quizzes.stats import members_not_submitted
+
+        quizzes = list(open_quizzes(now))
+        parts = [select(Member.id).where(Member.branch_id == branch.id, Member.id.in_(members_not_submitted(q)))
+                 for q in quizzes]
+        if not parts:
+            return select(Member.id).where(Member.id.is_(None)), None
+        first = min(quizzes, key=lambda q: q.closes_at)
+        stmt = parts[0] if len(parts) == 1 else select(union(*parts).subquery().c[0])
+        return stmt, quiz_reminder_message(first)
+    if kind == "quota":
+        from quotas.stats import members_behind_pace
+
+        message = task_message("1+4+1 进度提醒", "您的 1+4+1 学习任务进度落后，请抓紧完成。",
+                               "1+4+1 学习任务进度落后", clock.year_bounds(day.year)[1] - timedelta(minutes=1),
+                               "支部书记", "请按计划完成交流和读书", "pages/quota/index")
+        return members_behind_pace(day.year, day, branch_id=branch.id), message
+    raise ValueError(f"unknown reminder kind {kind!r}")
+
+
+def _rate(summary, *names):
+    """Read a completion rate (0..1) or done/total pair from a room's summary dict, whatever it calls them."""
+    if not summary:
+        return None
+    for name in names:
+        if summary.get(name) is not None:
+            return float(summary[name])
+    return None
+
+
+def _pct(rate):
+    return "暂无数据" if rate is None else f"{rate * 100:.0f}%"
+
+
+def digest_lines(branch, reading, quiz, day):
+    """The lines of a branch's weekly digest from the learning and quiz summaries (dicts, or None)."""
+    lines = [f"学习完成率：{_pct(_rate(reading, 'completion_rate', 'rate'))}",
+             f"测验参与率：{_pct(_rate(quiz, 'participation_rate', 'completion_rate', 'rate'))}"]
+    if quiz and quiz.get("pass_rate") is not None:
+        lines.append(f"测验合格率：{_pct(float(quiz['pass_rate']))}")
+    behind = (reading or {}).get("behind_names") or (quiz or {}).get("not_submitted_names") or []
+    if behind:
+        shown = "、".join(behind[:10]) + ("等" if len(behind) > 10 else "")
+        lines.append(f"待加油：{shown}")
+    return lines
+
+
+def digest_message(branch, week, lines, now):
+    """A secretary's weekly digest: inbox text and a task-reminder push."""
+    title = f"{branch.name}上周学习周报"
+    return task_message(title, "\n".join(lines), "上周学习与测验周报", now, "党支部",
+                        lines[0][:20] if lines else "请查看周报", "pages/branch/index")
+
+
+def quota_tally_message(branch, tally, year, now):
+    """A quarterly 1+4+1 tally to a branch's secretary."""
+    totals = (tally or {}).get("totals") or {}
+    done, members = totals.get("complete"), totals.get("members")
+    summary = f"已完成 {done}/{members} 人" if done is not None and members else "请查看公示表"
+    return task_message(f"{branch.name} {year} 年 1+4+1 季度公示", f"{year} 年 1+4+1 任务：{summary}。",
+                        "1+4+1 季度公示", now, "党支部", summary, "pages/quota/branch")

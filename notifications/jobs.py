@@ -1,0 +1,210 @@
+"""The scheduled jobs, as plain functions run_<job>(now) that the scheduler (and tests) call.
+
+`now` is the moment the job was due (the scheduler passes the cron fire time, also on a catch-up), so the
+period — local day, ISO week, month, quarter — is the one the run belongs to. Each run is recorded in
+job_runs under (job, period): a second scheduler, a re-run or a catch-up of the same period does nothing.
+A run that died half-way is resumed after JOB_STALE (the idempotency keys only fill the gaps).
+"""
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from core import clock
+from core.extensions import db
+from members.models import Branch, Member
+from notifications import content
+from notifications.models import JobRun
+from notifications.rules import robot_markdown
+from notifications.services import dialect_insert, fan_out, notify_branch_robot
+
+log = logging.getLogger(__name__)
+
+JOB_STALE = timedelta(minutes=30)
+BRANCH_CHUNK = 200
+
+
+def claim_run(job, period):
+    """Take the run of `job` for `period`; False if it is done or another process is running it."""
+    now = clock.now()
+    inserted = db.session.execute(
+        dialect_insert(JobRun).on_conflict_do_nothing(index_elements=["job", "period"]).returning(JobRun.id),
+        [{"job": job, "period": period, "status": "running", "started_at": now, "enqueued": 0}]).all()
+    db.session.commit()
+    if inserted:
+        return True
+    run = db.session.scalar(select(JobRun).where(JobRun.job == job, JobRun.period == period))
+    if run.status == "done" or run.started_at > now - JOB_STALE:
+        return False
+    taken = db.session.execute(update(JobRun).where(JobRun.id == run.id, JobRun.started_at == run.started_at)
+                               .values(started_at=now)).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def finish_run(job, period, enqueued):
+    db.session.execute(update(JobRun).where(JobRun.job == job, JobRun.period == period).values(
+        status="done", finished_at=clock.now(), enqueued=enqueued))
+    db.session.commit()
+
+
+def _run(job, period, body):
+    """Run body() once for (job, period); return how many notifications it queued, or None if skipped."""
+    if not claim_run(job, period):
+        log.info("job %s period=%s already done or running; skipped", job, period)
+        return None
+    try:
+        enqueued = body()
+    except ImportError as exc:
+        # The room this job asks has not landed yet: release the run so it happens once the room exists.
+        db.session.rollback()
+        db.session.execute(JobRun.__table__.delete().where(JobRun.job == job, JobRun.period == period))
+        db.session.commit()
+        log.warning("job %s waits for a room not yet built: %s", job, exc)
+        return None
+    finish_run(job, period, enqueued)
+    log.info("job %s period=%s enqueued=%s", job, period, enqueued)
+    return enqueued
+
+
+def run_daily_material(now):
+    """08:00 daily: today's material to every member who has some."""
+    day = clock.local_day_of(now)
+
+    def body():
+        from learning.services import members_with_material
+
+        return fan_out(members_with_material(day), "study_material", day.isoformat(),
+                       content.study_material_message(day))
+
+    return _run("daily_material", day.isoformat(), body)
+
+
+def run_quiz_open(now):
+    """Monday 08:00: each open quiz to its audience."""
+    day = clock.local_day_of(now)
+
+    def body():
+        from quizzes.services import open_quizzes, quiz_audience
+
+        return sum(fan_out(quiz_audience(q), "quiz_open", f"quiz{q.id}", content.quiz_open_message(q))
+                   for q in list(open_quizzes(now)))
+
+    return _run("quiz_open", day.isoformat(), body)
+
+
+def run_quiz_reminder(now):
+    """Thursday 20:00 and Sunday 12:00: a reminder to those who have not submitted an open quiz."""
+    day = clock.local_day_of(now)
+
+    def body():
+        from quizzes.services import open_quizzes
+        from quizzes.stats import members_not_submitted
+
+        return sum(fan_out(members_not_submitted(q), "quiz_reminder", f"quiz{q.id}:{day.isoformat()}",
+                           content.quiz_reminder_message(q))
+                   for q in list(open_quizzes(now)))
+
+    return _run("quiz_reminder", day.isoformat(), body)
+
+
+def run_quiz_results(now):
+    """After close: close the quizzes that are due and tell their audience the results are ready."""
+    stamp = clock.to_local(now).strftime("%Y-%m-%dT%H:%M")
+
+    def body():
+        from quizzes.services import close_due_quizzes, quiz_audience
+
+        return sum(fan_out(quiz_audience(q), "quiz_result", f"quiz{q.id}", content.quiz_result_message(q))
+                   for q in list(close_due_quizzes(now)))
+
+    return _run("quiz_results", stamp, body)
+
+
+def run_quota_monthly(now):
+    """The 1st, 09:00: a 1+4+1 reminder to members behind pace."""
+    day = clock.local_day_of(now)
+    period = f"{day.year}-{day.month:02d}"
+
+    def body():
+        from quotas.stats import members_behind_pace
+
+        return fan_out(members_behind_pace(day.year, day), "quota_reminder", period,
+                       content.quota_reminder_message(day.year, now))
+
+    return _run("quota_monthly", period, body)
+
+
+def run_quota_quarterly(now):
+    """Each quarter: every branch's tally to its secretary (the previous quarter's standing, this year)."""
+    day = clock.local_day_of(now)
+    year = day.year if day.month > 1 else day.year - 1  # on 1 January the tally is last year's
+    period = f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+    def body():
+        from quotas.stats import branch_tally
+
+        total = 0
+        for branches in _branch_chunks():
+            for branch in branches:
+                tally = branch_tally(branch.id, year)
+                total += fan_out(_secretaries(branch.id), "quota_tally", period,
+                                 content.quota_tally_message(branch, tally, year, now))
+        return total
+
+    return _run("quota_quarterly", period, body)
+
+
+def run_secretary_digest(now):
+    """Monday 09:00: last week's reading and quiz completion, and who is behind, to each secretary and robot."""
+    day = clock.local_day_of(now)
+    week = clock.week_key(day - timedelta(days=7))
+
+    def body():
+        from learning.stats import branch_reading_summary
+        from quizzes.stats import branch_quiz_summary
+
+        total = 0
+        for branches in _branch_chunks():
+            ids = [b.id for b in branches]
+            reading = branch_reading_summary(ids, week)
+            quiz = branch_quiz_summary(ids, week)
+            for branch in branches:
+                lines = content.digest_lines(branch, reading.get(branch.id), quiz.get(branch.id), day)
+                message = content.digest_message(branch, week, lines, now)
+                total += fan_out(_secretaries(branch.id), "secretary_digest", week, message, commit=False)
+                total += notify_branch_robot(branch, "branch_digest", week, {
+                    "title": message["title"], "body": robot_markdown(message["title"], lines)})
+            db.session.commit()
+        return total
+
+    return _run("secretary_digest", week, body)
+
+
+def _secretaries(branch_id):
+    return select(Member.id).where(Member.branch_id == branch_id, Member.role == "secretary",
+                                   Member.active.is_(True))
+
+
+def _branch_chunks():
+    """Every branch, BRANCH_CHUNK at a time (keyset on the id)."""
+    last = 0
+    while True:
+        branches = db.session.scalars(select(Branch).where(Branch.id > last).order_by(Branch.id)
+                                      .limit(BRANCH_CHUNK)).all()
+        if not branches:
+            return
+        yield branches
+        last = branches[-1].id
+
+
+JOBS = {
+    "daily_material": run_daily_material,
+    "quiz_open": run_quiz_open,
+    "quiz_reminder_thu": run_quiz_reminder,
+    "quiz_reminder_sun": run_quiz_reminder,
+    "quiz_results": run_quiz_results,
+    "quota_monthly": run_quota_monthly,
+    "quota_quarterly": run_quota_quarterly,
+    "secretary_digest": run_secretary_digest,
+}

@@ -1,0 +1,308 @@
+"""The verbs of notifications: enqueue (one or a chunked fan-out), inbox, consents, preferences, robots, reminders."""
+import logging
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import audit, clock
+from core.errors import Invalid, NotFound, Unavailable
+from core.extensions import db
+from members.models import Member
+from notifications.models import (CHANNEL_WECHAT, CHANNEL_WECOM, DEAD, PENDING, BranchRobot, Notification,
+                                  NotificationPreference, SubscriptionConsent, SubscriptionReport)
+from notifications.rules import KINDS, parse_hhmm
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1000  # rows per INSERT ... ON CONFLICT DO NOTHING, and per commit of a fan-out
+
+
+def dialect_insert(model):
+    """INSERT for the session's dialect, so callers can add ON CONFLICT DO NOTHING."""
+    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(model)
+
+
+def idem_key(kind, period, member_id=None, branch_id=None):
+    """The idempotency key of a notification: kind + period + recipient."""
+    who = f"m{member_id}" if member_id is not None else f"b{branch_id}"
+    return f"{kind}:{period}:{who}"
+
+
+def _row(kind, period, member_id, branch_id, committee_id, message, now, channel=CHANNEL_WECHAT):
+    return {
+        "idem_key": idem_key(kind, period, member_id if channel == CHANNEL_WECHAT else None, branch_id),
+        "kind": kind, "channel": channel, "member_id": member_id if channel == CHANNEL_WECHAT else None,
+        "branch_id": branch_id, "committee_id": committee_id, "title": message["title"][:100],
+        "body": message.get("body", ""), "payload": {"data": message.get("data", {}), "page": message.get("page")},
+        "essential": KINDS[kind][1], "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
+    }
+
+
+def _insert_rows(rows):
+    """Insert outbox rows, skipping keys that already exist; return how many were new."""
+    if not rows:
+        return 0
+    stmt = dialect_insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"]).returning(
+        Notification.id)
+    return len(db.session.execute(stmt, rows).all())
+
+
+def notify_member(member, kind, period, message):
+    """Add one member's notification to the current transaction (the caller commits); 0 if already there."""
+    now = clock.now()
+    return _insert_rows([_row(kind, period, member.id, member.branch_id, member.committee_id, message, now)])
+
+
+def notify_branch_robot(branch, kind, period, message):
+    """Queue a markdown message to a branch's group robot, if one is configured and enabled; return 0/1."""
+    robot = db.session.get(BranchRobot, branch.id)
+    if robot is None or not robot.enabled:
+        return 0
+    now = clock.now()
+    return _insert_rows([_row(kind, period, None, branch.id, branch.committee_id, message, now,
+                              channel=CHANNEL_WECOM)])
+
+
+def fan_out(member_ids, kind, period, message, commit=True):
+    """Queue one notification per active member in the select `member_ids`, in chunks (keyset on the id).
+
+    `message` is a dict (title, body, data, page) or a function member_id → dict for per-member content.
+    Each chunk is its own INSERT ... ON CONFLICT DO NOTHING and, with commit=True, its own transaction:
+    nothing in memory or in one transaction grows with the audience, and a re-run only fills the gaps.
+    """
+    ids = member_ids.subquery()
+    id_col = list(ids.c)[0]
+    last, total = 0, 0
+    while True:
+        chunk_ids = db.session.scalars(select(id_col).distinct().where(id_col > last).order_by(id_col)
+                                       .limit(CHUNK)).all()
+        if not chunk_ids:
+            break
+        chunk = db.session.execute(
+            select(Member.id, Member.branch_id, Member.committee_id)
+            .where(Member.id.in_(chunk_ids), Member.active.is_(True)).order_by(Member.id)).all()
+        now = clock.now()
+        rows = []
+        for member_id, branch_id, committee_id in chunk:
+            content = message(member_id) if callable(message) else message
+            if content:
+                rows.append(_row(kind, period, member_id, branch_id, committee_id, content, now))
+        total += _insert_rows(rows)
+        if commit:
+            db.session.commit()
+        last = chunk_ids[-1]
+    return total
+
+
+# ---- inbox ------------------------------------------------------------------------------------------------
+
+def inbox_query(member, unread_only=False):
+    """A select of the member's inbox, newest first."""
+    stmt = select(Notification).where(Notification.member_id == member.id,
+                                      Notification.created_at <= clock.now())
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return stmt.order_by(Notification.id.desc())
+
+
+def unread_count(member):
+    """How many inbox notifications the member has not read."""
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.member_id == member.id, Notification.read_at.is_(None),
+        Notification.created_at <= clock.now()))
+
+
+def mark_read(member, notification_id):
+    """Mark one of the member's notifications read (again is harmless); 404 if it is not theirs."""
+    item = db.session.get(Notification, notification_id)
+    if item is None or item.member_id != member.id:
+        raise NotFound("通知不存在")
+    if item.read_at is None:
+        item.read_at = clock.now()
+        db.session.commit()
+    return item
+
+
+def mark_all_read(member):
+    """Mark every unread notification of the member read; return how many changed."""
+    result = db.session.execute(update(Notification).where(
+        Notification.member_id == member.id, Notification.read_at.is_(None),
+        Notification.created_at <= clock.now()).values(read_at=clock.now()))
+    db.session.commit()
+    return result.rowcount
+
+
+# ---- subscribe consents -----------------------------------------------------------------------------------
+
+def template_ids():
+    """{template_id: purpose} of the configured subscribe templates."""
+    return {t["template_id"]: purpose for purpose, t in current_app.config["WECHAT_TEMPLATES"].items()}
+
+
+def record_subscriptions(member, request_id, results):
+    """Apply one wx.requestSubscribeMessage report: each accept is one message; ban stops the template.
+
+    The request_id makes a retried report (flaky phone network) count once.
+    """
+    known = template_ids()
+    unknown = sorted({r["template_id"] for r in results} - set(known))
+    if unknown:
+        raise Invalid("存在未知的订阅消息模板", code="unknown_template", details={"template_ids": unknown})
+    inserted = db.session.execute(
+        dialect_insert(SubscriptionReport).on_conflict_do_nothing(index_elements=["member_id", "request_id"])
+        .returning(SubscriptionReport.id),
+        [{"member_id": member.id, "request_id": request_id, "created_at": clock.now(),
+          "results": {r["template_id"]: r["result"] for r in results}}]).all()
+    if inserted:
+        now = clock.now()
+        for item in results:
+            _ensure_consent_row(member.id, item["template_id"])
+            consent = SubscriptionConsent.member_id == member.id, SubscriptionConsent.template_id == item["template_id"]
+            if item["result"] == "accept":
+                db.session.execute(update(SubscriptionConsent).where(*consent).values(
+                    remaining=SubscriptionConsent.remaining + 1, banned=False, updated_at=now))
+            elif item["result"] == "ban":
+                db.session.execute(update(SubscriptionConsent).where(*consent).values(
+                    remaining=0, banned=True, updated_at=now))
+    db.session.commit()
+    return list_subscriptions(member)
+
+
+def _ensure_consent_row(member_id, template_id):
+    db.session.execute(dialect_insert(SubscriptionConsent).on_conflict_do_nothing(
+        index_elements=["member_id", "template_id"]).values(
+        member_id=member_id, template_id=template_id, remaining=0, banned=False, updated_at=clock.now()))
+
+
+def list_subscriptions(member):
+    """The member's consents per configured template (zero where none was ever given)."""
+    have = {c.template_id: c for c in db.session.scalars(
+        select(SubscriptionConsent).where(SubscriptionConsent.member_id == member.id))}
+    return [{"template_id": tid, "purpose": purpose,
+             "remaining": have[tid].remaining if tid in have else 0,
+             "banned": have[tid].banned if tid in have else False}
+            for tid, purpose in template_ids().items()]
+
+
+# ---- preferences ------------------------------------------------------------------------------------------
+
+def preferences(member):
+    """The member's preferences, defaults filled in."""
+    pref = db.session.get(NotificationPreference, member.id)
+    start, end = current_app.config["QUIET_HOURS"]
+    return {
+        "reminders_enabled": pref.reminders_enabled if pref else True,
+        "quiet_hours_enabled": pref.quiet_enabled if pref else True,
+        "quiet_start": (pref.quiet_start if pref and pref.quiet_start else start),
+        "quiet_end": (pref.quiet_end if pref and pref.quiet_end else end),
+    }
+
+
+def update_preferences(member, changes):
+    """Change some of the member's preferences."""
+    for name in ("quiet_start", "quiet_end"):
+        if name in changes:
+            try:
+                parse_hhmm(changes[name])
+            except ValueError:
+                raise Invalid("时间格式应为 HH:MM", details={"fields": {name: ["时间格式应为 HH:MM"]}})
+    pref = db.session.get(NotificationPreference, member.id)
+    if pref is None:
+        pref = NotificationPreference(member_id=member.id)
+        db.session.add(pref)
+    if "reminders_enabled" in changes:
+        pref.reminders_enabled = changes["reminders_enabled"]
+    if "quiet_hours_enabled" in changes:
+        pref.quiet_enabled = changes["quiet_hours_enabled"]
+    if "quiet_start" in changes:
+        pref.quiet_start = changes["quiet_start"]
+    if "quiet_end" in changes:
+        pref.quiet_end = changes["quiet_end"]
+    db.session.commit()
+    return preferences(member)
+
+
+# ---- branch robots ----------------------------------------------------------------------------------------
+
+def robot_status(branch):
+    """What the API may say about a branch's robot: configured or not, enabled, when — never the key."""
+    robot = db.session.get(BranchRobot, branch.id)
+    return {"branch_id": branch.id, "configured": robot is not None,
+            "enabled": bool(robot and robot.enabled), "updated_at": robot.updated_at if robot else None}
+
+
+def set_robot(actor, branch, webhook_key, enabled=True):
+    """Store (or replace) a branch's WeCom robot key."""
+    robot = db.session.get(BranchRobot, branch.id)
+    if robot is None:
+        robot = BranchRobot(branch_id=branch.id, webhook_key=webhook_key)
+        db.session.add(robot)
+    robot.webhook_key, robot.enabled, robot.updated_by = webhook_key, enabled, actor.id
+    robot.updated_at = clock.now()
+    audit.record(actor, "notifications.robot_set", "branch", branch.id, enabled=enabled)  # never the key
+    db.session.commit()
+    return robot_status(branch)
+
+
+def remove_robot(actor, branch):
+    """Forget a branch's robot key."""
+    robot = db.session.get(BranchRobot, branch.id)
+    if robot is not None:
+        db.session.delete(robot)
+        audit.record(actor, "notifications.robot_removed", "branch", branch.id)
+        db.session.commit()
+    return robot_status(branch)
+
+
+# ---- the secretary's 一键提醒 --------------------------------------------------------------------------------
+
+def remind_branch(actor, branch, kind):
+    """Remind only the members of a branch who are behind on reading, the quiz or quotas; once per member,
+    kind and day. Returns {kind, behind, reminded, already_reminded}."""
+    from notifications import content
+
+    now = clock.now()
+    day = clock.today()
+    try:
+        behind, message = content.behind_for_reminder(kind, branch, now)
+    except ImportError:
+        raise Unavailable("该提醒所需的功能尚未上线", code="feature_unavailable")
+    period = day.isoformat()
+    behind_count = db.session.scalar(select(func.count()).select_from(behind.subquery()))
+    reminded = fan_out(behind, f"reminder_{kind}", period, message, commit=False)
+    audit.record(actor, "notifications.branch_reminder", "branch", branch.id, kind=kind, reminded=reminded)
+    db.session.commit()
+    return {"kind": kind, "behind": behind_count, "reminded": reminded, "already_reminded": behind_count - reminded}
+
+
+# ---- admin view of the outbox -----------------------------------------------------------------------------
+
+def outbox_query(admin, status=DEAD):
+    """A select of outbox rows in an admin's committee subtree, by status (dead ones by default)."""
+    from members.scope import subtree_committee_ids
+
+    return (select(Notification).where(Notification.committee_id.in_(subtree_committee_ids(admin.committee_id)),
+                                       Notification.status == status)
+            .order_by(Notification.id.desc()))
+
+
+def retry_dead(actor, notification):
+    """Give a dead row a fresh start (after the cause was fixed)."""
+    if notification.status != DEAD:
+        raise Invalid("只有投递失败的通知可以重试", code="not_dead")
+    notification.status, notification.attempts = PENDING, 0
+    notification.next_attempt_at, notification.last_error = clock.now(), None
+    audit.record(actor, "notifications.retry", "notification", notification.id)
+    db.session.commit()
+    return notification
+
+
+def outbox_item_for(admin, notification_id):
+    """Load an outbox row in the admin's scope, else 404."""
+    from members.scope import in_committee_subtree
+
+    item = db.session.get(Notification, notification_id)
+    if item is None or item.committee_id is None or not in_committee_subtree(admin, item.committee_id):
+        raise NotFound("通知不存在")
+    return item
