@@ -1,0 +1,220 @@
+"""HTTP endpoints of 每日学习: thin — parse, call one service, respond."""
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core import clock
+from core.errors import NotFound
+from core.extensions import db, limiter
+from core.schemas import PageArgs, paginate
+from learning import leaderboards, points, services, stats
+from learning.schemas import (ArchiveArgs, LeaderboardArgs, LeaderboardSchema, BranchReadingSchema, CommitteeReadingArgs,
+                              CommitteeReadingSchema, FinishResultSchema, FinishSchema, ReadingHistoryArgs,
+                              PlanImportArgs, PlanImportResultSchema, PlanUploadSchema, ManageListArgs,
+                              MaterialCreateSchema, MaterialDetailSchema, MaterialManagePageSchema,
+                              MaterialManageSchema, MaterialPageSchema, MaterialUpdateSchema, MyPointsSchema,
+                              MyReadingSchema, ReadingPeriodArgs, PlanSchema, PointEntryPageSchema, ReadingStateSchema,
+                              TodaySchema, WithdrawSchema)
+from members import scope
+from members.auth import current_member, login_required, rate_limit_key
+
+bp = Blueprint("learning", __name__, url_prefix="/api/v1", description="每日学习、学习积分与排行")
+
+
+def _writes():
+    return current_app.config["RATELIMIT_WRITES"]
+
+
+# --- members ---------------------------------------------------------------------------------------
+
+@bp.get("/materials/today")
+@login_required()
+@bp.response(200, TodaySchema)
+def materials_today():
+    """List what the member should study today, with their own state per item, progress and streak."""
+    return services.today_for(current_member())
+
+
+@bp.route("/materials")
+class Materials(MethodView):
+    @login_required()
+    @bp.arguments(ArchiveArgs, location="query")
+    @bp.response(200, MaterialPageSchema)
+    def get(self, args):
+        """Browse the member's archive: date range, search by title or tag, newest first."""
+        page = paginate(services.archive(current_member(), args), args["page"], args["per_page"])
+        services.decorate(current_member(), page["items"])
+        return page
+
+    @login_required("secretary", "admin")
+    @bp.arguments(MaterialCreateSchema)
+    @bp.response(201, MaterialManageSchema)
+    def post(self, body):
+        """Create a study item as a draft, or publish it for its day (secretary: own branch; admin: subtree)."""
+        return services.create_material(current_member(), body)
+
+
+@bp.route("/materials/<int:material_id>")
+class MaterialResource(MethodView):
+    @login_required()
+    @bp.response(200, MaterialDetailSchema)
+    def get(self, material_id):
+        """Show one item with its sanitized body and the member's state."""
+        material = services.material_for_member(current_member(), material_id)
+        if services.can_manage(current_member(), material):
+            return MaterialManageSchema().dump(services.decorate_manage([material], current_member())[0])
+        return services.decorate(current_member(), [material])[0]
+
+    @login_required("secretary", "admin")
+    @bp.arguments(MaterialUpdateSchema)
+    @bp.response(200, MaterialManageSchema)
+    def patch(self, body, material_id):
+        """Edit a draft, or a published item before its day."""
+        material = services.material_for_manager(current_member(), material_id)
+        return services.update_material(current_member(), material, body)
+
+
+@bp.post("/materials/<int:material_id>/publish")
+@login_required("secretary", "admin")
+@bp.response(200, MaterialManageSchema)
+def publish_material(material_id):
+    """Publish a draft for its day (a future day schedules it)."""
+    material = services.material_for_manager(current_member(), material_id)
+    return services.publish_material(current_member(), material)
+
+
+@bp.post("/materials/<int:material_id>/withdraw")
+@login_required("secretary", "admin")
+@bp.arguments(WithdrawSchema)
+@bp.response(200, MaterialManageSchema)
+def withdraw_material(body, material_id):
+    """Withdraw an item, with a reason; members no longer see it."""
+    material = services.material_for_manager(current_member(), material_id)
+    return services.withdraw_material(current_member(), material, body["reason"])
+
+
+@bp.post("/materials/<int:material_id>/reads")
+@limiter.limit(_writes, key_func=rate_limit_key)
+@login_required()
+@bp.response(200, ReadingStateSchema)
+def open_material(material_id):
+    """Report that the member opened an item; the server starts its clock on the first report."""
+    material = services.material_for_member(current_member(), material_id)
+    return services.open_material(current_member(), material)
+
+
+@bp.post("/materials/<int:material_id>/reads/finish")
+@limiter.limit(_writes, key_func=rate_limit_key)
+@login_required()
+@bp.arguments(FinishSchema)
+@bp.response(200, FinishResultSchema)
+def finish_material(body, material_id):
+    """Report that the member left an item; it counts as studied once the server measured enough time."""
+    material = services.material_for_member(current_member(), material_id)
+    return services.finish_material(current_member(), material, body.get("client_seconds"))
+
+
+@bp.get("/me/reading")
+@login_required()
+@bp.arguments(ReadingHistoryArgs, location="query")
+@bp.response(200, MyReadingSchema)
+def my_reading(args):
+    """Show the member's progress today, streak and per-day history."""
+    return services.my_reading(current_member(), args)
+
+
+@bp.get("/me/points")
+@login_required()
+@bp.response(200, MyPointsSchema)
+def my_points():
+    """Show the member's points: total, this week, this year, and what each rule can still give today."""
+    return points.member_points(current_member().id)
+
+
+@bp.get("/me/points/entries")
+@login_required()
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, PointEntryPageSchema)
+def my_point_entries(args):
+    """List the member's ledger rows, newest first."""
+    return paginate(services.point_entries(current_member()), args["page"], args["per_page"])
+
+
+# --- secretaries and admins ------------------------------------------------------------------------
+
+@bp.get("/manage/materials")
+@login_required("secretary", "admin")
+@bp.arguments(ManageListArgs, location="query")
+@bp.response(200, MaterialManagePageSchema)
+def manage_materials(args):
+    """List the items the caller manages, drafts and withdrawn ones included."""
+    page = paginate(services.manage_list(current_member(), args), args["page"], args["per_page"])
+    services.decorate_manage(page["items"])
+    return page
+
+
+@bp.post("/materials/import")
+@login_required("secretary", "admin")
+@bp.arguments(PlanImportArgs, location="query")
+@bp.arguments(PlanUploadSchema, location="files")
+@bp.response(200, PlanImportResultSchema)
+def import_plan_file(args, files):
+    """Import a study plan from CSV/XLSX: every row applies or none."""
+    return services.import_plan_file(current_member(), request.files.get("file"), args)
+
+
+@bp.post("/materials/import-json")
+@login_required("secretary", "admin")
+@bp.arguments(PlanSchema)
+@bp.response(200, PlanImportResultSchema)
+def import_plan_json(body):
+    """Import a study plan as JSON items: every item applies or none."""
+    return services.import_plan_json(current_member(), body)
+
+
+@bp.get("/branches/<int:branch_id>/reading")
+@login_required("secretary", "admin")
+@bp.arguments(ReadingPeriodArgs, location="query")
+@bp.response(200, BranchReadingSchema)
+def branch_reading(args, branch_id):
+    """Show a branch's reading completion for a day or an ISO week: the rate, who studied what, who did not."""
+    branch = scope.branch_for(current_member(), branch_id)
+    start, end, _ = stats.period_from_args(args)
+    return stats.branch_reading_detail(branch, start, end)
+
+
+@bp.get("/committees/<int:committee_id>/reading")
+@login_required("admin")
+@bp.arguments(CommitteeReadingArgs, location="query")
+@bp.response(200, CommitteeReadingSchema)
+def committee_reading(args, committee_id):
+    """Show reading completion for every branch of a committee's subtree, for a day or an ISO week."""
+    committee = scope.committee_for(current_member(), committee_id)
+    start, end, week_key = stats.period_from_args(args)
+    result = stats.committee_reading(services.subtree_branch_ids(committee), start, end, args["page"],
+                                     args["per_page"])
+    return dict(result, start=start, end=end, week_key=week_key)
+
+
+# --- leaderboards ----------------------------------------------------------------------------------
+
+@bp.get("/branches/<int:branch_id>/leaderboard")
+@login_required()
+@bp.arguments(LeaderboardArgs, location="query")
+@bp.response(200, LeaderboardSchema)
+def branch_leaderboard(args, branch_id):
+    """Rank a branch's members by points for a week, month or year."""
+    branch = scope.branch_for(current_member(), branch_id, manage=False)
+    return leaderboards.board("branch", branch.id, args["period"], args.get("day") or clock.today(),
+                              args["limit"], current_member().id)
+
+
+@bp.get("/committees/<int:committee_id>/leaderboard")
+@login_required()
+@bp.arguments(LeaderboardArgs, location="query")
+@bp.response(200, LeaderboardSchema)
+def committee_leaderboard(args, committee_id):
+    """Rank a committee's members (its whole subtree) by points for a week, month or year."""
+    committee = services.committee_for_board(current_member(), committee_id)
+    return leaderboards.board("committee", committee.id, args["period"], args.get("day") or clock.today(),
+                              args["limit"], current_member().id)
