@@ -34,5 +34,12 @@ test-pg: setup
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
+## make bench: benchmarks on PostgreSQL + Redis (services up): loads 100,000 members, drives wrk, checks, reports
+## to bench/results/. Installs wrk (apt) and py-spy (bench/requirements.txt) when missing.
+bench: setup
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk)
+	@$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -417,6 +417,32 @@ def create_app(appid="wx-demo-appid", secret="demo-app-secret"):
             remaining = state.consents[(openid, template_id)]
         return jsonify(openid=openid, template_id=template_id, remaining=remaining)
 
+    @app.post("/_fake/consents/bulk")
+    def bulk_consents():
+        # Benchmarks grant 100,000 members a consent each: one call instead of 100,000.
+        body = json_body() or {}
+        openids, template_id, count = body.get("openids"), body.get("template_id"), body.get("count", 1)
+        if not isinstance(openids, list) or not all(isinstance(o, str) and o for o in openids) \
+                or not isinstance(count, int) or count < 0:
+            return _bad_control("openids (a list of strings) and a non-negative integer count are required")
+        with state.lock:
+            if template_id not in state.templates:
+                return _bad_control(f"template {template_id!r} is not registered")
+            state.known_openids.update(openids)
+            for openid in openids:
+                state.consents[(openid, template_id)] += count
+        return jsonify(template_id=template_id, openids=len(openids), count=count)
+
+    @app.get("/_fake/messages/summary")
+    def message_summary():
+        # Counts only: a benchmark checks 100,000 deliveries without downloading them.
+        with state.lock:
+            rows = [m for m in state.messages if request.args.get("template_id") in (None, m["template_id"])]
+            pairs = {(m["touser"], m["template_id"]) for m in rows}
+            first = min((m["at"] for m in rows), default=None)
+            last = max((m["at"] for m in rows), default=None)
+        return jsonify(total=len(rows), distinct=len(pairs), first_at=first, last_at=last)
+
     @app.post("/_fake/webhooks")
     def add_webhook():
         robot = (json_body() or {}).get("key")

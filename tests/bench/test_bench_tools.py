@@ -1,0 +1,70 @@
+"""The benchmark's own pieces: the fake's bulk controls, the run's write checks and target verdicts."""
+import pytest
+
+from bench import run
+from fakewechat.app import create_app
+
+
+@pytest.fixture()
+def fake():
+    return create_app(appid="wx-bench", secret="s").test_client()
+
+
+def test_bulk_consents_let_each_openid_receive_one_message(fake):
+    granted = fake.post("/_fake/consents/bulk", json={"openids": ["o1", "o2"], "template_id": "tmpl-study-material",
+                                                       "count": 1})
+    assert granted.status_code == 200 and granted.get_json()["openids"] == 2
+    consents = {(c["openid"], c["remaining"]) for c in fake.get("/_fake/consents").get_json()["consents"]}
+    assert consents == {("o1", 1), ("o2", 1)}
+
+
+@pytest.mark.parametrize("body", [{"openids": "o1", "template_id": "tmpl-study-material"},
+                                  {"openids": ["o1", ""], "template_id": "tmpl-study-material"},
+                                  {"openids": ["o1"], "template_id": "tmpl-study-material", "count": -1},
+                                  {"openids": ["o1"], "template_id": "tmpl-unknown"}])
+def test_bulk_consents_refuse_bad_input(fake, body):
+    assert fake.post("/_fake/consents/bulk", json=body).status_code == 400
+
+
+def test_message_summary_counts_messages_and_distinct_recipients(fake):
+    summary = fake.get("/_fake/messages/summary").get_json()
+    assert summary == {"total": 0, "distinct": 0, "first_at": None, "last_at": None}
+
+
+@pytest.mark.parametrize("stored, ok, sent, expected", [
+    (10, 10, 10, True),     # every write acknowledged
+    (12, 10, 12, True),     # two were in flight when wrk stopped: stored, never acknowledged
+    (9, 10, 12, False),     # an acknowledged write is missing
+    (13, 10, 12, False),    # more rows than requests: something was stored twice
+])
+def test_a_write_scenario_stores_between_acknowledged_and_sent(stored, ok, sent, expected):
+    assert run.within(stored, {"ok": ok, "sent": sent}) is expected
+
+
+def test_targets_are_judged_against_the_issue_thresholds():
+    scenarios = {"quiz_current": {"rps_ratio": 0.41, "p99_ms": 80.0}, "reading_today": {"rps_ratio": 0.2, "p99_ms": 120.0},
+                 "quiz_submit": {"rps_ratio": 0.15, "p99_ms": 99.9}, "dash_company": {"p95_ms": 301.0}}
+    push = {"total_seconds": 170.0, "delivered": 100000, "expected": 100000}
+    verdicts = {t["target"]: t["met"] for t in run.evaluate({"scenarios": scenarios, "push": push})}
+    assert verdicts["quiz_current throughput ≥ 40% of baseline"] is True
+    assert verdicts["reading_today throughput ≥ 40% of baseline"] is False
+    assert verdicts["quiz_submit throughput ≥ 15% of baseline"] is True
+    assert verdicts["reading_today p99 < 100 ms"] is False
+    assert verdicts["company dashboard (100,000 members) p95 < 300 ms"] is False
+    assert verdicts["100,000-member push within 180 s"] is True
+
+
+def test_an_unfinished_push_misses_its_target():
+    push = {"total_seconds": None, "measured_seconds": 300.0, "delivered": 40000, "expected": 100000}
+    assert [t["met"] for t in run.evaluate({"push": push})] == [False]
+
+
+def test_profile_summary_credits_our_frames_and_library_totals(tmp_path):
+    raw = tmp_path / "p.raw"
+    raw.write_text("main (wsgi.py:1);current_state (quizzes/services.py:252);execute (sqlalchemy/orm/session.py:9) 3\n"
+                   "main (wsgi.py:1);authenticate (members/auth.py:47) 1\n")
+    text = run.summarize_profile(str(raw))
+    assert text.splitlines()[0] == "4 samples"
+    assert " 75.0%  current_state (quizzes/services.py)" in text
+    assert " 75.0%    [SQLAlchemy + psycopg, all]" in text
+    assert " 25.0%  authenticate (members/auth.py)" in text
