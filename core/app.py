@@ -12,7 +12,7 @@ from core.extensions import db, limiter, migrate
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The rooms, in dependency order: a later one may use an earlier one's services, never the reverse.
-DOMAINS = ["members", "learning", "quizzes", "quotas", "notifications"]
+DOMAINS = ["members", "learning", "quizzes", "quotas", "notifications", "console"]
 
 
 def create_app(overrides=None):

@@ -34,6 +34,22 @@ def seed_demo():
     for label, openid, phone in DEMO_LOGINS:
         click.echo(f"  {label}  手机 {phone}\n    curl -s -X POST {base}/api/v1/auth/wechat "
                    f"-H 'Content-Type: application/json' -d '{{\"code\": \"dev:{openid}\"}}'")
+    _print_room_demo_lines(base)
+
+
+def _print_room_demo_lines(base):
+    # A room's demo module may add its own login lines (the console's desk accounts) with demo_lines(base).
+    from core.app import DOMAINS
+
+    for name in DOMAINS:
+        try:
+            module = importlib.import_module(f"{name}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{name}.demo":
+                raise
+            continue
+        for line in getattr(module, "demo_lines", lambda _base: [])(base):
+            click.echo(line)
 
 
 def init_app(app):

@@ -1,0 +1,107 @@
+"""Inline SVG charts drawn on the server: they need no JavaScript library and work on an intranet."""
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 560, 200
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 40, 12, 16, 30
+
+
+def _fmt(value, percent):
+    if value is None:
+        return "无数据"
+    return f"{value * 100:.0f}%" if percent else f"{value:g}"
+
+
+def _scale(values, ceiling):
+    """The top of the y axis: the ceiling if given (1.0 for rates), else the largest value rounded up."""
+    if ceiling is not None:
+        return ceiling
+    top = max([v for v in values if v is not None] or [0])
+    if top <= 0:
+        return 1
+    step = 10 ** (len(str(int(top))) - 1)
+    return ((int(top) // step) + 1) * step
+
+
+def _axes(top, percent, title):
+    parts = [f'<title>{escape(title)}</title>']
+    for i in range(5):
+        y = PAD_TOP + (HEIGHT - PAD_TOP - PAD_BOTTOM) * i / 4
+        value = top * (4 - i) / 4
+        parts.append(f'<line class="grid" x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="tick" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{escape(_fmt(value, percent))}</text>')
+    return parts
+
+
+def _x(i, n):
+    span = WIDTH - PAD_LEFT - PAD_RIGHT
+    return PAD_LEFT + span * (i + 0.5) / max(n, 1)
+
+
+def _y(value, top):
+    return HEIGHT - PAD_BOTTOM - (HEIGHT - PAD_TOP - PAD_BOTTOM) * min(max(value, 0), top) / top
+
+
+def _labels(labels):
+    n = len(labels)
+    return [f'<text class="label" x="{_x(i, n):.1f}" y="{HEIGHT - 10}" text-anchor="middle">{escape(label)}</text>'
+            for i, label in enumerate(labels)]
+
+
+def bar_chart(labels, values, title, percent=True, ceiling=None):
+    """An SVG bar chart of one series; None values draw no bar. Returns safe markup."""
+    if len(labels) != len(values):
+        raise ValueError("labels and values differ in length")
+    top = _scale(values, 1.0 if percent and ceiling is None else ceiling)
+    n = len(values)
+    bar = (WIDTH - PAD_LEFT - PAD_RIGHT) / max(n, 1) * 0.6
+    parts = _axes(top, percent, title)
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        y = _y(value, top)
+        parts.append(f'<rect class="bar" data-value="{value}" x="{_x(i, n) - bar / 2:.1f}" y="{y:.1f}" '
+                     f'width="{bar:.1f}" height="{HEIGHT - PAD_BOTTOM - y:.1f}" rx="3">'
+                     f'<title>{escape(labels[i])}：{escape(_fmt(value, percent))}</title></rect>')
+    parts += _labels(labels)
+    return _svg(parts, title, "bar")
+
+
+def line_chart(labels, series, title, percent=True, ceiling=None):
+    """An SVG line chart of one or more named series [(name, values)]; gaps where a value is None."""
+    for _, values in series:
+        if len(values) != len(labels):
+            raise ValueError("labels and values differ in length")
+    every = [v for _, values in series for v in values]
+    top = _scale(every, 1.0 if percent and ceiling is None else ceiling)
+    n = len(labels)
+    parts = _axes(top, percent, title)
+    for index, (name, values) in enumerate(series):
+        points, segments = [], []
+        for i, value in enumerate(values):
+            if value is None:
+                if points:
+                    segments.append(points)
+                points = []
+                continue
+            points.append((_x(i, n), _y(value, top), value, labels[i]))
+        if points:
+            segments.append(points)
+        for segment in segments:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in segment)
+            parts.append(f'<polyline class="line s{index}" points="{path}"/>')
+            for x, y, value, label in segment:
+                parts.append(f'<circle class="dot s{index}" data-value="{value}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
+                             f'<title>{escape(name)} {escape(label)}：{escape(_fmt(value, percent))}</title></circle>')
+    parts += _labels(labels)
+    return _svg(parts, title, "line")
+
+
+def _svg(parts, title, kind):
+    return Markup(f'<svg class="chart chart-{kind}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+                  f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">' + "".join(parts) + "</svg>")
+
+
+def week_label(week_key):
+    """'2026-W47' → 'W47', short enough for an axis."""
+    return "W" + week_key.split("-W")[1]

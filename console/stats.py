@@ -1,0 +1,177 @@
+"""The overview's figures, asked of learning, quizzes and quotas through their stats: a few aggregate queries each."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core import clock
+from core.extensions import db
+from members.models import Branch, Committee, Member
+from members.scope import managed_branch_ids
+
+WEEKS = 12
+
+
+def _week_days(week_key, today):
+    monday = clock.monday_of_week_key(week_key)
+    # This week counts only the days that have come: material scheduled for Saturday is not yet "behind".
+    return monday, min(monday + timedelta(days=6), today)
+
+
+def recent_weeks(today=None, count=WEEKS):
+    """The ISO week keys of the last `count` weeks, oldest first, ending with today's."""
+    today = today or clock.today()
+    return [clock.week_key(today - timedelta(weeks=i)) for i in reversed(range(count))]
+
+
+def reading_week(branch_ids, week_key, today=None):
+    """Reading completion of a set of branches in one week: {rate, completed, expected, idle}."""
+    from learning.stats import committee_reading
+
+    start, end = _week_days(week_key, today or clock.today())
+    total = committee_reading(branch_ids, start, end, 1, 1)["total"]
+    return {"rate": total["rate"], "completed": total["completed"], "expected": total["expected"],
+            "members": total["members"], "idle": total["idle_week_members"]}
+
+
+def _scoped_quizzes(member, week_key, branch_id=None):
+    from quizzes.services import list_quizzes, scoped_branch_ids
+
+    for quiz in db.session.scalars(list_quizzes(member, week_key)).all():
+        ids = scoped_branch_ids(member, quiz)
+        if branch_id is not None:
+            ids = ids.where(Branch.id == branch_id)
+        yield quiz, ids
+
+
+def quiz_week(member, week_key, branch_id=None):
+    """Participation, average and pass rate over every quiz of a week in the member's scope (one branch if given)."""
+    from quizzes.stats import overall_stats
+
+    audience = submitted = passed = 0
+    score_sum = 0.0
+    quizzes = []
+    for quiz, ids in _scoped_quizzes(member, week_key, branch_id):
+        row = overall_stats(quiz, ids)
+        if not row["audience"] and not row["submitted"]:
+            continue
+        quizzes.append(quiz)
+        audience += row["audience"]
+        submitted += row["submitted"]
+        passed += round((row["pass_rate"] or 0) * row["submitted"])
+        score_sum += (row["average_score"] or 0) * row["submitted"]
+    return {"quizzes": quizzes, "audience": audience, "submitted": submitted,
+            "participation": round(min(submitted / audience, 1.0), 4) if audience else None,
+            "average": round(score_sum / submitted, 1) if submitted else None,
+            "pass_rate": round(passed / submitted, 4) if submitted else None}
+
+
+def quota_year(member, year, branch=None):
+    """1+4+1 completion for the year: one branch's, or every branch in an admin's subtree."""
+    from quotas import stats as quota_stats
+
+    if branch is not None:
+        tally = quota_stats.branch_tally(branch.id, year)
+        return {"members": tally["member_count"], "complete": tally["complete_count"],
+                "rate": tally["completion_rate"] if tally["member_count"] else None}
+    rows = quota_rows(member, year)
+    members = sum(r["member_count"] for r in rows)
+    complete = sum(r["complete_count"] for r in rows)
+    return {"members": members, "complete": complete, "rate": round(complete / members, 4) if members else None}
+
+
+def quota_rows(member, year):
+    """Per-branch 1+4+1 completion in the member's scope."""
+    from quotas.stats import committee_completion
+
+    if member.role == "admin":
+        return committee_completion(db.session.get(Committee, member.committee_id), year)
+    branch = db.session.get(Branch, member.branch_id)
+    return [r for r in committee_completion(branch.committee, year) if r["branch_id"] == branch.id]
+
+
+def series(member, branch_ids, weeks, branch_id=None):
+    """The last weeks' reading completion, quiz participation and pass rate, for the charts."""
+    today = clock.today()
+    reading, participation, passing, average = [], [], [], []
+    for week in weeks:
+        reading.append(reading_week(branch_ids, week, today)["rate"])
+        quiz = quiz_week(member, week, branch_id)
+        participation.append(quiz["participation"])
+        passing.append(quiz["pass_rate"])
+        average.append(quiz["average"])
+    return {"weeks": weeks, "reading": reading, "participation": participation, "pass_rate": passing,
+            "average": average}
+
+
+def overview(member, branch=None):
+    """Everything the overview (or a branch page) shows: this week's cards, the year's 1+4+1, the 12-week series."""
+    today = clock.today()
+    week = clock.week_key(today)
+    if branch is not None:
+        branch_ids = select(Branch.id).where(Branch.id == branch.id)
+    else:
+        branch_ids = managed_branch_ids(member)
+    branch_id = branch.id if branch is not None else None
+    return {
+        "week": week, "today": today, "year": today.year,
+        "reading": reading_week(branch_ids, week, today),
+        "quiz": quiz_week(member, week, branch_id),
+        "quota": quota_year(member, today.year, branch),
+        "series": series(member, branch_ids, recent_weeks(today), branch_id),
+    }
+
+
+def branch_ranking(member):
+    """Every branch in an admin's scope with this week's figures and the year's 1+4+1, best reading first."""
+    from learning.stats import branch_reading_completion
+    from quizzes.stats import branch_quiz_stats
+
+    today = clock.today()
+    week = clock.week_key(today)
+    start, end = _week_days(week, today)
+    rows = {r["branch_id"]: {"branch_id": r["branch_id"], "name": r["branch_name"], "members": r["members"],
+                             "reading": r["rate"], "participation": None, "pass_rate": None, "average": None,
+                             "quota": None}
+            for r in branch_reading_completion(managed_branch_ids(member), start, end)}
+    for quiz, ids in _scoped_quizzes(member, week):
+        for r in branch_quiz_stats(quiz, ids):
+            if r["branch_id"] in rows:
+                rows[r["branch_id"]].update(participation=r["participation_rate"], pass_rate=r["pass_rate"],
+                                            average=r["average_score"])
+    for r in quota_rows(member, today.year):
+        if r["branch_id"] in rows:
+            rows[r["branch_id"]]["quota"] = r["completion_rate"] if r["member_count"] else None
+    return sorted(rows.values(), key=lambda r: (-(r["reading"] or 0), -(r["participation"] or 0), r["name"]))
+
+
+def behind(branch):
+    """Who in a branch is behind: not studied this week, not taken this week's quiz, behind the 1+4+1 pace."""
+    from learning.stats import branch_reading_detail
+    from quizzes.services import quiz_for_branch
+    from quizzes.stats import members_not_submitted
+    from quotas.stats import members_behind_pace
+
+    today = clock.today()
+    start, end = _week_days(clock.week_key(today), today)
+    idle = branch_reading_detail(branch, start, end)["idle_this_week"]
+    quiz = quiz_for_branch(branch)
+    not_taken = _names(members_not_submitted(quiz, branch_id=branch.id)) if quiz is not None else []
+    pace = _names(members_behind_pace(today.year, today, branch_id=branch.id))
+    return {"reading": idle, "quiz": not_taken, "quiz_obj": quiz, "quota": pace}
+
+
+def _names(member_ids):
+    return [{"id": mid, "name": name} for mid, name in db.session.execute(
+        select(Member.id, Member.name).where(Member.id.in_(member_ids)).order_by(Member.name, Member.id))]
+
+
+def recent_reminders(branch, limit=20):
+    """The latest reminders written for a branch's members (the outbox is also their inbox)."""
+    from notifications.models import Notification
+
+    return db.session.execute(
+        select(Notification.id, Notification.kind, Notification.title, Notification.status,
+               Notification.created_at, Member.name)
+        .join(Member, Member.id == Notification.member_id)
+        .where(Member.branch_id == branch.id, Notification.kind.like("reminder_%"))
+        .order_by(Notification.id.desc()).limit(limit)).all()
