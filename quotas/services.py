@@ -245,6 +245,8 @@ def _require_reason(approve, reason):
 def review_exchange(actor, exchange, approve, reason=None):
     """Approve a proposed exchange (its speakers' talks then count) or reject it with a reason."""
     _require_reason(approve, reason)
+    exchange = db.session.scalar(select(Exchange).where(Exchange.id == exchange.id)
+                                 .with_for_update(of=Exchange).execution_options(populate_existing=True))
     if exchange.status != "pending":
         raise Conflict("该交流已审核", code="already_reviewed", details={"status": exchange.status})
     exchange.status = "approved" if approve else "rejected"
@@ -525,7 +527,9 @@ def revise_book(member, report, data):
 def review_book(actor, report, approve, reason=None):
     """Approve a pending book report (it then counts, and earns points) or reject it with a reason."""
     _require_reason(approve, reason)
-    report = db.session.scalar(select(BookReport).where(BookReport.id == report.id).with_for_update())
+    # Locked so two reviewers clicking at once cannot both pass the pending check.
+    report = db.session.scalar(select(BookReport).where(BookReport.id == report.id)
+                               .with_for_update(of=BookReport).execution_options(populate_existing=True))
     if report.status != "pending":
         raise Conflict("该读书报告不在待审核状态", code="already_reviewed", details={"status": report.status})
     report.status = "approved" if approve else "rejected"
