@@ -157,7 +157,7 @@ def _terminate(signum, frame):
 def main():
     signal.signal(signal.SIGTERM, _terminate)
     parser = argparse.ArgumentParser(description="Branch Study benchmarks (issue #8)")
-    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 20)))
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 15)))
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", 8)))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--committees", type=int, default=20)
@@ -417,7 +417,7 @@ def profile_pass(args, base, work, facts, gunicorn_pid):
     """py-spy over all gunicorn workers while wrk drives the scenarios that carry throughput targets."""
     members = os.path.join(work, "members.tsv")
     profiles = {}
-    seconds = 10
+    seconds = 8
     run = dict(threads=args.threads, connections=args.connections, duration=seconds)
     # Fresh attempts for a submit profile: members who have not started yet (the second half never took part).
     lines = [line.rstrip("\n").split("\t") for line in open(os.path.join(work, "read_pool.tsv"))]
@@ -443,6 +443,20 @@ def profile_pass(args, base, work, facts, gunicorn_pid):
         spy.wait()
         profiles[name] = summarize_profile(raw)
     return profiles
+
+
+def delivered_once(delivered, distinct, statuses, expected, finished):
+    """No recipient got the message twice, and the outbox accounts for every message the fake received.
+
+    Senders stopped at the budget may be killed between WeChat's answer and their database write: such rows
+    are still `sending`, so the fake may hold up to that many more messages than rows marked `sent`.
+    """
+    sent, in_flight = statuses.get("sent", 0), statuses.get("sending", 0)
+    if delivered != distinct or statuses.get("dead", 0) or sum(statuses.values()) != expected:
+        return False
+    if finished:
+        return delivered == sent == expected
+    return sent <= delivered <= sent + in_flight
 
 
 def drain():
@@ -535,9 +549,8 @@ def run_push(args, stack, flask, env, fake, facts, db_url, checks):
                   f"outbox {rows} rows, {keys} idempotency keys, {members} members, expected {expected}")
     checks.expect("push: every message delivered exactly once" if finished
                   else "push: delivered so far exactly once, the rest still queued (budget ran out)",
-                  delivered == summary["distinct"] == sent and consents_left == expected * 2 - delivered
-                  and statuses.get("dead", 0) == 0 and sum(statuses.values()) == expected
-                  and (finished or sent + statuses.get("pending", 0) + statuses.get("sending", 0) == expected),
+                  delivered_once(delivered, summary["distinct"], statuses, expected, finished)
+                  and consents_left == expected * 2 - delivered,
                   f"fake received {delivered} ({summary['distinct']} distinct) of {expected}; outbox statuses "
                   f"{statuses}; consents left {consents_left} of {expected * 2}")
     for name in [n for n in stack.procs if n.startswith("sender") or n == "scheduler"]:
@@ -595,10 +608,13 @@ def summary_markdown(report):
         lines.append("")
     push = report.get("push")
     if push:
+        took = (f"in {push['total_seconds']} s" if push["finished"] else
+                f"when the {push['budget_seconds']} s budget ran out ({push['measured_seconds']} s after the trigger; "
+                f"projected total {push['projected_total_seconds']} s)")
         lines += [f"Push (08:00 daily material): {push['delivered']:,} of {push['expected']:,} delivered "
-                  f"({push['distinct_recipients']:,} distinct) in {push['total_seconds']} s = "
-                  f"{push['messages_per_second']} messages/s with {push['senders']} senders; fan-out into the outbox "
-                  f"{push['enqueue_seconds']} s.", ""]
+                  f"({push['distinct_recipients']:,} distinct) {took} = {push['messages_per_second']} messages/s "
+                  f"with {push['senders']} senders; the job's fan-out into the outbox took {push['enqueue_seconds']} s.",
+                  ""]
     if report.get("targets"):
         lines += ["| target | value | met |", "| --- | ---: | --- |"]
         lines += [f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |" for t in report["targets"]]

@@ -68,3 +68,14 @@ def test_profile_summary_credits_our_frames_and_library_totals(tmp_path):
     assert " 75.0%  current_state (quizzes/services.py)" in text
     assert " 75.0%    [SQLAlchemy + psycopg, all]" in text
     assert " 25.0%  authenticate (members/auth.py)" in text
+
+
+@pytest.mark.parametrize("delivered, distinct, statuses, finished, expected", [
+    (100, 100, {"sent": 100}, True, True),
+    (100, 99, {"sent": 100}, True, False),                          # someone got it twice
+    (40, 40, {"sent": 39, "sending": 2, "pending": 59}, False, True),  # a sender stopped mid-call
+    (42, 42, {"sent": 39, "sending": 2, "pending": 59}, False, False),  # more than could be in flight
+    (39, 39, {"sent": 39, "dead": 1, "pending": 60}, False, False),    # a message given up
+])
+def test_push_accounting_allows_only_messages_in_flight(delivered, distinct, statuses, finished, expected):
+    assert run.delivered_once(delivered, distinct, statuses, 100, finished) is expected
