@@ -1,0 +1,558 @@
+"""The verbs of the weekly quiz: create and assemble quizzes, start, autosave and submit attempts, close weeks.
+
+The question bank's verbs live in quizzes/bank.py. Services own their transactions.
+"""
+import math
+import random
+import re
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import audit, clock
+from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from core.extensions import db
+from members.models import Branch, Committee, Member
+from members.scope import in_committee_subtree
+from quizzes import grading
+from quizzes.bank import ancestor_ids, owner_bank_clause, resolve_owner
+from quizzes.models import Attempt, AttemptAnswer, Question, Quiz, QuizItem, QuizResult
+
+WEEK_RE = re.compile(r"^\d{4}-W\d{2}$")
+MAX_QUESTIONS = 100
+
+
+# --- creating quizzes ------------------------------------------------------------------------------
+
+def create_quiz(actor, data, committee_id=None, branch_id=None):
+    """Create one week's quiz for a committee or a branch, by hand (question_ids) or by rules (assembled)."""
+    committee, branch = resolve_owner(actor, committee_id, branch_id)
+    week = data.get("week_key") or clock.week_key()
+    if not WEEK_RE.match(week):
+        raise Invalid("周次格式应为 2026-W48", details={"fields": {"week_key": ["格式不正确"]}})
+    try:
+        monday = clock.monday_of_week_key(week)
+    except ValueError:
+        raise Invalid("周次不存在", details={"fields": {"week_key": ["周次不存在"]}})
+    start, end = clock.week_bounds(monday)
+    opens_at, closes_at = data.get("opens_at") or start, data.get("closes_at") or end
+    if opens_at.tzinfo is None or closes_at.tzinfo is None:
+        raise Invalid("时间须带时区", details={"fields": {"opens_at": ["须带时区"]}})
+    if closes_at <= opens_at:
+        raise Invalid("结束时间须晚于开始时间", details={"fields": {"closes_at": ["须晚于开始时间"]}})
+    if closes_at <= clock.now():
+        raise Invalid("不能为已经结束的周次出题", code="week_past")
+    scope_key = f"b:{branch.id}" if branch else f"c:{committee.id}"
+    if db.session.scalar(select(Quiz.id).where(Quiz.scope_key == scope_key, Quiz.week_key == week)):
+        raise Conflict(f"{week} 已有测验", code="quiz_exists")
+    bank = owner_bank_clause(committee, branch)
+    if data.get("question_ids"):
+        questions = _hand_picked(data["question_ids"], bank)
+        assembly = None
+    elif data.get("rules"):
+        avoid = data.get("avoid_weeks", current_app.config["QUIZ_AVOID_WEEKS"])
+        questions = assemble(committee, bank, data["rules"], monday, avoid, data.get("seed"))
+        assembly = {"rules": data["rules"], "avoid_weeks": avoid}
+    else:
+        raise Invalid("请选择题目或给出组卷规则", details={"fields": {"question_ids": ["与 rules 二选一"]}})
+    points = data.get("points_per_question", 10)
+    total = points * len(questions)
+    quiz = Quiz(committee_id=committee.id, branch_id=branch.id if branch else None, scope_key=scope_key,
+                week_key=week, title=data.get("title") or f"每周一测（{week}）", opens_at=opens_at,
+                closes_at=closes_at, time_limit_minutes=data.get("time_limit_minutes", 15),
+                max_attempts=data.get("max_attempts", 1), total_score=total,
+                pass_score=math.ceil(total * data.get("pass_percent", 60) / 100),
+                reveal_answers=data.get("reveal_answers", True), assembly=assembly, created_by_id=actor.id)
+    quiz.items = [QuizItem(question_id=q.id, position=i + 1, points=points) for i, q in enumerate(questions)]
+    db.session.add(quiz)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"{week} 已有测验", code="quiz_exists")
+    audit.record(actor, "quiz.create", "quiz", quiz.id, week_key=week, questions=len(questions),
+                 assembled=assembly is not None)
+    db.session.commit()
+    return quiz
+
+
+def _hand_picked(ids, bank):
+    if len(ids) != len(set(ids)) or len(ids) > MAX_QUESTIONS:
+        raise Invalid("题目重复或过多", details={"fields": {"question_ids": [f"不重复，最多 {MAX_QUESTIONS} 题"]}})
+    found = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids), bank,
+                                                                         Question.status == "active"))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise Invalid("部分题目不存在、已停用或不在本题库中", code="questions_unavailable",
+                      details={"question_ids": missing})
+    return [found[i] for i in ids]
+
+
+def assemble(committee, bank, rules, monday, avoid_weeks, seed=None):
+    """Draw questions from the bank by rules, skipping questions this committee's quizzes used in the last K weeks."""
+    recent = [clock.week_key(monday - timedelta(weeks=k)) for k in range(1, avoid_weeks + 1)]
+    used_recently = (select(QuizItem.question_id).join(Quiz, Quiz.id == QuizItem.quiz_id)
+                     .where(Quiz.week_key.in_(recent), Quiz.committee_id.in_(ancestor_ids(committee)
+                                                                                 + [committee.id])))
+    rng = random.Random(seed if seed is not None else f"{committee.id}:{clock.week_key(monday)}")
+    picked, shortages = [], []
+    for index, rule in enumerate(rules):
+        stmt = select(Question.id).where(bank, Question.status == "active", Question.id.not_in(used_recently))
+        if rule.get("kind"):
+            stmt = stmt.where(Question.kind == rule["kind"])
+        if rule.get("tag"):
+            stmt = stmt.where(Question.tags.contains(f",{rule['tag']},", autoescape=True))
+        if rule.get("difficulty"):
+            stmt = stmt.where(Question.difficulty == rule["difficulty"])
+        taken = {q.id for q in picked}
+        candidates = sorted(i for i in db.session.scalars(stmt) if i not in taken)
+        if len(candidates) < rule["count"]:
+            shortages.append({"rule": index, "needed": rule["count"], "available": len(candidates)})
+            continue
+        ids = rng.sample(candidates, rule["count"])
+        picked.extend(db.session.scalars(select(Question).where(Question.id.in_(ids))).all())
+    if shortages:
+        raise Invalid("题库中符合规则的题目不足", code="bank_too_small", details={"shortages": shortages})
+    if len(picked) > MAX_QUESTIONS:
+        raise Invalid(f"每次测验最多 {MAX_QUESTIONS} 题")
+    return picked
+
+
+def delete_quiz(actor, quiz):
+    """Remove a quiz nobody has started yet."""
+    if not can_edit_quiz(actor, quiz):
+        raise Forbidden("只能删除本支部或本党委的测验")
+    if db.session.scalar(select(Attempt.id).where(Attempt.quiz_id == quiz.id).limit(1)):
+        raise Conflict("已有党员作答，不能删除", code="quiz_started")
+    audit.record(actor, "quiz.delete", "quiz", quiz.id, week_key=quiz.week_key)
+    db.session.delete(quiz)
+    db.session.commit()
+
+
+# --- audiences and visibility ----------------------------------------------------------------------
+
+def quiz_for_member(member, week=None):
+    """The quiz a member takes in a week: their branch's own, else the nearest committee's; or None."""
+    if not member.branch_id:
+        return None
+    return quiz_for_branch(db.session.get(Branch, member.branch_id), week)
+
+
+def quiz_for_branch(branch, week=None):
+    """The quiz a branch's members take in a week: the branch's own, else the nearest committee's; or None."""
+    week = week or clock.week_key()
+    lineage = ancestor_ids(branch.committee)
+    candidates = db.session.scalars(select(Quiz).where(Quiz.week_key == week, or_(
+        Quiz.branch_id == branch.id, and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(lineage))))).all()
+    if not candidates:
+        return None
+    return min(candidates, key=lambda q: (q.branch_id is None, -lineage.index(q.committee_id)))
+
+
+def audience_branch_ids(quiz):
+    """A select of the branches a quiz is for: deeper quizzes that week (a branch's, a sub-committee's) win."""
+    if quiz.branch_id is not None:
+        return select(Branch.id).where(Branch.id == quiz.branch_id)
+    committee = db.session.get(Committee, quiz.committee_id)
+    stmt = (select(Branch.id).join(Committee, Committee.id == Branch.committee_id)
+            .where(Committee.path.like(committee.path + "%"))
+            .where(Branch.id.not_in(select(Quiz.branch_id).where(Quiz.week_key == quiz.week_key,
+                                                                 Quiz.branch_id.is_not(None)))))
+    deeper = db.session.scalars(select(Committee.path).join(Quiz, Quiz.committee_id == Committee.id).where(
+        Quiz.week_key == quiz.week_key, Quiz.branch_id.is_(None), Quiz.id != quiz.id,
+        Committee.path.like(committee.path + "_%"))).all()
+    for path in deeper:
+        stmt = stmt.where(~Committee.path.like(path + "%"))
+    return stmt
+
+
+def quiz_audience(quiz):
+    """A select of Member.id: the active members a quiz is for (scheduler-facing; iterate in chunks)."""
+    return select(Member.id).where(Member.active.is_(True), Member.branch_id.in_(audience_branch_ids(quiz)))
+
+
+def in_audience(member, quiz):
+    found = quiz_for_member(member, quiz.week_key)
+    return member.active and found is not None and found.id == quiz.id
+
+
+def _member_can_see(member, quiz):
+    if not member.branch_id:
+        return False
+    if quiz.branch_id is not None:
+        return quiz.branch_id == member.branch_id
+    branch = db.session.get(Branch, member.branch_id)
+    return quiz.committee_id in ancestor_ids(branch.committee)
+
+
+def quiz_for_taker(member, quiz_id):
+    """Load a quiz a member may take: 404 if not theirs to see, 403 if a deeper quiz is theirs that week."""
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or not _member_can_see(member, quiz):
+        raise NotFound("测验不存在")
+    if not in_audience(member, quiz):
+        raise AppError("本测验不面向你所在的支部", code="not_in_audience", status=403)
+    return quiz
+
+
+def can_manage_quiz(member, quiz):
+    """Secretaries see quizzes for their branch; admins quizzes of their subtree or of a committee above them."""
+    if member.role == "admin":
+        if in_committee_subtree(member, quiz.committee_id):
+            return True
+        own = db.session.get(Committee, member.committee_id)
+        return quiz.branch_id is None and quiz.committee_id in ancestor_ids(own)
+    if member.role == "secretary":
+        return _member_can_see(member, quiz)
+    return False
+
+
+def can_edit_quiz(member, quiz):
+    if member.role == "admin":
+        return in_committee_subtree(member, quiz.committee_id)
+    return member.role == "secretary" and quiz.branch_id is not None and quiz.branch_id == member.branch_id
+
+
+def quiz_for_manager(member, quiz_id):
+    """Load a quiz a secretary or admin may see; else 404."""
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or not can_manage_quiz(member, quiz):
+        raise NotFound("测验不存在")
+    return quiz
+
+
+def scoped_branch_ids(member, quiz):
+    """A select of the quiz's audience branches the member manages."""
+    from members.scope import managed_branch_ids
+
+    return audience_branch_ids(quiz).where(Branch.id.in_(managed_branch_ids(member)))
+
+
+def list_quizzes(member, week=None):
+    """A select of quizzes a secretary or admin may see, newest week first."""
+    if member.role == "admin":
+        own = db.session.get(Committee, member.committee_id)
+        subtree = select(Committee.id).where(Committee.path.like(own.path + "%"))
+        clause = or_(Quiz.committee_id.in_(subtree),
+                     and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(ancestor_ids(own))))
+    else:
+        branch = db.session.get(Branch, member.branch_id)
+        clause = or_(Quiz.branch_id == branch.id,
+                     and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(ancestor_ids(branch.committee))))
+    stmt = select(Quiz).where(clause)
+    if week:
+        stmt = stmt.where(Quiz.week_key == week)
+    return stmt.order_by(Quiz.week_key.desc(), Quiz.id.desc())
+
+
+# --- the member's week -----------------------------------------------------------------------------
+
+def current_state(member):
+    """This member's quiz this week and where they are in it."""
+    now = clock.now()
+    week = clock.week_key()
+    quiz = quiz_for_member(member, week)
+    state = {"week_key": week, "quiz": quiz, "phase": None, "state": "none", "attempts_used": 0,
+             "attempts_left": 0, "attempt": None, "result": None}
+    if quiz is None:
+        return state
+    _grade_expired(member.id, quiz, now)
+    attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
+                                  .order_by(Attempt.number)).all()
+    in_progress = next((a for a in attempts if a.status == "in_progress"), None)
+    used = len(attempts)
+    phase = quiz.phase(now)
+    result = db.session.scalar(select(QuizResult).where(QuizResult.quiz_id == quiz.id,
+                                                        QuizResult.member_id == member.id))
+    if in_progress:
+        label = "in_progress"
+    elif phase == "upcoming":
+        label = "upcoming"
+    elif phase == "closed":
+        label = "closed" if result is None else "submitted"
+    else:
+        label = "submitted" if result is not None else "not_started"
+    state.update(phase=phase, state=label, attempts_used=used, attempt=in_progress, result=result,
+                 attempts_left=max(0, quiz.max_attempts - used) if phase == "open" else 0)
+    db.session.commit()
+    return state
+
+
+def start_attempt(member, quiz_id):
+    """Start an attempt, or return the one in progress (a resume after a lost connection)."""
+    now = clock.now()
+    quiz = quiz_for_taker(member, quiz_id)
+    _grade_expired(member.id, quiz, now)
+    current = _in_progress(quiz.id, member.id)
+    if current is not None:
+        db.session.commit()
+        return current
+    phase = quiz.phase(now)
+    if phase == "upcoming":
+        raise Conflict(f"测验尚未开始，{clock.format_cn(quiz.opens_at)} 开始", code="quiz_not_open")
+    if phase == "closed":
+        raise Conflict("测验已结束", code="quiz_closed")
+    used = db.session.scalar(select(func.count()).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id))
+    if used >= quiz.max_attempts:
+        db.session.commit()
+        raise Conflict("作答次数已用完", code="no_attempts_left", details={"max_attempts": quiz.max_attempts})
+    deadline = min(now + timedelta(minutes=quiz.time_limit_minutes), quiz.closes_at)
+    attempt = Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=used + 1,
+                      order=[], answers={}, started_at=now, deadline_at=deadline)
+    db.session.add(attempt)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The phone retried while the first request was still running: hand back that attempt.
+        db.session.rollback()
+        current = _in_progress(quiz.id, member.id)
+        if current is None:
+            raise Conflict("作答次数已用完", code="no_attempts_left")
+        return current
+    questions = [{"id": item.question_id, "kind": item.question.kind, "options": item.question.options}
+                 for item in quiz.items]
+    attempt.order = grading.shuffled_order(f"attempt:{attempt.id}", questions)
+    db.session.commit()
+    return attempt
+
+
+def _in_progress(quiz_id, member_id):
+    return db.session.scalar(select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.member_id == member_id,
+                                                   Attempt.status == "in_progress"))
+
+
+def attempt_for(member, attempt_id, lock=False):
+    """Load the member's own attempt (locked for update when asked); anyone else's is 404."""
+    stmt = select(Attempt).where(Attempt.id == attempt_id, Attempt.member_id == member.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    attempt = db.session.scalar(stmt)
+    if attempt is None:
+        raise NotFound("作答记录不存在")
+    return attempt
+
+
+def grace():
+    return timedelta(seconds=current_app.config["QUIZ_GRACE_SECONDS"])
+
+
+def save_answers(member, attempt_id, answers):
+    """Autosave: merge answers into the attempt in progress; returns the attempt with its time left."""
+    now = clock.now()
+    attempt = attempt_for(member, attempt_id, lock=True)
+    if attempt.status != "in_progress":
+        raise Conflict("本次作答已提交", code="attempt_submitted")
+    if now > attempt.deadline_at + grace():
+        quiz = db.session.get(Quiz, attempt.quiz_id)
+        grade_attempt(attempt, quiz, now)
+        db.session.commit()
+        raise Conflict("作答时间已到，已按保存的答案评分", code="attempt_expired")
+    _merge(attempt, answers)
+    attempt.saved_at = now
+    db.session.commit()
+    return attempt
+
+
+def _merge(attempt, answers):
+    entries = {str(e["q"]): e for e in attempt.order}
+    kinds = dict(db.session.execute(select(Question.id, Question.kind).where(
+        Question.id.in_([e["q"] for e in attempt.order]))).all())
+    blanks = dict(db.session.execute(select(Question.id, Question.answer).where(
+        Question.id.in_([e["q"] for e in attempt.order]), Question.kind == "blank")).all())
+    problems = {}
+    for qid, response in answers.items():
+        entry = entries.get(str(qid))
+        if entry is None:
+            problems[str(qid)] = ["题目不在本次测验中"]
+            continue
+        kind = kinds[entry["q"]]
+        reason = grading.response_problem(kind, entry["o"], len(blanks.get(entry["q"], [])), response)
+        if reason:
+            problems[str(qid)] = [reason]
+    if problems:
+        raise Invalid("答案格式不正确", code="invalid_answers", details={"fields": problems})
+    merged = dict(attempt.answers or {})
+    merged.update({str(k): v for k, v in answers.items()})
+    attempt.answers = merged
+
+
+def submit_attempt(member, attempt_id, answers=None):
+    """Grade an attempt once: a repeat or concurrent submit returns the same result; late ones grade what was saved."""
+    now = clock.now()
+    attempt = attempt_for(member, attempt_id, lock=True)
+    if attempt.status == "submitted":
+        db.session.commit()
+        return attempt
+    quiz = db.session.get(Quiz, attempt.quiz_id)
+    if answers and now <= attempt.deadline_at + grace():
+        _merge(attempt, answers)
+        attempt.saved_at = now
+    grade_attempt(attempt, quiz, now)
+    db.session.commit()
+    return attempt
+
+
+def grade_attempt(attempt, quiz, now):
+    """Grade a locked in-progress attempt from its saved answers and fold it into the member's result."""
+    late = now > attempt.deadline_at + grace()
+    answers = attempt.answers or {}
+    score = correct_count = 0
+    rows = []
+    for item in quiz.items:
+        question = item.question
+        response = answers.get(str(question.id))
+        correct = grading.is_correct(question.kind, question.answer, response)
+        earned = item.points if correct else 0
+        score += earned
+        correct_count += correct
+        rows.append(AttemptAnswer(attempt_id=attempt.id, quiz_id=quiz.id, question_id=question.id, correct=correct,
+                                  points=earned, choice=None if question.kind == "blank"
+                                  else grading.choice_of(response)[:32]))
+    db.session.add_all(rows)
+    attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
+    attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
+    db.session.flush()
+    _record_result(attempt, quiz)
+
+
+def _record_result(attempt, quiz):
+    result = db.session.scalar(select(QuizResult).where(QuizResult.quiz_id == quiz.id,
+                                                        QuizResult.member_id == attempt.member_id).with_for_update())
+    if result is None:
+        result = QuizResult(quiz_id=quiz.id, member_id=attempt.member_id, branch_id=attempt.branch_id,
+                            attempt_id=attempt.id, score=attempt.score, passed=attempt.score >= quiz.pass_score,
+                            attempts=1, submitted_at=attempt.submitted_at)
+        db.session.add(result)
+    else:
+        result.attempts += 1
+        if attempt.score > result.score:
+            result.attempt_id, result.score = attempt.id, attempt.score
+            result.passed, result.submitted_at = attempt.score >= quiz.pass_score, attempt.submitted_at
+    db.session.flush()
+    _award_points(result, quiz, attempt.submitted_at)
+
+
+def _award_points(result, quiz, occurred_at):
+    """Points once per member per quiz, by the best score's tier; a better later attempt swaps the tier up."""
+    from learning import points
+
+    rule = grading.tier(result.score, quiz.total_score, quiz.pass_score)
+    if result.points_rule and grading.TIER_RANK[rule] <= grading.TIER_RANK[result.points_rule]:
+        return
+    if result.points_rule:
+        points.revoke(points_event_key(quiz.id, result.member_id, result.points_rule), meta={"upgraded_to": rule})
+    points.award(result.member_id, rule, points_event_key(quiz.id, result.member_id, rule),
+                 occurred_at=occurred_at, meta={"quiz_id": quiz.id, "score": result.score})
+    result.points_rule = rule
+
+
+def points_event_key(quiz_id, member_id, rule):
+    return f"quiz:{quiz_id}:member:{member_id}:{rule}"
+
+
+def _grade_expired(member_id, quiz, now):
+    """Grade this member's attempt that ran out of time (plus grace) with what it saved."""
+    attempt = db.session.scalar(select(Attempt).where(
+        Attempt.quiz_id == quiz.id, Attempt.member_id == member_id, Attempt.status == "in_progress",
+        Attempt.deadline_at < now - grace()).with_for_update())
+    if attempt is not None:
+        grade_attempt(attempt, quiz, now)
+
+
+def reveals_answers(quiz, now=None):
+    """Whether members may now see the correct answers and explanations."""
+    return quiz.reveal_answers and quiz.phase(now) == "closed"
+
+
+def my_quizzes(member, page, per_page):
+    """One page of the member's quizzes with their results, newest first."""
+    base = select(QuizResult, Quiz).join(Quiz, Quiz.id == QuizResult.quiz_id).where(QuizResult.member_id == member.id)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = db.session.execute(base.order_by(Quiz.week_key.desc(), Quiz.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    items = [{"quiz": quiz, "result": result, "attempt_id": result.attempt_id,
+              "answers_revealed": reveals_answers(quiz)} for result, quiz in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+# --- scheduler-facing ------------------------------------------------------------------------------
+
+def open_quizzes(now):
+    """A select of the quizzes open at a moment."""
+    return select(Quiz).where(Quiz.opens_at <= now, Quiz.closes_at > now).order_by(Quiz.id)
+
+
+def close_due_quizzes(now):
+    """Close every quiz past its end (plus grace): grade attempts left open, stamp closed_at. Safe to repeat."""
+    due = db.session.scalars(select(Quiz.id).where(Quiz.closes_at <= now - grace(), Quiz.closed_at.is_(None))).all()
+    closed = []
+    for quiz_id in due:
+        quiz = db.session.get(Quiz, quiz_id)
+        for attempt_id in db.session.scalars(select(Attempt.id).where(Attempt.quiz_id == quiz_id,
+                                                                      Attempt.status == "in_progress")).all():
+            attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id,
+                                                              Attempt.status == "in_progress").with_for_update())
+            if attempt is not None:
+                grade_attempt(attempt, quiz, now)
+        stamped = db.session.execute(update(Quiz).where(Quiz.id == quiz_id, Quiz.closed_at.is_(None))
+                                     .values(closed_at=now))
+        db.session.commit()
+        if stamped.rowcount:
+            closed.append(db.session.get(Quiz, quiz_id))
+    return closed
+
+
+# --- what the phone is shown ---------------------------------------------------------------------
+
+def seconds_left(attempt, now=None):
+    if attempt.status != "in_progress":
+        return 0
+    return max(0, int((attempt.deadline_at - (now or clock.now())).total_seconds()))
+
+
+def attempt_view(attempt):
+    """The attempt as the member sees it: their order, their saved answers; answers only once revealed."""
+    from quizzes.bank import answer_text
+    from quizzes.models import TYPE_LABELS
+
+    quiz = db.session.get(Quiz, attempt.quiz_id)
+    items = {item.question_id: item for item in quiz.items}
+    revealed = attempt.status == "submitted" and reveals_answers(quiz)
+    graded = {}
+    if revealed:
+        graded = dict(db.session.execute(select(AttemptAnswer.question_id, AttemptAnswer.correct)
+                                         .where(AttemptAnswer.attempt_id == attempt.id)).all())
+    questions = []
+    for entry in attempt.order:
+        item = items[entry["q"]]
+        question = item.question
+        texts = {o["key"]: o["text"] for o in question.options}
+        shown = {"id": question.id, "kind": question.kind, "kind_label": TYPE_LABELS[question.kind],
+                 "stem": question.stem, "options": [{"key": k, "text": texts[k]} for k in entry["o"]],
+                 "blanks": len(question.answer) if question.kind == "blank" else None, "points": item.points}
+        if revealed:
+            shown.update(answer=question.answer, answer_text=answer_text(question),
+                         explanation=question.explanation, correct=graded.get(question.id))
+        questions.append(shown)
+    result = None
+    if attempt.status == "submitted":
+        result = {"score": attempt.score, "total_score": quiz.total_score, "passed": attempt.score >= quiz.pass_score,
+                  "correct_count": attempt.correct_count, "question_count": len(quiz.items), "late": attempt.late,
+                  "submitted_at": attempt.submitted_at}
+    return {"id": attempt.id, "quiz_id": quiz.id, "number": attempt.number, "status": attempt.status,
+            "started_at": attempt.started_at, "deadline_at": attempt.deadline_at,
+            "seconds_left": seconds_left(attempt), "saved_at": attempt.saved_at, "answers": attempt.answers or {},
+            "questions": questions, "result": result, "answers_revealed": revealed}
+
+
+def show_attempt(member, attempt_id):
+    """The member's own attempt (grading it first if its time ran out)."""
+    attempt = attempt_for(member, attempt_id)
+    if attempt.status == "in_progress" and clock.now() > attempt.deadline_at + grace():
+        attempt = attempt_for(member, attempt_id, lock=True)
+        if attempt.status == "in_progress":
+            grade_attempt(attempt, db.session.get(Quiz, attempt.quiz_id), clock.now())
+        db.session.commit()
+    return attempt_view(attempt)
