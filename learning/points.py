@@ -5,6 +5,7 @@ Asia/Shanghai day. Rows are only ever appended, in the caller's transaction (the
 """
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from core import clock
 from core.extensions import db
@@ -20,6 +21,12 @@ def _insert(table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+def _append_stmt():
+    # Values travel as parameters, so the statement compiles once and is reused from the cache.
+    return _insert(PointEntry.__table__).on_conflict_do_nothing(index_elements=["event_key"]).returning(
+        PointEntry.id)
 
 
 def rule_spec(rule):
@@ -63,9 +70,7 @@ def award(member_id, rule, event_key, *, occurred_at=None, points=None, meta=Non
     row = {"member_id": member_id, "rule": rule, "points": given, "event_key": event_key,
            "occurred_at": occurred_at, "day": day, "created_at": clock.now(),
            "meta": dict(meta or {}, **({"capped_from": wanted} if given < wanted else {}))}
-    result = db.session.execute(_insert(PointEntry).values(**row).on_conflict_do_nothing(
-        index_elements=["event_key"]).returning(PointEntry.id))
-    if result.first() is None:  # a concurrent retry got there first
+    if db.session.execute(_append_stmt(), row).first() is None:  # a concurrent retry got there first
         return 0
     if given:
         leaderboards.after_commit_add(member, day, given)
@@ -83,9 +88,7 @@ def revoke(event_key, *, meta=None):
     row = {"member_id": original.member_id, "rule": original.rule, "points": -original.points,
            "event_key": "revoke:" + event_key, "occurred_at": now, "day": day, "created_at": now,
            "meta": dict(meta or {}, revokes=event_key)}
-    result = db.session.execute(_insert(PointEntry).values(**row).on_conflict_do_nothing(
-        index_elements=["event_key"]).returning(PointEntry.id))
-    if result.first() is None:
+    if db.session.execute(_append_stmt(), row).first() is None:
         return 0
     leaderboards.after_commit_add(member, day, -original.points)
     return original.points
@@ -94,7 +97,7 @@ def revoke(event_key, *, meta=None):
 def _lock_member(member_id):
     # Serialises one member's awards so two concurrent events cannot both slip under a cap
     # (SQLite's BEGIN IMMEDIATE already serialises writers).
-    stmt = select(Member).where(Member.id == member_id)
+    stmt = select(Member).where(Member.id == member_id).options(lazyload("*"))
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Member)
     member = db.session.scalar(stmt)
