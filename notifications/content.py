@@ -47,6 +47,13 @@ def quiz_result_message(quiz):
                      "thing4": "点击查看成绩与解析"}}
 
 
+def reminder_quiz_message(quiz):
+    """The secretary's 一键提醒 for the quiz (a quiz-reminder template)."""
+    message = quiz_reminder_message(quiz)
+    message["data"]["thing3"] = "支部书记提醒您尽快作答"
+    return message
+
+
 def task_message(title, body, task, deadline, who, hint, page):
     """A task reminder (tmpl-task-reminder): task, deadline, who asks, a hint."""
     return {"title": title, "body": body, "page": page,
@@ -74,14 +81,15 @@ def behind_for_reminder(kind, branch, now):
         from quizzes.services import open_quizzes
         from quizzes.stats import members_not_submitted
 
-        quizzes = list(open_quizzes(now))
-        parts = [select(Member.id).where(Member.branch_id == branch.id, Member.id.in_(members_not_submitted(q)))
-                 for q in quizzes]
+        from core.extensions import db
+
+        quizzes = db.session.scalars(open_quizzes(now)).all()
+        parts = [members_not_submitted(q, branch_id=branch.id) for q in quizzes]
         if not parts:
             return select(Member.id).where(Member.id.is_(None)), None
         first = min(quizzes, key=lambda q: q.closes_at)
         stmt = parts[0] if len(parts) == 1 else select(union(*parts).subquery().c[0])
-        return stmt, quiz_reminder_message(first)
+        return stmt, reminder_quiz_message(first)
     if kind == "quota":
         from quotas.stats import members_behind_pace
 
@@ -92,30 +100,28 @@ def behind_for_reminder(kind, branch, now):
     raise ValueError(f"unknown reminder kind {kind!r}")
 
 
-def _rate(summary, *names):
-    """Read a completion rate (0..1) or done/total pair from a room's summary dict, whatever it calls them."""
-    if not summary:
-        return None
-    for name in names:
-        if summary.get(name) is not None:
-            return float(summary[name])
-    return None
-
-
 def _pct(rate):
-    return "暂无数据" if rate is None else f"{rate * 100:.0f}%"
+    return "暂无数据" if rate is None else f"{float(rate) * 100:.0f}%"
 
 
-def digest_lines(branch, reading, quiz, day):
-    """The lines of a branch's weekly digest from the learning and quiz summaries (dicts, or None)."""
-    lines = [f"学习完成率：{_pct(_rate(reading, 'completion_rate', 'rate'))}",
-             f"测验参与率：{_pct(_rate(quiz, 'participation_rate', 'completion_rate', 'rate'))}"]
-    if quiz and quiz.get("pass_rate") is not None:
-        lines.append(f"测验合格率：{_pct(float(quiz['pass_rate']))}")
-    behind = (reading or {}).get("behind_names") or (quiz or {}).get("not_submitted_names") or []
-    if behind:
-        shown = "、".join(behind[:10]) + ("等" if len(behind) > 10 else "")
-        lines.append(f"待加油：{shown}")
+def digest_lines(reading, quiz, absent_names, behind_pace):
+    """The lines of a branch's weekly digest, from learning's and quizzes' per-branch rows (dicts, or None)."""
+    lines = []
+    if reading:
+        idle = reading.get("idle_week_members") or 0
+        lines.append(f"学习完成率：{_pct(reading.get('rate'))}" + (f"，{idle} 人整周未学习" if idle else ""))
+    else:
+        lines.append("学习完成率：暂无数据")
+    if quiz:
+        lines.append(f"测验参与率：{_pct(quiz.get('participation_rate'))}，合格率：{_pct(quiz.get('pass_rate'))}")
+        missing = quiz.get("not_submitted") or 0
+        if missing:
+            shown = "、".join(absent_names[:10])
+            lines.append(f"未参加测验：{shown}" + (f"等 {missing} 人" if missing > len(absent_names[:10]) else ""))
+    else:
+        lines.append("测验：上周无测验")
+    if behind_pace is not None:
+        lines.append(f"1+4+1 进度落后：{behind_pace} 人")
     return lines
 
 
@@ -128,8 +134,8 @@ def digest_message(branch, week, lines, now):
 
 def quota_tally_message(branch, tally, year, now):
     """A quarterly 1+4+1 tally to a branch's secretary."""
-    totals = (tally or {}).get("totals") or {}
-    done, members = totals.get("complete"), totals.get("members")
+    tally = tally or {}
+    done, members = tally.get("complete_count"), tally.get("member_count")
     summary = f"已完成 {done}/{members} 人" if done is not None and members else "请查看公示表"
     return task_message(f"{branch.name} {year} 年 1+4+1 季度公示", f"{year} 年 1+4+1 任务：{summary}。",
                         "1+4+1 季度公示", now, "党支部", summary, "pages/quota/branch")

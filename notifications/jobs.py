@@ -8,7 +8,7 @@ A run that died half-way is resumed after JOB_STALE (the idempotency keys only f
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 
 from core import clock
 from core.extensions import db
@@ -88,7 +88,7 @@ def run_quiz_open(now):
         from quizzes.services import open_quizzes, quiz_audience
 
         return sum(fan_out(quiz_audience(q), "quiz_open", f"quiz{q.id}", content.quiz_open_message(q))
-                   for q in list(open_quizzes(now)))
+                   for q in _quizzes(open_quizzes(now)))
 
     return _run("quiz_open", day.isoformat(), body)
 
@@ -103,7 +103,7 @@ def run_quiz_reminder(now):
 
         return sum(fan_out(members_not_submitted(q), "quiz_reminder", f"quiz{q.id}:{day.isoformat()}",
                            content.quiz_reminder_message(q))
-                   for q in list(open_quizzes(now)))
+                   for q in _quizzes(open_quizzes(now)))
 
     return _run("quiz_reminder", day.isoformat(), body)
 
@@ -116,7 +116,7 @@ def run_quiz_results(now):
         from quizzes.services import close_due_quizzes, quiz_audience
 
         return sum(fan_out(quiz_audience(q), "quiz_result", f"quiz{q.id}", content.quiz_result_message(q))
-                   for q in list(close_due_quizzes(now)))
+                   for q in _quizzes(close_due_quizzes(now)))
 
     return _run("quiz_results", stamp, body)
 
@@ -163,14 +163,21 @@ def run_secretary_digest(now):
     def body():
         from learning.stats import branch_reading_summary
         from quizzes.stats import branch_quiz_summary
+        from quotas.stats import members_behind_pace
 
         total = 0
         for branches in _branch_chunks():
             ids = [b.id for b in branches]
-            reading = branch_reading_summary(ids, week)
-            quiz = branch_quiz_summary(ids, week)
+            reading = {row["branch_id"]: row for row in branch_reading_summary(ids, week)}
+            quiz = {row["branch_id"]: row for row in branch_quiz_summary(ids, week)}
+            absent = _absent_names(quiz.values(), ids)
+            pace = dict(db.session.execute(
+                select(Member.branch_id, func.count()).where(Member.id.in_(members_behind_pace(day.year, day)),
+                                                              Member.branch_id.in_(ids))
+                .group_by(Member.branch_id)).all())
             for branch in branches:
-                lines = content.digest_lines(branch, reading.get(branch.id), quiz.get(branch.id), day)
+                lines = content.digest_lines(reading.get(branch.id), quiz.get(branch.id),
+                                             absent.get(branch.id, []), pace.get(branch.id, 0))
                 message = content.digest_message(branch, week, lines, now)
                 total += fan_out(_secretaries(branch.id), "secretary_digest", week, message, commit=False)
                 total += notify_branch_robot(branch, "branch_digest", week, {
@@ -179,6 +186,29 @@ def run_secretary_digest(now):
         return total
 
     return _run("secretary_digest", week, body)
+
+
+def _quizzes(found):
+    """Quizzes from a room's answer: a select of Quiz, or already a list."""
+    return db.session.scalars(found).all() if isinstance(found, Select) else list(found)
+
+
+def _absent_names(quiz_rows, branch_ids, per_branch=10):
+    """{branch_id: up to 10 names} of members who did not submit their branch's quiz (one query per quiz)."""
+    from quizzes.models import Quiz
+    from quizzes.stats import members_not_submitted
+
+    names = {}
+    for quiz_id in {row["quiz_id"] for row in quiz_rows if row.get("not_submitted")}:
+        quiz = db.session.get(Quiz, quiz_id)
+        for branch_id, name in db.session.execute(
+                select(Member.branch_id, Member.name).where(Member.id.in_(members_not_submitted(quiz)),
+                                                            Member.branch_id.in_(branch_ids))
+                .order_by(Member.branch_id, Member.name)):
+            bucket = names.setdefault(branch_id, [])
+            if len(bucket) < per_branch:
+                bucket.append(name)
+    return names
 
 
 def _secretaries(branch_id):

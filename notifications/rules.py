@@ -66,8 +66,22 @@ def template_data(keys, values, now):
         value = values.get(name)
         if value in (None, ""):
             value = fillers.get(key_type, "请查看")
+        if key_type in ("time", "date") and isinstance(value, str):
+            value = _as_moment(value)
         data[name] = fit_template_value(key_type, value)
     return data
+
+
+def _as_moment(text):
+    """An ISO date or date-time string (JSON payloads carry those) as a date or an aware datetime; naive
+    date-times are Asia/Shanghai wall clock. Anything else (already '2026年11月23日 08:00') is left as is."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text
+    if len(text.strip()) == 10:
+        return moment.date()
+    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
 
 
 def robot_markdown(title, lines):

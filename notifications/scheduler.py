@@ -97,15 +97,19 @@ class Scheduler:
     def catch_up_hours(self, name):
         return app_catch_up(self.app).get(name, 1)
 
-    def tick(self, name, lookback_hours=1):
-        """Run job `name` for its latest due time, if this process leads; return what the job returned."""
+    def tick(self, name):
+        """Run job `name` for its latest due time (if that is recent enough to make sense) when this process
+        leads; return what the job returned, None when it did not run."""
         with self.app.app_context():
             try:
                 if not self.lock.hold():
                     log.info("job %s skipped: not the leader", name)
                     return None
                 now = clock.now()
-                due = last_fire_time(self.triggers[name], now, timedelta(hours=lookback_hours)) or now
+                due = last_fire_time(self.triggers[name], now, timedelta(hours=self.catch_up_hours(name)))
+                if due is None:
+                    log.info("job %s skipped: its last due time is too long ago", name)
+                    return None
                 return self.jobs[name](due)
             except Exception:
                 log.exception("job %s failed", name)
@@ -116,7 +120,7 @@ class Scheduler:
 
     def catch_up(self):
         """Run, once, each job whose last due time fell during downtime and still makes sense."""
-        return {name: self.tick(name, lookback_hours=self.catch_up_hours(name)) for name in self.triggers}
+        return {name: self.tick(name) for name in self.triggers}
 
     def build(self):
         """An APScheduler BlockingScheduler with every job and the leader lock's renewal."""

@@ -39,7 +39,7 @@ class SubscriptionResultSchema(StrictSchema):
 
 
 class SubscriptionReportSchema(StrictSchema):
-    request_id = fields.String(required=True, validate=validate.Length(min=8, max=64),
+    request_id = fields.String(required=True, validate=validate.Length(min=1, max=64),
                                metadata={"description": "每次 wx.requestSubscribeMessage 生成一个，重试时不变"})
     results = fields.List(fields.Nested(SubscriptionResultSchema), required=True,
                           validate=validate.Length(min=1, max=10))
