@@ -236,13 +236,13 @@ class MemberCompletionSchema(Schema):
 
 
 class BranchReadingCompletionSchema(Schema):
-    branch_id = fields.Integer()
+    branch_id = fields.Integer(allow_none=True, metadata={"description": "合计行为空"})
     branch_name = fields.String()
     members = fields.Integer()
     materials = fields.Integer()
     expected = fields.Integer()
     completed = fields.Integer()
-    rate = fields.Float()
+    rate = fields.Float(allow_none=True, metadata={"description": "无应学条目时为空"})
     studied_members = fields.Integer()
     idle_week_members = fields.Integer(metadata={"description": "本周一次也没学的党员数"})
 

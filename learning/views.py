@@ -62,7 +62,9 @@ class MaterialResource(MethodView):
         """Show one item with its sanitized body and the member's state."""
         material = services.material_for_member(current_member(), material_id)
         if services.can_manage(current_member(), material):
-            return MaterialManageSchema().dump(services.decorate_manage([material], current_member())[0])
+            # A manager sees the manage fields too: a ready response, so smorest does not dump it again as Detail.
+            return current_app.json.response(
+                MaterialManageSchema().dump(services.decorate_manage([material], current_member())[0]))
         return services.decorate(current_member(), [material])[0]
 
     @login_required("secretary", "admin")

@@ -78,6 +78,9 @@ def test_a_draft_and_a_future_item_stay_hidden_until_published_and_their_day(cli
     draft = publish(client, secretary, publish=False)
     scheduled = publish(client, secretary, day="2026-11-24", title="明天的学习")
     assert draft["status"] == "draft"
+    seen_by_author = client.get(f"/api/v1/materials/{draft['id']}", headers=secretary).get_json()
+    assert seen_by_author["status"] == "draft" and seen_by_author["state"]["completed"] is False
+    assert client.get(f"/api/v1/materials/{draft['id']}", headers=member).status_code == 404
     assert client.get("/api/v1/materials/today", headers=member).get_json()["items"] == []
     assert client.get(f"/api/v1/materials/{scheduled['id']}", headers=member).status_code == 404
     assert client.post(f"/api/v1/materials/{draft['id']}/publish", headers=secretary).status_code == 200

@@ -71,6 +71,8 @@ def test_completion_views_check_scope(client, login, org, frozen):
         .status_code == 403
     bad = client.get(f"/api/v1/branches/{org.branch_a.id}/reading?week=2026-W99", headers=login(org.secretary_a))
     assert bad.status_code == 422
+    empty = client.get(f"/api/v1/committees/{org.committee_a.id}/reading", headers=login(org.admin_a)).get_json()
+    assert empty["total"]["rate"] is None and empty["total"]["branch_id"] is None and len(empty["items"]) == 2
 
 
 def test_the_query_services_for_notifications(client, login, org, frozen):
