@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 import config
 from core import audit, cache, cli, errors, health, requestlog, sqlite  # noqa: F401
+from core.db import IdConverter
 from core.extensions import db, limiter, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,15 +23,17 @@ def create_app(overrides=None):
     app.config.update(_api_settings())
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.url_map.converters["int"] = IdConverter  # an id past BIGINT is a 404, not a driver overflow
 
     db.init_app(app)
     sqlite.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     cache.init_app(app)
     _init_limiter(app)
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
-    api.ERROR_SCHEMA = errors.ErrorSchema
+    api = Api(spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "extra_plugins": [errors.documented_errors_plugin()]})
+    api.ERROR_SCHEMA = errors.ErrorSchema  # before init_app, which documents the error responses with it
+    api.init_app(app)
     errors.register(app)
     _serve_docs_assets(app)
     requestlog.init_app(app)

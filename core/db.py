@@ -3,6 +3,7 @@ from datetime import timezone
 
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 # BIGINT on PostgreSQL for high-volume tables; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -26,3 +27,11 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class IdConverter(IntegerConverter):
+    """The `int` path converter, bounded to what a BIGINT id can hold: a larger id is simply not found."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)

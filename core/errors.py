@@ -3,7 +3,7 @@ import logging
 
 from flask import jsonify
 from marshmallow import Schema, fields
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -140,6 +140,15 @@ def register(app):
             db.session.remove()
         return error_response(503, "database_unavailable", "数据库暂时不可用，请稍后再试")
 
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc):
+        # A number past what a column holds (a client-sent id of 2**70, say) is bad input, not a server fault.
+        from core.extensions import db
+
+        db.session.rollback()
+        return error_response(422, "value_out_of_range", "数值超出允许范围")
+
     @app.errorhandler(RedisConnectionError)
     @app.errorhandler(RedisTimeoutError)
     def _redis_down(exc):
@@ -153,3 +162,29 @@ def register(app):
         log.exception("unhandled error")
         db.session.rollback()
         return error_response(500, "internal_error", "服务器内部错误")
+
+
+def documented_errors_plugin():
+    """An apispec plugin that documents, on every operation, the error responses the app can give."""
+    from apispec import BasePlugin
+
+    class DocumentedErrors(BasePlugin):
+        def operation_helper(self, path=None, operations=None, **kwargs):
+            for method, operation in (operations or {}).items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                responses = operation.setdefault("responses", {})
+                public = operation.get("security") == []
+                if not public:
+                    operation.setdefault("security", [{"bearerAuth": []}])
+                # What every route may answer, in the one error shape; the ErrorSchema refs come from smorest.
+                codes = {"404": "NOT_FOUND", "405": "METHOD_NOT_ALLOWED", "422": "UNPROCESSABLE_ENTITY",
+                         "429": "TOO_MANY_REQUESTS", "503": "SERVICE_UNAVAILABLE"}
+                if not public:
+                    codes.update({"401": "UNAUTHORIZED", "403": "FORBIDDEN"})
+                if method != "get":
+                    codes.update({"409": "CONFLICT", "413": "REQUEST_ENTITY_TOO_LARGE"})
+                for code, name in codes.items():
+                    responses.setdefault(code, name)
+
+    return DocumentedErrors()

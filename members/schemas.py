@@ -70,3 +70,23 @@ class BranchSummarySchema(Schema):
 
 class OkSchema(Schema):
     ok = fields.Boolean()
+
+
+class AuditArgs(PageArgs):
+    action = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "动作，例如 roster.import"})
+    actor_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "操作人 ID"})
+
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    committee_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    target_type = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")

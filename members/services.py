@@ -322,3 +322,24 @@ def _limit_openid(openid):
 
 def members_visible_to(viewer):
     return select(Member).where(members_in_scope_clause(viewer))
+
+
+def audit_page(committee, page, per_page, action=None, actor_id=None):
+    """One page of the audit trail under a committee's subtree, newest first, with each actor's name."""
+    from core.audit import AuditEntry
+    from core.schemas import paginate
+    from members.scope import subtree_committee_ids
+
+    stmt = (db.select(AuditEntry).where(AuditEntry.committee_id.in_(subtree_committee_ids(committee.id)))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if actor_id:
+        stmt = stmt.where(AuditEntry.actor_id == actor_id)
+    result = paginate(stmt, page, per_page)
+    ids = {e.actor_id for e in result["items"] if e.actor_id}
+    names = dict(db.session.execute(select(Member.id, Member.name).where(Member.id.in_(ids))).all()) if ids else {}
+    result["items"] = [{"id": e.id, "at": e.at, "actor_id": e.actor_id, "actor_name": names.get(e.actor_id),
+                        "committee_id": e.committee_id, "action": e.action, "target_type": e.target_type,
+                        "target_id": e.target_id, "details": e.details} for e in result["items"]]
+    return result

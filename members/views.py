@@ -7,8 +7,9 @@ from core.extensions import db, limiter
 from core.schemas import paginate
 from members import auth, scope, services
 from members.auth import current_member, login_required
-from members.schemas import (BranchSummarySchema, LoginResultSchema, MemberListArgs, MemberPageSchema, MemberSchema,
-                             MemberUpdateSchema, OkSchema, RosterResultSchema, RosterUploadSchema, WeChatLoginSchema)
+from members.schemas import (AuditArgs, AuditPageSchema, BranchSummarySchema, LoginResultSchema, MemberListArgs,
+                             MemberPageSchema, MemberSchema, MemberUpdateSchema, OkSchema, RosterResultSchema,
+                             RosterUploadSchema, WeChatLoginSchema)
 
 bp = Blueprint("members", __name__, url_prefix="/api/v1", description="组织、党员与登录")
 
@@ -100,3 +101,13 @@ def branch_roster(files, branch_id):
     """Import a roster (CSV/XLSX) for one branch: all rows apply or none."""
     branch = scope.branch_for(current_member(), branch_id)
     return services.import_roster(current_member(), request.files.get("file"), branch.committee, branch)
+
+
+@bp.get("/committees/<int:committee_id>/audit")
+@login_required("admin")
+@bp.arguments(AuditArgs, location="query")
+@bp.response(200, AuditPageSchema)
+def committee_audit(args, committee_id):
+    """Read the audit trail of a committee's subtree, newest first, filtered by action or actor (admins; read-only)."""
+    committee = scope.committee_for(current_member(), committee_id)
+    return services.audit_page(committee, args["page"], args["per_page"], args.get("action"), args.get("actor_id"))

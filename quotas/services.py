@@ -391,6 +391,9 @@ def checkin_code(exchange):
 def check_in(member, exchange, code):
     """Check a member in with the exchange's code, inside its window; a second check-in changes nothing."""
     _guard_guessing(member)
+    # Who may check in is decided before when: someone outside the audience hears 403, whatever the hour.
+    if not _in_audience(member, exchange):
+        raise Forbidden("您不在本场交流的参加范围内", code="not_in_audience")
     _require_approved(exchange)
     now = clock.now()
     opens, closes = checkin_window(exchange)
@@ -398,8 +401,6 @@ def check_in(member, exchange, code):
         raise Conflict(f"签到尚未开始，开放时间 {clock.format_cn(opens)}", code="checkin_not_open")
     if now > closes:
         raise Conflict("签到已结束，签到码已过期", code="checkin_closed")
-    if not _in_audience(member, exchange):
-        raise Forbidden("您不在本场交流的参加范围内", code="not_in_audience")
     expected = rules.checkin_code(current_app.config["SECRET_KEY"], exchange.id, exchange.checkin_salt)
     if not rules.code_matches(expected, code):
         _count_wrong_code(member)

@@ -1,0 +1,341 @@
+"""The authorization matrix: every endpoint in the URL map, called as each of seven identities, against POLICY.
+
+Policy classes name who may act; everyone else must be refused with exactly 401 (anonymous), 403 or 404 and never
+a 2xx. Who may act must never get 401/403/404 (a 409 or 422 from the action itself is fine) and nobody gets a 5xx.
+Bodies: every write is sent a schema-valid body (BODIES), so the answer is the scope check's, not validation's.
+An endpoint without a POLICY row fails the test by name: a new endpoint cannot ship without a declared policy.
+"""
+import io
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core import clock
+from core.cache import get_redis
+from core.extensions import db
+from tests.hardening.conftest import IDENTITIES, secret_values
+
+ALL = frozenset(IDENTITIES)
+ANY = ALL - {"anonymous"}  # any logged-in member
+MANAGERS = frozenset({"secretary_a", "secretary_b", "admin_a", "admin_b"})  # acting within their own scope
+ADMINS = frozenset({"admin_a", "admin_b"})
+A_SIDE = frozenset({"member_a", "secretary_a", "admin_a"})  # branch A1's members see it; its managers too
+A_MANAGERS = frozenset({"secretary_a", "admin_a"})  # A1's secretary and the admin above it
+A_ADMIN = frozenset({"admin_a"})  # committee A's admin
+A_AUDIENCE = frozenset({"member_a", "secretary_a"})  # people in branch A1 (admins sit in no branch)
+OWNER = frozenset({"member_a"})  # the member who owns the record
+NOBODY = frozenset()  # console pages: a bearer token opens no console session
+
+API = "/api/v1"
+POLICY = {
+    ("POST", f"{API}/auth/wechat"): ALL,
+    ("POST", f"{API}/auth/logout"): ANY,
+    ("GET", f"{API}/docs"): ALL,
+    ("GET", f"{API}/openapi.json"): ALL,
+    ("GET", "/healthz"): ALL,
+    ("GET", "/readyz"): ALL,
+    # members
+    ("GET", f"{API}/me"): ANY,
+    ("GET", f"{API}/members/<int:member_id>"): A_MANAGERS,
+    ("PATCH", f"{API}/members/<int:member_id>"): A_MANAGERS,
+    ("GET", f"{API}/branches/<int:branch_id>/members"): A_MANAGERS,
+    ("POST", f"{API}/branches/<int:branch_id>/roster"): A_MANAGERS,
+    ("GET", f"{API}/committees/<int:committee_id>/branches"): A_ADMIN,
+    ("POST", f"{API}/committees/<int:committee_id>/roster"): A_ADMIN,
+    # learning
+    ("GET", f"{API}/materials/today"): ANY,
+    ("GET", f"{API}/materials"): ANY,
+    ("POST", f"{API}/materials"): MANAGERS,
+    ("GET", f"{API}/manage/materials"): MANAGERS,
+    ("POST", f"{API}/materials/import"): MANAGERS,
+    ("POST", f"{API}/materials/import-json"): MANAGERS,
+    ("GET", f"{API}/materials/<int:material_id>"): A_SIDE,
+    ("PATCH", f"{API}/materials/<int:material_id>"): A_MANAGERS,
+    ("POST", f"{API}/materials/<int:material_id>/publish"): A_MANAGERS,
+    ("POST", f"{API}/materials/<int:material_id>/withdraw"): A_MANAGERS,
+    ("POST", f"{API}/materials/<int:material_id>/reads"): A_SIDE,  # whoever may see an item may study it
+    ("POST", f"{API}/materials/<int:material_id>/reads/finish"): A_SIDE,
+    ("GET", f"{API}/me/points"): ANY,
+    ("GET", f"{API}/me/points/entries"): ANY,
+    ("GET", f"{API}/me/reading"): ANY,
+    ("GET", f"{API}/branches/<int:branch_id>/leaderboard"): A_SIDE,
+    ("GET", f"{API}/branches/<int:branch_id>/reading"): A_MANAGERS,
+    ("GET", f"{API}/committees/<int:committee_id>/leaderboard"): A_SIDE,  # the committee's members see its board
+    ("GET", f"{API}/committees/<int:committee_id>/reading"): A_ADMIN,
+    # quizzes
+    ("GET", f"{API}/questions"): MANAGERS,
+    ("POST", f"{API}/questions"): MANAGERS,
+    ("GET", f"{API}/questions/template"): MANAGERS,
+    ("GET", f"{API}/questions/<int:question_id>"): A_MANAGERS,
+    ("PATCH", f"{API}/questions/<int:question_id>"): A_MANAGERS,
+    ("POST", f"{API}/questions/<int:question_id>/retire"): A_MANAGERS,
+    ("POST", f"{API}/branches/<int:branch_id>/questions/import"): A_MANAGERS,
+    ("POST", f"{API}/committees/<int:committee_id>/questions/import"): A_ADMIN,
+    ("POST", f"{API}/branches/<int:branch_id>/quizzes"): A_MANAGERS,
+    ("POST", f"{API}/committees/<int:committee_id>/quizzes"): A_ADMIN,
+    ("GET", f"{API}/quizzes"): MANAGERS,
+    ("GET", f"{API}/quizzes/current"): ANY,
+    ("GET", f"{API}/me/quizzes"): ANY,
+    ("GET", f"{API}/quizzes/<int:quiz_id>"): A_MANAGERS,
+    ("DELETE", f"{API}/quizzes/<int:quiz_id>"): A_MANAGERS,
+    ("GET", f"{API}/quizzes/<int:quiz_id>/export"): A_MANAGERS,
+    ("GET", f"{API}/quizzes/<int:quiz_id>/items"): A_MANAGERS,
+    ("GET", f"{API}/quizzes/<int:quiz_id>/pending"): A_MANAGERS,
+    ("GET", f"{API}/quizzes/<int:quiz_id>/stats"): A_MANAGERS,
+    ("POST", f"{API}/quizzes/<int:quiz_id>/attempts"): A_AUDIENCE,
+    ("GET", f"{API}/attempts/<int:attempt_id>"): OWNER,
+    ("PUT", f"{API}/attempts/<int:attempt_id>/answers"): OWNER,
+    ("POST", f"{API}/attempts/<int:attempt_id>/submit"): OWNER,
+    # quotas
+    ("GET", f"{API}/me/quota"): ANY,
+    ("GET", f"{API}/me/books"): ANY,
+    ("POST", f"{API}/me/books"): ANY,
+    ("GET", f"{API}/members/<int:member_id>/quota"): A_MANAGERS,  # the member reads their own at /me/quota
+    ("GET", f"{API}/books/<int:report_id>"): A_SIDE,
+    ("PUT", f"{API}/books/<int:report_id>"): OWNER,
+    ("POST", f"{API}/books/<int:report_id>/review"): A_MANAGERS,
+    ("GET", f"{API}/branches/<int:branch_id>/books"): A_MANAGERS,
+    ("GET", f"{API}/exchanges"): ANY,
+    ("POST", f"{API}/exchanges"): ANY,  # a member proposes one for their branch, pending approval
+    ("GET", f"{API}/exchanges/<int:exchange_id>"): A_SIDE,
+    ("PATCH", f"{API}/exchanges/<int:exchange_id>"): A_MANAGERS,
+    ("POST", f"{API}/exchanges/<int:exchange_id>/review"): A_MANAGERS,
+    ("GET", f"{API}/exchanges/<int:exchange_id>/attendance"): A_MANAGERS,
+    ("POST", f"{API}/exchanges/<int:exchange_id>/attendance"): A_MANAGERS,
+    ("DELETE", f"{API}/exchanges/<int:exchange_id>/attendance/<int:member_id>"): A_MANAGERS,
+    ("GET", f"{API}/exchanges/<int:exchange_id>/check-in-code"): A_MANAGERS,
+    ("POST", f"{API}/exchanges/<int:exchange_id>/check-in"): A_AUDIENCE,
+    ("GET", f"{API}/branches/<int:branch_id>/quota-board"): A_SIDE,
+    ("GET", f"{API}/branches/<int:branch_id>/quota-board/export"): A_MANAGERS,
+    ("GET", f"{API}/branches/<int:branch_id>/quota-policy"): A_SIDE,
+    ("PUT", f"{API}/branches/<int:branch_id>/quota-policy"): A_ADMIN,  # a branch's quota is set from above
+    ("DELETE", f"{API}/branches/<int:branch_id>/quota-policy"): A_ADMIN,
+    ("GET", f"{API}/branches/<int:branch_id>/quota-postings"): A_SIDE,
+    ("POST", f"{API}/branches/<int:branch_id>/quota-postings"): A_MANAGERS,
+    ("GET", f"{API}/branches/<int:branch_id>/quota-postings/<int:posting_id>"): A_SIDE,
+    ("GET", f"{API}/committees/<int:committee_id>/quota-completion"): A_ADMIN,
+    ("GET", f"{API}/committees/<int:committee_id>/quota-policy"): A_ADMIN,
+    ("PUT", f"{API}/committees/<int:committee_id>/quota-policy"): A_ADMIN,
+    # notifications
+    ("GET", f"{API}/me/inbox"): ANY,
+    ("GET", f"{API}/me/inbox/unread-count"): ANY,
+    ("POST", f"{API}/me/inbox/read-all"): ANY,
+    ("POST", f"{API}/me/inbox/<int:notification_id>/read"): OWNER,
+    ("GET", f"{API}/me/notification-preferences"): ANY,
+    ("PUT", f"{API}/me/notification-preferences"): ANY,
+    ("GET", f"{API}/me/subscriptions"): ANY,
+    ("POST", f"{API}/me/subscriptions"): ANY,
+    ("GET", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
+    ("PUT", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
+    ("DELETE", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
+    ("POST", f"{API}/branches/<int:branch_id>/reminders"): A_MANAGERS,
+    ("GET", f"{API}/admin/outbox"): ADMINS,
+    ("POST", f"{API}/admin/outbox/<int:notification_id>/retry"): A_ADMIN,
+    # audit
+    ("GET", f"{API}/committees/<int:committee_id>/audit"): A_ADMIN,
+}
+
+# Console pages are cookie sessions with their own login: a bearer token (any identity here) opens none, so every
+# identity is sent to the login page. tests/console checks roles and scope inside the console itself.
+CONSOLE_PUBLIC = {("GET", "/console/login"), ("POST", "/console/login")}
+
+SKIP = re.compile(r"^/static/|^/console/static/|^/api/v1/docs-assets/")
+REFUSED = {401, 403, 404}
+OBJECT_IDS = re.compile(r"<int:(material|question|quiz|attempt|exchange|report|posting|notification)_id>")
+
+
+def _csv(headers, *rows):
+    text = "\n".join([",".join(headers)] + [",".join(r) for r in rows]) + "\n"
+    return io.BytesIO(text.encode("utf-8-sig"))
+
+
+def _bodies(world):
+    """A schema-valid body per write, so the scope check (not validation) decides who gets through."""
+    reflection = "读后感：本书系统讲述了党的光辉历程，深受教育，要把学习成果转化为做好本职工作的动力。" * 3
+    book = {"title": "红岩", "author": "罗广斌", "finished_on": "2026-10-08", "reflection": reflection}
+    exchange = {"title": "支部交流会", "starts_at": "2026-11-25T14:00:00", "ends_at": "2026-11-25T16:00:00",
+                "place": "三楼会议室", "guest_speakers": "市委党校王教授"}
+    material = {"title": "学习党章", "day": "2026-11-24"}
+    return {
+        "/auth/wechat": {"json": {"code": "not-a-code"}},
+        "/members/<int:member_id>": {"json": {"active": True}},
+        "roster": {"data": {"file": (_csv(["姓名", "手机号", "支部", "党小组", "角色", "入党日期"],
+                                          ["新同志", "13912345678", "甲一支部", "", "党员", ""]), "r.csv")}},
+        "/materials": {"json": material},
+        "/materials/<int:material_id>": {"json": {"title": "学习党章（修订）"}},
+        "/withdraw": {"json": {"reason": "内容有误"}},
+        "/reads/finish": {"json": {"client_seconds": 120}},
+        "/materials/import": {"data": {"file": (_csv(["日期", "标题"], ["2026-11-24", "学习党章"]), "p.csv")}},
+        "/materials/import-json": {"json": {"items": [material]}},
+        "/questions": {"json": {"kind": "judge", "stem": "党员应当遵守党的纪律。", "answer": "T"}},
+        "/questions/<int:question_id>": {"json": {"difficulty": 3}},
+        "questions/import": {"data": {"file": (_csv(["题型", "题干", "答案"], ["判断", "党员必须遵守党章。", "对"]),
+                                               "q.csv")}},
+        "quizzes": {"json": {"question_ids": world["question_ids"]}},
+        "/answers": {"json": {"answers": {}}},
+        "/submit": {"json": {}},
+        "quota-policy": {"json": {"year": 2026, "talks": 1, "attends": 4, "books": 1}},
+        "/exchanges": {"json": exchange},
+        "/exchanges/<int:exchange_id>": {"json": {"place": "二楼会议室"}},
+        "/review": {"json": {"approve": True}},
+        "/attendance": {"json": {"member_ids": [world["member_id"]]}},
+        "/check-in": {"json": {"code": "000000"}},
+        "/me/books": {"json": book},
+        "/books/<int:report_id>": {"json": book},
+        "quota-postings": {"json": {}},
+        "/me/subscriptions": {"json": {"request_id": "req-1", "results": []}},
+        "/me/notification-preferences": {"json": {"reminders_enabled": True}},
+        "wecom-robot": {"json": {"webhook_key": "matrix-webhook-key"}},
+        "/reminders": {"json": {"kind": "reading"}},
+    }
+
+
+def _body_for(method, rule, world):
+    """The body for a rule: an exact key, else the longest key the rule ends with ('/x') or contains ('x')."""
+    if method in ("GET", "DELETE"):
+        return {}
+    bodies = _bodies(world)
+    tail = rule[len(API):] if rule.startswith(API) else rule
+    if tail in bodies:
+        return bodies[tail]
+    for key in sorted(bodies, key=len, reverse=True):
+        if (key.startswith("/") and tail.endswith(key)) or (not key.startswith("/") and key in tail):
+            return bodies[key]
+    return {"json": {}}
+
+
+def _build_world(client, org, headers_for, previous=None):
+    """One object of each kind, owned in branch A1, made the way its owners make them (again: fresh ones)."""
+    from notifications import services as notifications
+    from notifications.models import Notification
+    from tests.quizzes.helpers import make_bank
+
+    secretary, member = headers_for("secretary_a", fresh=True), headers_for("member_a", fresh=True)
+    world = {"branch_id": org.branch_a.id, "committee_id": org.committee_a.id, "member_id": org.member_a.id}
+
+    material = client.post(f"{API}/materials", headers=secretary, json={
+        "title": "学习贯彻全会精神", "day": "2026-11-23", "publish": True, "summary": "要点", "body": "坚持党的领导。"})
+    assert material.status_code in (200, 201), material.get_json()
+    world["material_id"] = material.get_json()["id"]
+
+    bank = make_bank(org.committee_a, branch=org.branch_a)
+    world["question_ids"] = [q.id for q in bank]
+    world["question_id"] = bank[0].id
+    # One quiz per branch and week: a rebuilt world takes a later week (its attempt stays the first world's).
+    world["round"] = previous["round"] + 1 if previous else 0
+    week = clock.week_key(clock.today() + timedelta(weeks=world["round"]))
+    quiz = client.post(f"{API}/branches/{org.branch_a.id}/quizzes", headers=secretary,
+                       json={"question_ids": world["question_ids"], "max_attempts": 3, "week_key": week})
+    assert quiz.status_code in (200, 201), quiz.get_json()
+    world["quiz_id"] = quiz.get_json()["id"]
+    if previous:
+        world["attempt_id"] = previous["attempt_id"]
+    else:
+        attempt = client.post(f"{API}/quizzes/{world['quiz_id']}/attempts", headers=member)
+        assert attempt.status_code in (200, 201), attempt.get_json()
+        world["attempt_id"] = attempt.get_json()["id"]
+
+    exchange = client.post(f"{API}/exchanges", headers=secretary, json={
+        "title": "微服务架构实践交流", "starts_at": "2026-11-23T14:00:00", "ends_at": "2026-11-23T16:00:00",
+        "place": "三楼会议室", "speaker_ids": [org.member_a2.id]})
+    assert exchange.status_code in (200, 201), exchange.get_json()
+    world["exchange_id"] = exchange.get_json()["id"]
+    attended = client.post(f"{API}/exchanges/{world['exchange_id']}/attendance", headers=secretary,
+                           json={"member_ids": [org.member_a.id]})
+    assert attended.status_code in (200, 201), attended.get_json()
+
+    book = client.post(f"{API}/me/books", headers=member,
+                       json={**_bodies(world)["/me/books"]["json"], "title": f"红岩（第{world['round'] + 1}册）"})
+    assert book.status_code in (200, 201), book.get_json()  # the same book again is the same report
+    world["report_id"] = book.get_json()["id"]
+
+    posting = client.post(f"{API}/branches/{org.branch_a.id}/quota-postings", headers=secretary, json={})
+    assert posting.status_code in (200, 201), posting.get_json()
+    world["posting_id"] = posting.get_json()["id"]
+
+    notifications.notify_member(org.member_a, "quota_tally", f"matrix-{world['material_id']}",
+                                {"title": "本月1+4+1公示", "body": "请查看"})
+    db.session.commit()
+    world["notification_id"] = db.session.scalar(select(Notification.id).where(
+        Notification.member_id == org.member_a.id).order_by(Notification.id.desc()).limit(1))
+    return world
+
+
+def _url(rule, world):
+    def fill(match):
+        name = match.group(2)
+        if name == "kind":
+            return "roster"
+        return str(world[name])
+
+    return re.sub(r"<(?:(\w+):)?(\w+)>", fill, rule)
+
+
+def _rules(app):
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if SKIP.match(rule.rule) or not (rule.rule.startswith(API) or rule.rule.startswith("/console")
+                                         or rule.rule in ("/healthz", "/readyz")):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            rules.append((method, rule.rule))
+    return sorted(rules, key=lambda r: (r[1], r[0]))
+
+
+def test_every_endpoint_has_a_policy(app):
+    """An endpoint in the URL map without a declared policy fails here, by name."""
+    missing = [f"{m} {r}" for m, r in _rules(app) if (m, r) not in POLICY and not r.startswith("/console")]
+    assert not missing, "endpoints without an authorization policy (add them to POLICY):\n" + "\n".join(missing)
+    stale = [f"{m} {r}" for m, r in POLICY if (m, r) not in set(_rules(app))]
+    assert not stale, "POLICY rows for endpoints that no longer exist:\n" + "\n".join(stale)
+
+
+def _call(client, method, url, headers, body):
+    kwargs = dict(body)
+    if "data" in kwargs:  # a fresh file object per call: the last one was read to the end
+        name, (stream, filename) = next(iter(kwargs["data"].items()))
+        kwargs = {"data": {name: (io.BytesIO(stream.getvalue()), filename)}, "content_type": "multipart/form-data"}
+    get_redis().delete(*(get_redis().keys("bs-rl*") or ["-"]))  # the matrix is not a rate-limit test
+    return client.open(url, method=method, headers=headers, **kwargs)
+
+
+def test_authorization_matrix(app, client, org, headers_for, frozen):
+    """Each endpoint × seven identities answers as POLICY says: refused → 401/403/404 only, allowed → through."""
+    frozen("2026-11-23 09:00")
+    rules = [r for r in _rules(app) if r in POLICY or r[1].startswith("/console")]
+    secrets = [s.encode() for s in secret_values(app)]
+    problems, checked = [], 0
+    world = _build_world(client, org, headers_for)
+    shared = dict(world)
+    for method, rule in rules:
+        console = rule.startswith("/console")
+        allowed = (ALL if (method, rule) in CONSOLE_PUBLIC else NOBODY) if console else POLICY[(method, rule)]
+        # Refused identities first, on the shared world; each allowed one gets fresh objects when it may change them.
+        for identity in sorted(IDENTITIES, key=lambda i: i in allowed):
+            # A write by an allowed identity gets objects of its own, so the next one finds them as they were.
+            target = world
+            if identity in allowed and method != "GET" and OBJECT_IDS.search(rule):
+                world = target = _build_world(client, org, headers_for, world)
+                world = {**world, **{k: v for k, v in shared.items() if k != "round"}}
+            headers = headers_for(identity, fresh=True)
+            response = _call(client, method, _url(rule, target), headers, _body_for(method, rule, target))
+            status, checked = response.status_code, checked + 1
+            where = f"{method} {rule} as {identity}: {status} {response.data[:160].decode(errors='replace')}"
+            if status >= 500:
+                problems.append("server error — " + where)
+            elif any(s in response.data for s in secrets):
+                problems.append("secret in response — " + where)
+            elif console and identity not in allowed:
+                if not (status in (302, 303) and "/console/login" in response.headers.get("Location", "")) \
+                        and status not in (400, 401, 403, 404):
+                    problems.append("console page reachable without a console session — " + where)
+            elif identity not in allowed:
+                expected = {401} if identity == "anonymous" else {403, 404}
+                if status not in expected:
+                    problems.append(f"should be refused with {sorted(expected)} — " + where)
+            elif status in REFUSED:
+                problems.append("should be allowed — " + where)
+    print(f"authorization matrix: {len(rules)} endpoints × {len(IDENTITIES)} identities = {checked} calls")
+    assert checked == len(rules) * len(IDENTITIES)
+    assert not problems, f"{len(problems)} of {checked} calls break the policy:\n" + "\n".join(problems)
