@@ -95,7 +95,8 @@ def _exchange(rng, branch, secretary, starts, speakers, status, shared=False, pr
     title, summary = rng.choice(TOPICS)
     exchange = Exchange(committee_id=branch.committee_id, branch_id=branch.id, year=clock.to_local(starts).year,
                         title=title, summary=summary, starts_at=starts, ends_at=starts + timedelta(hours=2),
-                        place=rng.choice(PLACES), shared=shared, status=status, created_by_id=(proposer or secretary).id,
+                        place=rng.choice(PLACES), shared=shared, status=status,
+                        created_by_id=(proposer or secretary).id,
                         proposed_by_id=proposer.id if proposer else None, checkin_salt=secrets.token_hex(8),
                         reviewed_by_id=secretary.id if status != "pending" else None,
                         reviewed_at=starts - timedelta(days=3) if status != "pending" else None)

@@ -49,6 +49,8 @@ class Exchange(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
         CheckConstraint("ends_at > starts_at", name="window_ordered"),
+        # The same title at the same time in the same branch is one exchange: a retried POST cannot make two.
+        UniqueConstraint("branch_id", "starts_at", "title"),
         Index("ix_quota_exchanges_branch_year", "branch_id", "year"),
         Index("ix_quota_exchanges_committee_year", "committee_id", "year"),
         Index("ix_quota_exchanges_year_status", "year", "status"),

@@ -38,26 +38,9 @@ def _points():
 
 # --- policy ------------------------------------------------------------------------------------
 
-def effective_policy(branch, year):
-    """The quotas that apply to a branch in a year, and where they come from (branch / committee / default)."""
-    override = db.session.scalar(select(BranchQuotaPolicy).where(BranchQuotaPolicy.branch_id == branch.id,
-                                                                 BranchQuotaPolicy.year == year))
-    if override is not None:
-        return _policy_dict(override, "branch")
-    return committee_policy(branch.committee_id, year)
-
-
-def committee_policy(committee_id, year):
-    """A committee's quotas for a year, or the defaults."""
-    policy = db.session.scalar(select(QuotaPolicy).where(QuotaPolicy.committee_id == committee_id,
-                                                         QuotaPolicy.year == year))
-    if policy is not None:
-        return _policy_dict(policy, "committee")
-    return {**stats.default_policy(), "year": year, "source": "default"}
-
-
-def _policy_dict(row, source):
-    return {"talks": row.talks, "attends": row.attends, "books": row.books, "year": row.year, "source": source}
+# Reads of the policy live in stats (the tallies need them); the verbs that change it are here.
+effective_policy = stats.effective_policy
+committee_policy = stats.committee_policy
 
 
 def set_committee_policy(actor, committee, values):
@@ -65,7 +48,7 @@ def set_committee_policy(actor, committee, values):
     row = _upsert_policy(QuotaPolicy, {"committee_id": committee.id}, actor, values)
     audit.record(actor, "quota.policy_set", "committee", committee.id, **values)
     _commit_or_conflict("配额设置正被同时修改，请重试")
-    return _policy_dict(row, "committee")
+    return stats.policy_dict(row, "committee")
 
 
 def set_branch_policy(actor, branch, values):
@@ -73,7 +56,7 @@ def set_branch_policy(actor, branch, values):
     row = _upsert_policy(BranchQuotaPolicy, {"branch_id": branch.id}, actor, values)
     audit.record(actor, "quota.branch_policy_set", "branch", branch.id, **values)
     _commit_or_conflict("配额设置正被同时修改，请重试")
-    return _policy_dict(row, "branch")
+    return stats.policy_dict(row, "branch")
 
 
 def clear_branch_policy(actor, branch, year):
@@ -175,7 +158,10 @@ def exchange_detail(viewer, exchange):
 # --- exchanges: verbs ---------------------------------------------------------------------------
 
 def create_exchange(actor, data):
-    """Record an exchange (secretary/admin: approved at once) or propose one (member: pending approval)."""
+    """Record an exchange (secretary/admin: approved at once) or propose one (member: pending approval).
+
+    Returns (exchange, created): a retried identical request returns the exchange it already made.
+    """
     branch_id = data.pop("branch_id", None) or actor.branch_id
     if branch_id is None:
         raise Invalid("请指定主办支部", details={"fields": {"branch_id": ["必填"]}})
@@ -188,13 +174,20 @@ def create_exchange(actor, data):
     speaker_ids = data.pop("speaker_ids", [])
     _check_window(data["starts_at"], data["ends_at"])
     _check_where(data.get("place"), data.get("online_url"))
+    existing = _same_exchange(branch.id, data["starts_at"], data["title"])
+    if existing is not None:
+        return _existing_exchange(actor, existing), False
     exchange = Exchange(committee_id=branch.committee_id, branch_id=branch.id, year=_local_year(data["starts_at"]),
                         status="approved" if manager else "pending", created_by_id=actor.id,
                         proposed_by_id=None if manager else actor.id, checkin_salt=secrets.token_hex(8), **data)
     if manager:
         exchange.reviewed_by_id, exchange.reviewed_at = actor.id, clock.now()
     db.session.add(exchange)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same request racing in twice
+        db.session.rollback()
+        return _existing_exchange(actor, _same_exchange(branch.id, data["starts_at"], data["title"])), False
     _set_speakers(exchange, speaker_ids)
     if not speaker_ids and not exchange.guest_speakers:
         raise Invalid("请填写主讲人", details={"fields": {"speaker_ids": ["至少一位主讲人"]}})
@@ -202,7 +195,18 @@ def create_exchange(actor, data):
         _award_talks(exchange, [s.member_id for s in exchange.speakers])
         audit.record(actor, "quota.exchange_create", "exchange", exchange.id, title=exchange.title)
     db.session.commit()
-    return exchange
+    return exchange, True
+
+
+def _same_exchange(branch_id, starts_at, title):
+    return db.session.scalar(select(Exchange).where(Exchange.branch_id == branch_id, Exchange.starts_at == starts_at,
+                                                    Exchange.title == title))
+
+
+def _existing_exchange(actor, existing):
+    if existing.created_by_id != actor.id:
+        raise Conflict("本支部同一时间已有同名交流", code="exchange_exists", details={"exchange_id": existing.id})
+    return existing
 
 
 def update_exchange(actor, exchange, changes):
@@ -612,7 +616,7 @@ def export_board(branch, year, kind):
 
 
 def post_tally(branch, actor=None, year=None):
-    """Post (公示) this month's tally of a branch, frozen; posting twice in a month returns the first. → (posting, created)"""
+    """Post (公示) this month's tally of a branch, frozen; → (posting, created), the first one on a repeat."""
     now = clock.local_now()
     year = year or now.year
     period = f"{now.year}-{now.month:02d}"

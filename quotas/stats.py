@@ -15,6 +15,28 @@ def default_policy():
     return dict(current_app.config["QUOTA_DEFAULTS"])
 
 
+def effective_policy(branch, year):
+    """The quotas that apply to a branch in a year, and where they come from (branch / committee / default)."""
+    override = db.session.scalar(select(BranchQuotaPolicy).where(BranchQuotaPolicy.branch_id == branch.id,
+                                                                 BranchQuotaPolicy.year == year))
+    if override is not None:
+        return policy_dict(override, "branch")
+    return committee_policy(branch.committee_id, year)
+
+
+def committee_policy(committee_id, year):
+    """A committee's quotas for a year, or the defaults."""
+    policy = db.session.scalar(select(QuotaPolicy).where(QuotaPolicy.committee_id == committee_id,
+                                                         QuotaPolicy.year == year))
+    if policy is not None:
+        return policy_dict(policy, "committee")
+    return {**default_policy(), "year": year, "source": "default"}
+
+
+def policy_dict(row, source):
+    return {"talks": row.talks, "attends": row.attends, "books": row.books, "year": row.year, "source": source}
+
+
 def count_subqueries(year, member_ids):
     """Three subqueries (member_id, n): approved talks given, exchanges attended, distinct books read in `year`.
 
@@ -80,8 +102,6 @@ def member_counts(member_id, year):
 
 def branch_tally(branch_id, year):
     """The 公示 table of a branch: policy, each active member's counts and completion, and the totals."""
-    from quotas.services import effective_policy
-
     branch = db.session.get(Branch, branch_id)
     rows = db.session.execute(_member_rows(year, Member.branch_id == branch_id)
                               .order_by(Member.name, Member.id)).all()

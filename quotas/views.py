@@ -2,7 +2,6 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core import tables
 from core.errors import Forbidden
 from core.schemas import paginate
 from members import scope
@@ -86,9 +85,9 @@ class Exchanges(MethodView):
     @bp.arguments(ExchangeInSchema)
     @bp.response(201, ExchangeDetailSchema)
     def post(self, body):
-        """Record an exchange (secretary/admin: approved) or propose one (member: awaits approval)."""
-        exchange = services.create_exchange(current_member(), body)
-        return services.exchange_detail(current_member(), exchange)
+        """Record (secretary/admin) or propose (member) an exchange; a retried request returns the first."""
+        exchange, created = services.create_exchange(current_member(), body)
+        return services.exchange_detail(current_member(), exchange), 201 if created else 200
 
 
 @bp.route("/exchanges/<int:exchange_id>")
@@ -261,7 +260,7 @@ def quota_board(args, branch_id):
 @bp.get("/branches/<int:branch_id>/quota-board/export")
 @login_required("secretary", "admin")
 @bp.arguments(ExportArgs, location="query")
-@tables.documented_download(bp, "xlsx", "csv")
+@bp.response(200)
 def export_board(args, branch_id):
     """Download the branch tally as XLSX or CSV with Chinese headers."""
     branch = scope.branch_for(current_member(), branch_id)

@@ -192,3 +192,14 @@ def test_editing_speakers_moves_the_talk_and_its_points(client, login, org, froz
     assert client.patch(f"/api/v1/exchanges/{exchange['id']}", json={"title": "改个名称"},
                         headers=login(org.member_a)).status_code == 403
     assert clock.now()  # the clock stayed frozen through the requests
+
+
+def test_a_retried_create_returns_the_same_exchange(client, login, org, frozen, make_exchange):
+    frozen("2026-11-23 08:00")
+    first = make_exchange(org.secretary_a, speakers=[org.member_a])
+    retry = make_exchange(org.secretary_a, speakers=[org.member_a], expect=200)
+    assert retry["id"] == first["id"]
+    assert client.get("/api/v1/exchanges", headers=login(org.secretary_a)).get_json()["total"] == 1
+    assert _quota(client, login, org.member_a)["given"] == 1
+    clash = make_exchange(org.member_a2, speakers=[org.member_a2], expect=409)
+    assert clash["code"] == "exchange_exists"
