@@ -96,19 +96,20 @@ def item_analysis(quiz):
     ranked = select(QuizResult.attempt_id, func.row_number().over(
         order_by=(QuizResult.score.desc(), QuizResult.member_id)).label("rn")).where(
         QuizResult.quiz_id == quiz.id).subquery()
-    counted = (select(AttemptAnswer.question_id, AttemptAnswer.choice, AttemptAnswer.correct,
-                      ranked.c.rn).join(ranked, ranked.c.attempt_id == AttemptAnswer.attempt_id)).subquery()
+    counted = (select(AttemptAnswer.question_id, AttemptAnswer.choice, AttemptAnswer.correct, ranked.c.rn,
+                      case((ranked.c.rn <= k, 1), else_=0).label("upper"))
+               .join(ranked, ranked.c.attempt_id == AttemptAnswer.attempt_id)).subquery()
     figures = {r.question_id: r for r in db.session.execute(
         select(counted.c.question_id, func.count().label("n"),
                func.sum(case((counted.c.correct, 1), else_=0)).label("right"),
-               func.sum(case((and_(counted.c.correct, counted.c.rn <= k), 1), else_=0)).label("upper_right"),
+               func.sum(case((and_(counted.c.correct, counted.c.upper == 1), 1), else_=0)).label("upper_right"),
                func.sum(case((and_(counted.c.correct, counted.c.rn > n - k), 1), else_=0)).label("lower_right"))
         .group_by(counted.c.question_id))}
     choices = {}
     for question_id, choice, in_upper, count in db.session.execute(
-            select(counted.c.question_id, counted.c.choice, counted.c.rn <= k, func.count())
+            select(counted.c.question_id, counted.c.choice, counted.c.upper, func.count())
             .where(counted.c.choice.is_not(None))
-            .group_by(counted.c.question_id, counted.c.choice, counted.c.rn <= k)):
+            .group_by(counted.c.question_id, counted.c.choice, counted.c.upper)):
         entry = choices.setdefault(question_id, ({}, {}))
         for option in (choice or "-"):  # a multiple-choice response counts once for each option chosen
             entry[0][option] = entry[0].get(option, 0) + count
