@@ -41,5 +41,11 @@ bench: setup
 	@$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
+## make soak: faults (Redis crash, PostgreSQL restart, sender SIGKILL) and the soak, on a private PostgreSQL + Redis.
+## SOAK_SECONDS (default 600) and SOAK_RPS (default 20, the Monday-peak mix) set the soak; CI runs it shorter.
+soak: setup
+	SOAK=1 SOAK_SECONDS=$${SOAK_SECONDS:-600} SOAK_RPS=$${SOAK_RPS:-20} \
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/hardening/test_faults.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache
