@@ -4,6 +4,7 @@ The machine's shared services on 5432/6379 are never touched: every process here
 by its own pid or its own data directory.
 """
 import glob
+import logging
 import os
 import shutil
 import signal
@@ -112,6 +113,7 @@ class Served:
     """The app on a free port in a background thread (threaded WSGI server), until stop()."""
 
     def __init__(self, app):
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the app logs each request already
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
