@@ -39,12 +39,28 @@ def quiz_reminder_message(quiz):
             "data": {"thing1": quiz.title, "time2": closes, "thing3": "您还未提交，请尽快作答"}}
 
 
-def quiz_result_message(quiz):
-    """Results are ready."""
-    return {"title": f"{quiz.title}成绩已公布", "body": f"“{quiz.title}”已截止，成绩和解析已公布，请查看。",
-            "page": f"pages/quiz/result?id={quiz.id}",
-            "data": {"thing1": quiz.title, "number2": str(quiz.total_score), "phrase3": "已公布",
-                     "thing4": "点击查看成绩与解析"}}
+def quiz_result_message(quiz, result=None):
+    """Results are ready: with the member's own score and whether they passed, if they took the quiz."""
+    if result is None:
+        score, verdict, body = "0", "未参加", f"“{quiz.title}”已截止，您未参加本次测验，可查看题目解析。"
+    else:
+        score, verdict = str(result.score), "合格" if result.passed else "未合格"
+        body = f"“{quiz.title}”成绩已公布：{result.score}/{quiz.total_score} 分，{verdict}。"
+    return {"title": f"{quiz.title}成绩已公布", "body": body, "page": f"pages/quiz/result?id={quiz.id}",
+            "data": {"thing1": quiz.title, "number2": score, "phrase3": verdict, "thing4": "点击查看成绩与解析"}}
+
+
+def quiz_results_for(quiz):
+    """A per-chunk message builder: each member's own result, read in one query per chunk."""
+    from core.extensions import db
+    from quizzes.models import QuizResult
+
+    def build(member_ids):
+        results = {r.member_id: r for r in db.session.scalars(
+            select(QuizResult).where(QuizResult.quiz_id == quiz.id, QuizResult.member_id.in_(member_ids)))}
+        return {m: quiz_result_message(quiz, results.get(m)) for m in member_ids}
+
+    return build
 
 
 def reminder_quiz_message(quiz):

@@ -115,20 +115,23 @@ def run_quiz_results(now):
     def body():
         from quizzes.services import close_due_quizzes, quiz_audience
 
-        return sum(fan_out(quiz_audience(q), "quiz_result", f"quiz{q.id}", content.quiz_result_message(q))
+        return sum(fan_out(quiz_audience(q), "quiz_result", f"quiz{q.id}", content.quiz_results_for(q))
                    for q in _quizzes(close_due_quizzes(now)))
 
     return _run("quiz_results", stamp, body)
 
 
 def run_quota_monthly(now):
-    """The 1st, 09:00: a 1+4+1 reminder to members behind pace."""
+    """The 1st, 09:00: post each branch's 1+4+1 table, and remind members behind pace."""
     day = clock.local_day_of(now)
     period = f"{day.year}-{day.month:02d}"
 
     def body():
+        from quotas.services import post_all_branches
         from quotas.stats import members_behind_pace
 
+        post_all_branches()  # the month's 公示 table for every branch (idempotent per month)
+        db.session.commit()
         return fan_out(members_behind_pace(day.year, day), "quota_reminder", period,
                        content.quota_reminder_message(day.year, now))
 

@@ -67,7 +67,8 @@ def notify_branch_robot(branch, kind, period, message):
 def fan_out(member_ids, kind, period, message, commit=True):
     """Queue one notification per active member in the select `member_ids`, in chunks (keyset on the id).
 
-    `message` is a dict (title, body, data, page) or a function member_id → dict for per-member content.
+    `message` is a dict (title, body, data, page), or for per-member content a function taking a chunk's
+    member ids and returning {member_id: dict} (one query per chunk, not per member).
     Each chunk is its own INSERT ... ON CONFLICT DO NOTHING and, with commit=True, its own transaction:
     nothing in memory or in one transaction grows with the audience, and a re-run only fills the gaps.
     """
@@ -84,8 +85,9 @@ def fan_out(member_ids, kind, period, message, commit=True):
             .where(Member.id.in_(chunk_ids), Member.active.is_(True)).order_by(Member.id)).all()
         now = clock.now()
         rows = []
+        per_member = message([m for m, _, _ in chunk]) if callable(message) else None
         for member_id, branch_id, committee_id in chunk:
-            content = message(member_id) if callable(message) else message
+            content = per_member.get(member_id) if per_member is not None else message
             if content:
                 rows.append(_row(kind, period, member_id, branch_id, committee_id, content, now))
         total += _insert_rows(rows)

@@ -101,8 +101,11 @@ def test_a_quiz_week_open_reminders_and_results(app, client, org, login, frozen,
     assert _recipients("quiz_result") == audience
     frozen("2026-11-30 00:10")
     assert jobs.run_quiz_results(clock.now()) == 0  # already closed: nothing new to announce
-    result = rows(kind="quiz_result")[0]
-    assert result.title == "第48周测验成绩已公布" and result.payload["page"].startswith("pages/quiz/result")
+    results = {r.member_id: r for r in rows(kind="quiz_result")}
+    mine = results[org.member_a.id]
+    assert mine.title == "第48周测验成绩已公布" and mine.payload["page"].startswith("pages/quiz/result")
+    assert mine.payload["data"]["number2"] == "40" and mine.payload["data"]["phrase3"] == "合格"
+    assert results[org.member_a2_branch.id].payload["data"]["phrase3"] == "未参加"
 
 
 def test_the_monthly_quota_reminder_goes_to_members_behind_pace(app, org, frozen):
@@ -111,6 +114,10 @@ def test_the_monthly_quota_reminder_goes_to_members_behind_pace(app, org, frozen
     members_with_branch = [m for m in vars(org).values() if getattr(m, "branch_id", None)]
     assert sent == len(members_with_branch)  # nobody has any 1+4+1 record by December
     assert rows(kind="quota_reminder")[0].idem_key.startswith("quota_reminder:2026-12:")
+    from quotas.models import QuotaPosting
+
+    posted = db.session.scalars(db.select(QuotaPosting)).all()
+    assert sorted(p.branch_id for p in posted) == sorted([org.branch_a.id, org.branch_a2.id, org.branch_b.id])
     assert jobs.run_quota_monthly(clock.now()) is None
 
 
