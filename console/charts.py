@@ -63,7 +63,9 @@ def bar_chart(labels, values, title, percent=True, ceiling=None):
         parts.append(f'<rect class="bar" data-value="{value}" x="{_x(i, n) - bar / 2:.1f}" y="{y:.1f}" '
                      f'width="{bar:.1f}" height="{HEIGHT - PAD_BOTTOM - y:.1f}" rx="3">'
                      f'<title>{escape(labels[i])}：{escape(_fmt(value, percent))}</title></rect>')
-    parts += _labels(labels)
+        parts.append(f'<text class="value" x="{_x(i, n):.1f}" y="{y - 5:.1f}" text-anchor="middle">'
+                     f'{escape(_fmt(value, percent))}</text>')
+    parts += _labels(labels) + _empty_note(values)
     return _svg(parts, title, "bar")
 
 
@@ -93,8 +95,15 @@ def line_chart(labels, series, title, percent=True, ceiling=None):
             for x, y, value, label in segment:
                 parts.append(f'<circle class="dot s{index}" data-value="{value}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
                              f'<title>{escape(name)} {escape(label)}：{escape(_fmt(value, percent))}</title></circle>')
-    parts += _labels(labels)
+    parts += _labels(labels) + _empty_note(every)
     return _svg(parts, title, "line")
+
+
+def _empty_note(values):
+    # An empty chart says so, rather than looking broken.
+    if any(v is not None for v in values):
+        return []
+    return [f'<text class="empty" x="{WIDTH / 2:.0f}" y="{HEIGHT / 2:.0f}" text-anchor="middle">暂无数据</text>']
 
 
 def _svg(parts, title, kind):
