@@ -1,4 +1,7 @@
 """Extensions, created unbound here and bound to the app in the factory."""
+import hashlib
+
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -16,4 +19,21 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate(compare_type=True, render_as_batch=True)
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def writer_key():
+    """Key a write by its bearer token (one member's session), else by address."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return "t:" + hashlib.sha256(header.encode()).hexdigest()[:24]
+    return "ip:" + (get_remote_address() or "-")
+
+
+def _is_read():
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
+# Every write is limited per member (RATELIMIT_WRITES); reads are not. Routes add their own limits on top.
+limiter = Limiter(key_func=writer_key, headers_enabled=True,
+                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]],
+                  default_limits_exempt_when=_is_read)

@@ -2,6 +2,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from core import tables
 from core.errors import Forbidden
 from core.schemas import paginate
 from members import scope
@@ -260,7 +261,7 @@ def quota_board(args, branch_id):
 @bp.get("/branches/<int:branch_id>/quota-board/export")
 @login_required("secretary", "admin")
 @bp.arguments(ExportArgs, location="query")
-@bp.response(200)
+@tables.documented_download(bp, "xlsx", "csv")
 def export_board(args, branch_id):
     """Download the branch tally as XLSX or CSV with Chinese headers."""
     branch = scope.branch_for(current_member(), branch_id)

@@ -52,3 +52,19 @@ def test_production_settings_load_when_complete(monkeypatch, tmp_path):
         monkeypatch.setenv(name, value)
     settings = config.load()
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/x"
+
+
+def test_writes_are_rate_limited_per_member(app, client, login, org):
+    headers = login(org.secretary_a)
+    other = login(org.secretary_b)
+    app.config["RATELIMIT_WRITES"] = "3 per minute"
+    try:
+        codes = [client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": True}, headers=headers).status_code
+                 for _ in range(4)]
+        unaffected = client.patch(f"/api/v1/members/{org.member_b.id}", json={"active": True}, headers=other)
+        reads = client.get("/api/v1/me", headers=headers)
+    finally:
+        app.config["RATELIMIT_WRITES"] = "120 per minute"
+    assert codes == [200, 200, 200, 429]
+    assert unaffected.status_code == 200
+    assert reads.status_code == 200
