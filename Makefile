@@ -37,7 +37,7 @@ test-pg: setup
 ## make bench: benchmarks on PostgreSQL + Redis (services up): loads 100,000 members, drives wrk, checks, reports
 ## to bench/results/. Installs wrk (apt) and py-spy (bench/requirements.txt) when missing.
 bench: setup
-	@command -v wrk >/dev/null 2>&1 || (apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk)
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	@$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
