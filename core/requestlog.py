@@ -10,6 +10,8 @@ log = logging.getLogger("branch_study.request")
 def init_app(app):
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # APScheduler logs every run of every job at INFO (the leader lock renews every few seconds): keep warnings.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     @app.before_request
     def _start_timer():
