@@ -1,14 +1,18 @@
 """Senders: claim due outbox rows under a lease, push them (WeChat subscribe message or WeCom robot), record.
 
-Claiming takes `FOR UPDATE SKIP LOCKED` on the outbox table alone on PostgreSQL, so several senders share
-the work; on SQLite the write lock (BEGIN IMMEDIATE) serialises claims and one sender is enough. A claimed
-row is `sending` with its lease end in next_attempt_at: if the sender dies, the row is claimable again once
-the lease runs out. Each outcome is written only while the sender still holds the row's lease token, and no
-database transaction is held open across a call to WeChat.
+Claiming is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` on PostgreSQL, so several
+senders share the work; on SQLite the write lock (BEGIN IMMEDIATE) serialises claims and one sender is enough.
+A claimed row is `sending` with its lease end in next_attempt_at: if the sender dies before calling WeChat,
+the row is claimable again once the lease runs out. Just before the call the row is committed as `calling`;
+if the sender dies during the call, WeChat may have delivered, so when that lease runs out the row becomes
+`unconfirmed` — still in the member's inbox, shown to admins, never sent a second time. A batch's calls run
+concurrently on a small thread pool; its outcomes are written together, only while the sender still holds
+the lease token, and no database transaction is held open across a call to WeChat.
 """
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
@@ -18,12 +22,15 @@ from core import clock, wechat
 from core.cache import get_redis, key
 from core.extensions import db
 from members.models import Member
-from notifications.models import (CHANNEL_WECOM, CLAIMABLE, DEAD, INBOX_ONLY, PENDING, SENDING, SENT, SKIPPED,
-                                  BranchRobot, Notification, NotificationPreference, SubscriptionConsent)
+from notifications.models import (CALLING, CHANNEL_WECOM, CLAIMABLE, DEAD, INBOX_ONLY, PENDING, SENDING, SENT,
+                                  SKIPPED, UNCONFIRMED, BranchRobot, Notification, NotificationPreference,
+                                  SubscriptionConsent)
 from notifications.rules import (CONSENT_GONE, KINDS, PERMANENT_ERRCODES, QUOTA_REACHED, ROBOT_TOO_FAST,
                                  backoff_seconds, parse_hhmm, quiet_until, robot_markdown, template_data)
 
 log = logging.getLogger(__name__)
+
+UNCONFIRMED_NOTE = "发送过程中断，微信是否送达未知；不再重发，通知保留在站内信中"
 
 # A sliding one-minute window per robot, shared by every sender: 0 if a slot was taken, else seconds to wait.
 _ROBOT_WINDOW = """
@@ -38,40 +45,56 @@ local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + window - now)
 """
 
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _executor():
+    """The process's thread pool for WeChat calls (the requests session's pool is larger than it)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=current_app.config.get("SENDER_THREADS", 8),
+                                       thread_name_prefix="wechat-send")
+        return _pool
+
+
+def expire_calls(now=None):
+    """Rows whose sender died during the call: `unconfirmed`, never `pending` again; return how many."""
+    result = db.session.execute(update(Notification).where(
+        Notification.status == CALLING, Notification.next_attempt_at <= (now or clock.now()))
+        .values(status=UNCONFIRMED, last_error=UNCONFIRMED_NOTE))
+    if result.rowcount:
+        log.warning("%s notifications unconfirmed: their sender died during the WeChat call", result.rowcount)
+    return result.rowcount
+
 
 def claim(limit=None, lease_seconds=None):
-    """Claim up to `limit` due rows for this sender; return (lease token, [ids])."""
+    """Claim up to `limit` due rows for this sender in one statement; return (lease token, [ids])."""
     cfg = current_app.config
     limit = limit or cfg["OUTBOX_BATCH"]
     now = clock.now()
-    stmt = (select(Notification.id)
-            .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
-            .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
+    expire_calls(now)
+    due = (select(Notification.id)
+           .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
+           .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
     if db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = db.session.scalars(stmt).all()
+        due = due.with_for_update(skip_locked=True)
     token = uuid.uuid4().hex
-    if ids:
-        lease_end = now + timedelta(seconds=lease_seconds or cfg["OUTBOX_LEASE_SECONDS"])
-        db.session.execute(update(Notification).where(Notification.id.in_(ids)).values(
-            status=SENDING, lease_token=token, attempts=Notification.attempts + 1, next_attempt_at=lease_end))
+    lease_end = now + timedelta(seconds=lease_seconds or cfg["OUTBOX_LEASE_SECONDS"])
+    ids = db.session.scalars(
+        update(Notification).where(Notification.id.in_(due.scalar_subquery()))
+        .values(status=SENDING, lease_token=token, attempts=Notification.attempts + 1, next_attempt_at=lease_end)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)).all()
     db.session.commit()
-    return token, ids
+    return token, sorted(ids)
 
 
 def send_batch(limit=None):
     """Claim one batch and deliver it; return {outcome: count}."""
     token, ids = claim(limit)
-    outcomes = {}
-    for notification_id in ids:
-        try:
-            outcome = deliver(notification_id, token)
-        except Exception as exc:  # one broken row must not stop the batch; it retries with backoff
-            log.exception("delivery failed notification=%s", notification_id)
-            db.session.rollback()
-            outcome = _retry(notification_id, token, f"internal: {type(exc).__name__}")
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    return deliver_batch(ids, token) if ids else {}
 
 
 def run_sender(once=False, stop=None, idle_seconds=2.0):
@@ -91,55 +114,138 @@ def run_sender(once=False, stop=None, idle_seconds=2.0):
 
 def deliver(notification_id, token):
     """Deliver one claimed row; return the outcome (sent, inbox_only, skipped, deferred, retry, dead, lost)."""
-    row = db.session.execute(select(Notification).where(Notification.id == notification_id)
-                             .execution_options(populate_existing=True)).scalar_one_or_none()
-    # The lease may have run out (a slow batch) and another sender may own the row now: leave it alone.
-    if row is None or row.lease_token != token or row.status != SENDING or row.next_attempt_at <= clock.now():
-        db.session.rollback()
-        return "lost"
-    if row.channel == CHANNEL_WECOM:
-        return _deliver_robot(row, token)
-    return _deliver_member(row, token)
+    outcomes = deliver_batch([notification_id], token)
+    return next(iter(outcomes))
 
 
-def _deliver_member(row, token):
+def deliver_batch(ids, token):
+    """Deliver claimed rows: decide each in bulk, call WeChat for the batch at once, write the outcomes."""
+    outcomes = {}
+
+    def count(outcome, n=1):
+        if n:
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+
     now = clock.now()
-    member = db.session.get(Member, row.member_id)
-    if member is None or not member.active:
-        return _finish(row.id, token, SKIPPED, "member inactive")
-    pref = db.session.get(NotificationPreference, member.id)
-    if not row.essential and pref is not None and not pref.reminders_enabled:
-        return _finish(row.id, token, INBOX_ONLY, "reminders muted by member")
-    until = _quiet_until(pref, now)
-    if until is not None:
-        return _defer(row.id, token, until, None)
-    purpose = KINDS[row.kind][0]
-    template = current_app.config["WECHAT_TEMPLATES"][purpose]
-    if not member.openid:
-        return _finish(row.id, token, INBOX_ONLY, "member has no WeChat binding")
-    if not _spend_consent(member.id, template["template_id"]):
-        return _finish(row.id, token, INBOX_ONLY, "no subscribe consent left")
-    data = template_data(template["keys"], row.payload.get("data") or {}, now)
-    openid, page, row_id = member.openid, row.payload.get("page"), row.id
-    db.session.commit()  # the consent is spent before the call; no transaction stays open across it
+    rows = db.session.scalars(select(Notification).where(
+        Notification.id.in_(ids), Notification.lease_token == token, Notification.status == SENDING,
+        Notification.next_attempt_at > now).order_by(Notification.id)
+        .execution_options(populate_existing=True)).all()
+    # The lease may have run out (a slow batch) and another sender may own a row now: leave those alone.
+    count("lost", len(ids) - len(rows))
+    for row in [r for r in rows if r.channel == CHANNEL_WECOM]:
+        count(_guarded(row.id, token, lambda r=row: _deliver_robot(r, token)))
+    member_rows = [r for r in rows if r.channel != CHANNEL_WECOM]
+    if member_rows:
+        try:
+            for outcome, n in _deliver_members(member_rows, token, now).items():
+                count(outcome, n)
+        except Exception as exc:  # a broken batch must not stop the sender; its rows retry with backoff
+            log.exception("batch delivery failed")
+            db.session.rollback()
+            for row_id in [r.id for r in member_rows]:
+                count(_retry(row_id, token, f"internal: {type(exc).__name__}"))
+    db.session.rollback()
+    return outcomes
+
+
+def _guarded(row_id, token, work):
     try:
-        wechat.send_subscribe(openid, template["template_id"], data, page=page)
-    except wechat.WeChatUnavailable as exc:
-        _refund_consent(member.id, template["template_id"])
+        return work()
+    except Exception as exc:  # one broken row must not stop the batch; it retries with backoff
+        log.exception("delivery failed notification=%s", row_id)
+        db.session.rollback()
+        return _retry(row_id, token, f"internal: {type(exc).__name__}")
+
+
+def _deliver_members(rows, token, now):
+    """Subscribe messages for a batch of member rows: three reads, one consent statement per template, one
+    `calling` write, the calls in parallel, then the outcomes."""
+    outcomes, deferred = {}, 0
+    members = {m.id: m for m in db.session.execute(
+        select(Member.id, Member.active, Member.openid).where(Member.id.in_({r.member_id for r in rows}))).all()}
+    prefs = {p.member_id: p for p in db.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.member_id.in_({r.member_id for r in rows})))}
+    templates = current_app.config["WECHAT_TEMPLATES"]
+    wants = []  # (row, template) that need a consent spent
+    for row in rows:
+        member, pref = members.get(row.member_id), prefs.get(row.member_id)
+        if member is None or not member.active:
+            outcomes.setdefault((SKIPPED, "member inactive"), []).append(row.id)
+        elif not row.essential and pref is not None and not pref.reminders_enabled:
+            outcomes.setdefault((INBOX_ONLY, "reminders muted by member"), []).append(row.id)
+        elif (until := _quiet_until(pref, now)) is not None:
+            _defer(row.id, token, until, None, commit=False)
+            deferred += 1
+        elif not member.openid:
+            outcomes.setdefault((INBOX_ONLY, "member has no WeChat binding"), []).append(row.id)
+        else:
+            wants.append((row, templates[KINDS[row.kind][0]]))
+    spent = _spend_consents([(row.member_id, template["template_id"]) for row, template in wants])
+    calls = []
+    for index, (row, template) in enumerate(wants):
+        if index in spent:
+            calls.append((row, template))
+        else:
+            outcomes.setdefault((INBOX_ONLY, "no subscribe consent left"), []).append(row.id)
+    finished = {"deferred": deferred} if deferred else {}
+    for (status, error), ids in outcomes.items():
+        _finish_many(ids, token, status, error, commit=False)
+        finished[status] = finished.get(status, 0) + len(ids)
+    # Committed before any call: a sender that dies from here on leaves `calling` rows, never a second send.
+    calling = set(db.session.scalars(update(Notification).where(
+        Notification.id.in_([row.id for row, _ in calls]), Notification.lease_token == token,
+        Notification.status == SENDING).values(status=CALLING).returning(Notification.id)
+        .execution_options(synchronize_session=False)).all()) if calls else set()
+    for row, template in calls:
+        if row.id not in calling:  # lost the lease in the meantime: give the consent back, touch nothing else
+            _refund_consent(row.member_id, template["template_id"], commit=False)
+            finished["lost"] = finished.get("lost", 0) + 1
+    calls = [(row, template) for row, template in calls if row.id in calling]
+    jobs = [(row.id, row.member_id, members[row.member_id].openid, template,
+             template_data(template["keys"], row.payload.get("data") or {}, now), row.payload.get("page"))
+            for row, template in calls]
+    db.session.commit()
+    app = current_app._get_current_object()
+
+    def call(job):
+        row_id, member_id, openid, template, data, page = job
+        with app.app_context():
+            try:
+                wechat.send_subscribe(openid, template["template_id"], data, page=page)
+                return None
+            except wechat.WeChatError as exc:  # WeChatUnavailable is one too
+                return exc
+
+    results = list(_executor().map(call, jobs)) if len(jobs) > 1 else [call(job) for job in jobs]
+    sent_ids = [job[0] for job, error in zip(jobs, results) if error is None]
+    if sent_ids:
+        _finish_many(sent_ids, token, SENT, None, commit=False, sent_at=clock.now())
+        finished[SENT] = finished.get(SENT, 0) + len(sent_ids)
+    db.session.commit()
+    for job, error in zip(jobs, results):
+        if error is not None:
+            outcome = _failed_call(job[0], token, job[1], job[3]["template_id"], error)
+            finished[outcome] = finished.get(outcome, 0) + 1
+    return finished
+
+
+def _failed_call(row_id, token, member_id, template_id, exc):
+    """The outcome of a call WeChat refused or could not take."""
+    if isinstance(exc, wechat.WeChatUnavailable):
+        _refund_consent(member_id, template_id)
         return _retry(row_id, token, _error_text(exc))
-    except wechat.WeChatError as exc:
-        if exc.errcode == CONSENT_GONE:
-            # WeChat says the user has no consent left: ours is spent, the inbox copy is all they get.
-            return _finish(row_id, token, INBOX_ONLY, _error_text(exc))
-        _refund_consent(member.id, template["template_id"])
-        if exc.errcode in PERMANENT_ERRCODES:
-            log.error("subscribe message rejected as a bug notification=%s errcode=%s errmsg=%s",
-                      row_id, exc.errcode, exc.errmsg)
-            return _finish(row_id, token, DEAD, _error_text(exc))
-        if exc.errcode == QUOTA_REACHED:
-            return _retry(row_id, token, _error_text(exc), min_delay=600)
-        return _retry(row_id, token, _error_text(exc))
-    return _finish(row_id, token, SENT, None, sent_at=clock.now())
+    if exc.errcode == CONSENT_GONE:
+        # WeChat says the user has no consent left: ours is spent, the inbox copy is all they get.
+        return _finish(row_id, token, INBOX_ONLY, _error_text(exc))
+    _refund_consent(member_id, template_id)
+    if exc.errcode in PERMANENT_ERRCODES:
+        log.error("subscribe message rejected as a bug notification=%s errcode=%s errmsg=%s",
+                  row_id, exc.errcode, exc.errmsg)
+        return _finish(row_id, token, DEAD, _error_text(exc))
+    if exc.errcode == QUOTA_REACHED:
+        return _retry(row_id, token, _error_text(exc), min_delay=600)
+    return _retry(row_id, token, _error_text(exc))
 
 
 def _deliver_robot(row, token):
@@ -152,6 +258,8 @@ def _deliver_robot(row, token):
     if wait > 0:
         return _defer(row_id, token, clock.now() + timedelta(seconds=wait), "robot rate limit, deferred")
     payload = {"msgtype": "markdown", "markdown": {"content": wechat.fit_wecom_markdown(content)}}
+    if not _write(row_id, token, status=CALLING):
+        return "lost"
     try:
         wechat.wecom_send(robot_key, payload)
     except wechat.WeChatUnavailable as exc:
@@ -167,34 +275,47 @@ def _deliver_robot(row, token):
 
 # ---- outcomes (each only while the lease token is still ours) --------------------------------------------
 
-def _finish(row_id, token, status, error, **values):
-    _write(row_id, token, status=status, last_error=_cut(error), lease_token=None, **values)
+def _finish(row_id, token, status, error, commit=True, **values):
+    _write(row_id, token, commit=commit, status=status, last_error=_cut(error), lease_token=None, **values)
     return "dead" if status == DEAD else status
 
 
-def _defer(row_id, token, until, error):
+def _finish_many(row_ids, token, status, error, commit=True, **values):
+    """One outcome for many rows of a batch in one statement."""
+    if row_ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(row_ids), Notification.lease_token == token)
+                           .values(status=status, last_error=_cut(error), lease_token=None, **values)
+                           .execution_options(synchronize_session=False))
+    if commit:
+        db.session.commit()
+
+
+def _defer(row_id, token, until, error, commit=True):
     # A deferral (quiet hours, a robot's rate limit) is not a failed attempt.
-    _write(row_id, token, status=PENDING, next_attempt_at=until, attempts=Notification.attempts - 1,
+    _write(row_id, token, commit=commit, status=PENDING, next_attempt_at=until, attempts=Notification.attempts - 1,
            lease_token=None, last_error=_cut(error))
     return "deferred"
 
 
 def _retry(row_id, token, error, min_delay=0):
-    row = db.session.get(Notification, row_id)
+    attempts = db.session.scalar(select(Notification.attempts).where(Notification.id == row_id))
     cfg = current_app.config
-    if row.attempts >= cfg["OUTBOX_MAX_ATTEMPTS"]:
-        log.warning("notification dead after %s attempts id=%s error=%s", row.attempts, row_id, error)
+    if attempts >= cfg["OUTBOX_MAX_ATTEMPTS"]:
+        log.warning("notification dead after %s attempts id=%s error=%s", attempts, row_id, error)
         return _finish(row_id, token, DEAD, error)
-    delay = max(min_delay, backoff_seconds(row.attempts, cfg["OUTBOX_BACKOFF_SECONDS"]))
+    delay = max(min_delay, backoff_seconds(attempts, cfg["OUTBOX_BACKOFF_SECONDS"]))
     _write(row_id, token, status=PENDING, next_attempt_at=clock.now() + timedelta(seconds=delay),
            lease_token=None, last_error=_cut(error))
     return "retry"
 
 
-def _write(row_id, token, **values):
-    db.session.execute(update(Notification).where(Notification.id == row_id, Notification.lease_token == token)
-                       .values(**values))
-    db.session.commit()
+def _write(row_id, token, commit=True, **values):
+    """Write an outcome while the lease token is still ours; return whether it was."""
+    done = db.session.execute(update(Notification).where(Notification.id == row_id, Notification.lease_token == token)
+                              .values(**values).execution_options(synchronize_session=False)).rowcount
+    if commit:
+        db.session.commit()
+    return done == 1
 
 
 def _cut(text):
@@ -207,21 +328,38 @@ def _error_text(exc):
 
 # ---- consents, quiet hours, the robot's window -----------------------------------------------------------
 
-def _spend_consent(member_id, template_id):
-    """Take one consent atomically (two senders never spend the same one); False if none is left."""
-    result = db.session.execute(update(SubscriptionConsent).where(
-        SubscriptionConsent.member_id == member_id, SubscriptionConsent.template_id == template_id,
-        SubscriptionConsent.remaining > 0, SubscriptionConsent.banned.is_(False))
-        .values(remaining=SubscriptionConsent.remaining - 1))
-    return result.rowcount == 1
+def _spend_consents(pairs):
+    """Take one consent for each (member, template) atomically, one statement per template and round (a pair
+    twice in a batch takes a second round); return the indexes of the pairs that got one."""
+    spent, pending = set(), list(enumerate(pairs))
+    while pending:
+        this_round, later, seen = {}, [], set()
+        for index, pair in pending:
+            if pair in seen:
+                later.append((index, pair))
+            else:
+                seen.add(pair)
+                this_round.setdefault(pair[1], []).append((index, pair[0]))
+        for template_id, wanted in this_round.items():
+            got = set(db.session.scalars(update(SubscriptionConsent).where(
+                SubscriptionConsent.member_id.in_([member_id for _, member_id in wanted]),
+                SubscriptionConsent.template_id == template_id, SubscriptionConsent.remaining > 0,
+                SubscriptionConsent.banned.is_(False))
+                .values(remaining=SubscriptionConsent.remaining - 1).returning(SubscriptionConsent.member_id)
+                .execution_options(synchronize_session=False)).all())
+            spent.update(index for index, member_id in wanted if member_id in got)
+        pending = later
+    return spent
 
 
-def _refund_consent(member_id, template_id):
+def _refund_consent(member_id, template_id, commit=True):
     """Give back a consent the failed send did not use (WeChat only spends one on success)."""
     db.session.execute(update(SubscriptionConsent).where(
         SubscriptionConsent.member_id == member_id, SubscriptionConsent.template_id == template_id,
-        SubscriptionConsent.banned.is_(False)).values(remaining=SubscriptionConsent.remaining + 1))
-    db.session.commit()
+        SubscriptionConsent.banned.is_(False)).values(remaining=SubscriptionConsent.remaining + 1)
+        .execution_options(synchronize_session=False))
+    if commit:
+        db.session.commit()
 
 
 def _quiet_until(pref, now):

@@ -5,9 +5,12 @@ from core import clock
 from core.db import BigId, UTCDateTime
 from core.extensions import db
 
-# Delivery states of an outbox row. `pending` and `sending` (whose lease ran out) are what senders claim.
+# Delivery states of an outbox row. `pending` and `sending` (claimed; its lease ran out) are what senders
+# claim. `calling` is committed just before the call to WeChat: if its lease runs out, the sender died during
+# the call and WeChat may have delivered, so the row becomes `unconfirmed` (in the inbox, never sent again).
 PENDING, SENDING, SENT, INBOX_ONLY, SKIPPED, DEAD = "pending", "sending", "sent", "inbox_only", "skipped", "dead"
-STATUSES = (PENDING, SENDING, SENT, INBOX_ONLY, SKIPPED, DEAD)
+CALLING, UNCONFIRMED = "calling", "unconfirmed"
+STATUSES = (PENDING, SENDING, CALLING, SENT, UNCONFIRMED, INBOX_ONLY, SKIPPED, DEAD)
 CLAIMABLE = (PENDING, SENDING)
 
 CHANNEL_WECHAT, CHANNEL_WECOM = "wechat", "wecom"

@@ -2,7 +2,7 @@
 import logging
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, clock
@@ -15,7 +15,8 @@ from notifications.rules import KINDS, parse_hhmm
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000  # rows per INSERT ... ON CONFLICT DO NOTHING, and per commit of a fan-out
+CHUNK = 1000  # rows per INSERT ... ON CONFLICT DO NOTHING, and per commit of a fan-out, per-member messages
+FAN_OUT_CHUNK = 5000  # members per INSERT ... SELECT of one message (no Python rows, so a larger chunk is cheap)
 
 
 def dialect_insert(model):
@@ -65,36 +66,55 @@ def notify_branch_robot(branch, kind, period, message):
 
 
 def fan_out(member_ids, kind, period, message, commit=True):
-    """Queue one notification per active member in the select `member_ids`, in chunks (keyset on the id).
+    """Queue one notification per active member in the select `member_ids`, in chunks of ids.
 
     `message` is a dict (title, body, data, page), or for per-member content a function taking a chunk's
     member ids and returning {member_id: dict} (one query per chunk, not per member).
-    Each chunk is its own INSERT ... ON CONFLICT DO NOTHING and, with commit=True, its own transaction:
-    nothing in memory or in one transaction grows with the audience, and a re-run only fills the gaps.
+    The audience is read once (ids only, sorted); each chunk is then one statement — for a dict message an
+    INSERT ... SELECT straight from members, no Python object per member — with ON CONFLICT DO NOTHING and,
+    with commit=True, its own transaction: a re-run only fills the gaps.
     """
     ids = member_ids.subquery()
     id_col = list(ids.c)[0]
-    last, total = 0, 0
-    while True:
-        chunk_ids = db.session.scalars(select(id_col).distinct().where(id_col > last).order_by(id_col)
-                                       .limit(CHUNK)).all()
-        if not chunk_ids:
-            break
-        chunk = db.session.execute(
-            select(Member.id, Member.branch_id, Member.committee_id)
-            .where(Member.id.in_(chunk_ids), Member.active.is_(True)).order_by(Member.id)).all()
-        now = clock.now()
-        rows = []
-        per_member = message([m for m, _, _ in chunk]) if callable(message) else None
-        for member_id, branch_id, committee_id in chunk:
-            content = per_member.get(member_id) if per_member is not None else message
-            if content:
-                rows.append(_row(kind, period, member_id, branch_id, committee_id, content, now))
-        total += _insert_rows(rows)
+    audience = db.session.scalars(select(id_col).distinct().order_by(id_col)).all()
+    total = 0
+    for start in range(0, len(audience), FAN_OUT_CHUNK if not callable(message) else CHUNK):
+        chunk_ids = audience[start:start + (FAN_OUT_CHUNK if not callable(message) else CHUNK)]
+        if callable(message):
+            total += _insert_per_member(chunk_ids, kind, period, message)
+        else:
+            total += _insert_select(chunk_ids, kind, period, message)
         if commit:
             db.session.commit()
-        last = chunk_ids[-1]
     return total
+
+
+def _insert_per_member(chunk_ids, kind, period, message):
+    chunk = db.session.execute(
+        select(Member.id, Member.branch_id, Member.committee_id)
+        .where(Member.id.in_(chunk_ids), Member.active.is_(True)).order_by(Member.id)).all()
+    now = clock.now()
+    per_member = message([m for m, _, _ in chunk])
+    rows = [_row(kind, period, member_id, branch_id, committee_id, per_member[member_id], now)
+            for member_id, branch_id, committee_id in chunk if per_member.get(member_id)]
+    return _insert_rows(rows)
+
+
+def _insert_select(chunk_ids, kind, period, message):
+    """One INSERT ... SELECT of the same message for a chunk of active members; return how many were new."""
+    now = clock.now()
+    row = _row(kind, period, 0, None, None, message, now)
+    constant = {name: value for name, value in row.items() if name not in ("idem_key", "member_id", "branch_id",
+                                                                           "committee_id")}
+    columns = ["idem_key", "member_id", "branch_id", "committee_id", *constant]
+    table = Notification.__table__
+    source = select(
+        literal(idem_key(kind, period, member_id="")) + cast(Member.id, String), Member.id, Member.branch_id,
+        Member.committee_id, *[literal(value, type_=table.c[name].type).label(name) for name, value in constant.items()]
+    ).where(Member.id.in_(chunk_ids), Member.active.is_(True))
+    stmt = dialect_insert(Notification).from_select(columns, source).on_conflict_do_nothing(
+        index_elements=["idem_key"]).returning(Notification.id)
+    return len(db.session.execute(stmt).all())
 
 
 # ---- inbox ------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from members.models import Branch, Committee, Member
 from members.scope import in_committee_subtree
-from quizzes import grading
+from quizzes import definitions, grading
 from quizzes.bank import ancestor_ids, owner_bank_clause, resolve_owner
 from quizzes.models import Attempt, AttemptAnswer, Question, Quiz, QuizItem, QuizResult
 
@@ -127,8 +127,10 @@ def delete_quiz(actor, quiz):
     if db.session.scalar(select(Attempt.id).where(Attempt.quiz_id == quiz.id).limit(1)):
         raise Conflict("已有党员作答，不能删除", code="quiz_started")
     audit.record(actor, "quiz.delete", "quiz", quiz.id, week_key=quiz.week_key)
+    quiz_id = quiz.id
     db.session.delete(quiz)
     db.session.commit()
+    definitions.clear_definition(quiz_id)
 
 
 # --- audiences and visibility ----------------------------------------------------------------------
@@ -188,13 +190,18 @@ def _member_can_see(member, quiz):
 
 
 def quiz_for_taker(member, quiz_id):
-    """Load a quiz a member may take: 404 if not theirs to see, 403 if a deeper quiz is theirs that week."""
-    quiz = db.session.get(Quiz, quiz_id)
-    if quiz is None or not _member_can_see(member, quiz):
+    """The definition of a quiz a member may take: 404 if not theirs to see, 403 if a deeper quiz is theirs that week."""
+    quiz = definitions.get_definition(quiz_id)
+    if quiz is None:
         raise NotFound("测验不存在")
-    if not in_audience(member, quiz):
-        raise AppError("本测验不面向你所在的支部", code="not_in_audience", status=403)
-    return quiz
+    if member.active and member.branch_id and definitions.quiz_id_for_branch(member.branch_id,
+                                                                            quiz.week_key) == quiz.id:
+        return quiz
+    # Not this member's quiz: tell "not yours to see" (404) from "a deeper quiz is yours" (403).
+    row = db.session.get(Quiz, quiz_id)
+    if not _member_can_see(member, row):
+        raise NotFound("测验不存在")
+    raise AppError("本测验不面向你所在的支部", code="not_in_audience", status=403)
 
 
 def can_manage_quiz(member, quiz):
@@ -250,22 +257,25 @@ def list_quizzes(member, week=None):
 # --- the member's week -----------------------------------------------------------------------------
 
 def current_state(member):
-    """This member's quiz this week and where they are in it."""
+    """This member's quiz this week and where they are in it (reads only; an expired attempt is graded first)."""
     now = clock.now()
     week = clock.week_key()
-    quiz = quiz_for_member(member, week)
-    state = {"week_key": week, "quiz": quiz, "phase": None, "state": "none", "attempts_used": 0,
+    state = {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0,
              "attempts_left": 0, "attempt": None, "result": None}
-    if quiz is None:
+    quiz_id = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
+    if quiz_id is None:
         return state
-    _grade_expired(member.id, quiz, now)
-    attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
-                                  .order_by(Attempt.number)).all()
+    quiz = definitions.get_definition(quiz_id)
+    attempts, result = _week_rows(quiz.id, member.id)
     in_progress = next((a for a in attempts if a.status == "in_progress"), None)
+    if in_progress is not None and in_progress.deadline_at < now - grace():
+        # Time ran out while the phone was away: grade it now, so the state shown is the final one.
+        _grade_expired(member.id, quiz, now)
+        db.session.commit()
+        attempts, result = _week_rows(quiz.id, member.id)
+        in_progress = next((a for a in attempts if a.status == "in_progress"), None)
     used = len(attempts)
     phase = quiz.phase(now)
-    result = db.session.scalar(select(QuizResult).where(QuizResult.quiz_id == quiz.id,
-                                                        QuizResult.member_id == member.id))
     if in_progress:
         label = "in_progress"
     elif phase == "upcoming":
@@ -274,36 +284,61 @@ def current_state(member):
         label = "closed" if result is None else "submitted"
     else:
         label = "submitted" if result is not None else "not_started"
-    state.update(phase=phase, state=label, attempts_used=used, attempt=in_progress, result=result,
+    state.update(quiz=quiz, phase=phase, state=label, attempts_used=used, attempt=in_progress, result=result,
                  attempts_left=max(0, quiz.max_attempts - used) if phase == "open" else 0)
-    db.session.commit()
     return state
+
+
+def _week_rows(quiz_id, member_id):
+    """One query: the member's attempts at a quiz and their counted result (or None)."""
+    rows = db.session.execute(
+        select(Attempt.id, Attempt.status, Attempt.deadline_at, QuizResult.score, QuizResult.passed,
+               QuizResult.attempts, QuizResult.submitted_at)
+        .outerjoin(QuizResult, and_(QuizResult.quiz_id == Attempt.quiz_id, QuizResult.member_id == Attempt.member_id))
+        .where(Attempt.quiz_id == quiz_id, Attempt.member_id == member_id).order_by(Attempt.number)).all()
+    result = None
+    if rows and rows[0].score is not None:
+        first = rows[0]
+        result = {"score": first.score, "passed": first.passed, "attempts": first.attempts,
+                  "submitted_at": first.submitted_at}
+    return rows, result
+
+
+def order_seed(quiz_id, member_id, number):
+    """The seed of an attempt's shuffle: unique per attempt and known before the row is written."""
+    return f"attempt:{quiz_id}:{member_id}:{number}"
 
 
 def start_attempt(member, quiz_id):
     """Start an attempt, or return the one in progress (a resume after a lost connection)."""
     now = clock.now()
     quiz = quiz_for_taker(member, quiz_id)
-    _grade_expired(member.id, quiz, now)
-    current = _in_progress(quiz.id, member.id)
-    if current is not None:
+    attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
+                                  .order_by(Attempt.number)).all()
+    current = next((a for a in attempts if a.status == "in_progress"), None)
+    if current is not None and current.deadline_at < now - grace():
+        _grade_expired(member.id, quiz, now)
         db.session.commit()
+        current = None
+    if current is not None:
         return current
     phase = quiz.phase(now)
     if phase == "upcoming":
         raise Conflict(f"测验尚未开始，{clock.format_cn(quiz.opens_at)} 开始", code="quiz_not_open")
     if phase == "closed":
         raise Conflict("测验已结束", code="quiz_closed")
-    used = db.session.scalar(select(func.count()).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id))
+    used = len(attempts)
     if used >= quiz.max_attempts:
-        db.session.commit()
         raise Conflict("作答次数已用完", code="no_attempts_left", details={"max_attempts": quiz.max_attempts})
     deadline = min(now + timedelta(minutes=quiz.time_limit_minutes), quiz.closes_at)
+    questions = [{"id": item.question_id, "kind": item.question.kind, "options": item.question.options}
+                 for item in quiz.items]
     attempt = Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=used + 1,
-                      order=[], answers={}, started_at=now, deadline_at=deadline)
+                      order=grading.shuffled_order(order_seed(quiz.id, member.id, used + 1), questions),
+                      answers={}, started_at=now, deadline_at=deadline)
     db.session.add(attempt)
     try:
-        db.session.flush()
+        _commit_keeping(attempt)
     except IntegrityError:
         # The phone retried while the first request was still running: hand back that attempt.
         db.session.rollback()
@@ -311,11 +346,14 @@ def start_attempt(member, quiz_id):
         if current is None:
             raise Conflict("作答次数已用完", code="no_attempts_left")
         return current
-    questions = [{"id": item.question_id, "kind": item.question.kind, "options": item.question.options}
-                 for item in quiz.items]
-    attempt.order = grading.shuffled_order(f"attempt:{attempt.id}", questions)
-    db.session.commit()
     return attempt
+
+
+def _commit_keeping(attempt):
+    """Commit, keeping the attempt's values for the response (a commit would expire them: one more SELECT)."""
+    db.session.flush()
+    db.session.expunge(attempt)
+    db.session.commit()
 
 
 def _in_progress(quiz_id, member_id):
@@ -344,31 +382,28 @@ def save_answers(member, attempt_id, answers):
     attempt = attempt_for(member, attempt_id, lock=True)
     if attempt.status != "in_progress":
         raise Conflict("本次作答已提交", code="attempt_submitted")
+    quiz = definitions.get_definition(attempt.quiz_id)
     if now > attempt.deadline_at + grace():
-        quiz = db.session.get(Quiz, attempt.quiz_id)
         grade_attempt(attempt, quiz, now)
         db.session.commit()
         raise Conflict("作答时间已到，已按保存的答案评分", code="attempt_expired")
-    _merge(attempt, answers)
+    _merge(attempt, quiz, answers)
     attempt.saved_at = now
-    db.session.commit()
+    _commit_keeping(attempt)
     return attempt
 
 
-def _merge(attempt, answers):
+def _merge(attempt, quiz, answers):
     entries = {str(e["q"]): e for e in attempt.order}
-    kinds = dict(db.session.execute(select(Question.id, Question.kind).where(
-        Question.id.in_([e["q"] for e in attempt.order]))).all())
-    blanks = dict(db.session.execute(select(Question.id, Question.answer).where(
-        Question.id.in_([e["q"] for e in attempt.order]), Question.kind == "blank")).all())
     problems = {}
     for qid, response in answers.items():
         entry = entries.get(str(qid))
         if entry is None:
             problems[str(qid)] = ["题目不在本次测验中"]
             continue
-        kind = kinds[entry["q"]]
-        reason = grading.response_problem(kind, entry["o"], len(blanks.get(entry["q"], [])), response)
+        question = quiz.questions[entry["q"]]
+        blanks = len(question.answer) if question.kind == "blank" else 0
+        reason = grading.response_problem(question.kind, entry["o"], blanks, response)
         if reason:
             problems[str(qid)] = [reason]
     if problems:
@@ -385,17 +420,20 @@ def submit_attempt(member, attempt_id, answers=None):
     if attempt.status == "submitted":
         db.session.commit()
         return attempt
-    quiz = db.session.get(Quiz, attempt.quiz_id)
+    quiz = definitions.get_definition(attempt.quiz_id)
     if answers and now <= attempt.deadline_at + grace():
-        _merge(attempt, answers)
+        _merge(attempt, quiz, answers)
         attempt.saved_at = now
     grade_attempt(attempt, quiz, now)
-    db.session.commit()
+    _commit_keeping(attempt)
     return attempt
 
 
 def grade_attempt(attempt, quiz, now):
-    """Grade a locked in-progress attempt from its saved answers and fold it into the member's result."""
+    """Grade a locked in-progress attempt from its saved answers and fold it into the member's result.
+
+    `quiz` is a Quiz or its cached definition (quizzes.definitions): both carry the items and questions.
+    """
     late = now > attempt.deadline_at + grace()
     answers = attempt.answers or {}
     score = correct_count = 0
@@ -407,31 +445,52 @@ def grade_attempt(attempt, quiz, now):
         earned = item.points if correct else 0
         score += earned
         correct_count += correct
-        rows.append(AttemptAnswer(attempt_id=attempt.id, quiz_id=quiz.id, question_id=question.id, correct=correct,
-                                  points=earned, choice=None if question.kind == "blank"
-                                  else grading.choice_of(response)[:32]))
-    db.session.add_all(rows)
+        rows.append({"attempt_id": attempt.id, "quiz_id": quiz.id, "question_id": question.id, "correct": correct,
+                     "points": earned, "choice": None if question.kind == "blank"
+                     else grading.choice_of(response)[:32]})
     attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
     attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
     db.session.flush()
+    if rows:  # one executemany, no ORM objects: nothing reads them back in this request
+        db.session.execute(AttemptAnswer.__table__.insert(), rows)
     _record_result(attempt, quiz)
 
 
 def _record_result(attempt, quiz):
+    passed = attempt.score >= quiz.pass_score
+    rule = grading.tier(attempt.score, quiz.total_score, quiz.pass_score)
+    # The first submit (nearly every one) is a single INSERT; a later attempt finds the row and locks it.
+    inserted = db.session.execute(_insert(QuizResult).values(
+        quiz_id=quiz.id, member_id=attempt.member_id, branch_id=attempt.branch_id, attempt_id=attempt.id,
+        score=attempt.score, passed=passed, attempts=1, submitted_at=attempt.submitted_at, points_rule=rule)
+        .on_conflict_do_nothing(index_elements=["quiz_id", "member_id"]).returning(QuizResult.id)).first()
+    if inserted is not None:
+        _give_points(attempt.member_id, quiz, rule, attempt.score, attempt.submitted_at)
+        return
     result = db.session.scalar(select(QuizResult).where(QuizResult.quiz_id == quiz.id,
                                                         QuizResult.member_id == attempt.member_id).with_for_update())
-    if result is None:
-        result = QuizResult(quiz_id=quiz.id, member_id=attempt.member_id, branch_id=attempt.branch_id,
-                            attempt_id=attempt.id, score=attempt.score, passed=attempt.score >= quiz.pass_score,
-                            attempts=1, submitted_at=attempt.submitted_at)
-        db.session.add(result)
-    else:
-        result.attempts += 1
-        if attempt.score > result.score:
-            result.attempt_id, result.score = attempt.id, attempt.score
-            result.passed, result.submitted_at = attempt.score >= quiz.pass_score, attempt.submitted_at
+    result.attempts += 1
+    if attempt.score > result.score:
+        result.attempt_id, result.score = attempt.id, attempt.score
+        result.passed, result.submitted_at = passed, attempt.submitted_at
     db.session.flush()
     _award_points(result, quiz, attempt.submitted_at)
+
+
+def _insert(model):
+    # ON CONFLICT DO NOTHING is spelled by each dialect's own insert().
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def _give_points(member_id, quiz, rule, score, occurred_at):
+    from learning import points
+
+    points.award(member_id, rule, points_event_key(quiz.id, member_id, rule), occurred_at=occurred_at,
+                 meta={"quiz_id": quiz.id, "score": score})
 
 
 def _award_points(result, quiz, occurred_at):
@@ -443,8 +502,7 @@ def _award_points(result, quiz, occurred_at):
         return
     if result.points_rule:
         points.revoke(points_event_key(quiz.id, result.member_id, result.points_rule), meta={"upgraded_to": rule})
-    points.award(result.member_id, rule, points_event_key(quiz.id, result.member_id, rule),
-                 occurred_at=occurred_at, meta={"quiz_id": quiz.id, "score": result.score})
+    _give_points(result.member_id, quiz, rule, result.score, occurred_at)
     result.points_rule = rule
 
 
@@ -517,7 +575,7 @@ def attempt_view(attempt):
     from quizzes.bank import answer_text
     from quizzes.models import TYPE_LABELS
 
-    quiz = db.session.get(Quiz, attempt.quiz_id)
+    quiz = definitions.get_definition(attempt.quiz_id)
     items = {item.question_id: item for item in quiz.items}
     revealed = attempt.status == "submitted" and reveals_answers(quiz)
     graded = {}
@@ -553,6 +611,6 @@ def show_attempt(member, attempt_id):
     if attempt.status == "in_progress" and clock.now() > attempt.deadline_at + grace():
         attempt = attempt_for(member, attempt_id, lock=True)
         if attempt.status == "in_progress":
-            grade_attempt(attempt, db.session.get(Quiz, attempt.quiz_id), clock.now())
+            grade_attempt(attempt, definitions.get_definition(attempt.quiz_id), clock.now())
         db.session.commit()
     return attempt_view(attempt)

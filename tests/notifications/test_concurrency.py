@@ -7,7 +7,7 @@ import pytest
 from core import clock
 from core.extensions import db
 from notifications.delivery import claim, run_sender
-from notifications.models import INBOX_ONLY, SENDING, SENT, SubscriptionConsent
+from notifications.models import CALLING, INBOX_ONLY, SENDING, SENT, UNCONFIRMED, SubscriptionConsent
 from notifications.scheduler import LeaderLock, Scheduler
 from tests import factories
 from tests.learning.helpers import publish
@@ -119,3 +119,46 @@ def test_a_sender_killed_mid_batch_loses_nothing(app, org, login, fake_wechat, f
 
     assert deliver(claimed[0], token) == "lost"
     assert len(fake_wechat.messages()) == 6
+
+
+class _Killed(BaseException):
+    """What a SIGKILL looks like from inside: no except Exception catches it, nothing after it runs."""
+
+
+def test_a_sender_killed_during_the_wechat_call_never_sends_twice_and_loses_nothing(app, client, org, login,
+                                                                                   fake_wechat, frozen, monkeypatch):
+    frozen("2026-11-23 08:00")
+    people = _members_with_consent(org, fake_wechat, 4)
+    for p in people:
+        queue(p, kind="study_material", period="2026-11-23", data={"thing1": "今日学习"})
+    from notifications import delivery
+
+    real_send = delivery.wechat.send_subscribe
+
+    def send_then_die(*args, **kwargs):
+        real_send(*args, **kwargs)  # WeChat accepted the message ... and the sender died before recording it
+        raise _Killed()
+
+    monkeypatch.setattr(delivery.wechat, "send_subscribe", send_then_die)
+    with pytest.raises(_Killed):
+        delivery.send_batch(limit=1)
+    db.session.rollback()
+    monkeypatch.setattr(delivery.wechat, "send_subscribe", real_send)
+    in_call = rows(status=CALLING)
+    assert len(in_call) == 1 and len(fake_wechat.messages()) == 1
+
+    send_all()  # the other three go out; the row in the dead sender's call keeps its lease
+    assert len(fake_wechat.messages()) == 4
+    clock.freeze(clock.now() + timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1))
+    send_all()  # the lease ran out mid-call: unconfirmed, never called again
+    received = [m["touser"] for m in fake_wechat.messages()]
+    assert sorted(received) == sorted(p.openid for p in people)  # each exactly once
+    statuses = {r.member_id: r.status for r in rows()}
+    assert sorted(statuses.values()) == [SENT, SENT, SENT, UNCONFIRMED]
+    assert {r.id for r in rows(status=UNCONFIRMED)} == {r.id for r in in_call}
+    # Nothing lost: each member has the notification in their inbox, and admins see the unconfirmed rows.
+    for p in people:
+        inbox = client.get("/api/v1/me/inbox", headers=login(p)).get_json()
+        assert inbox["total"] == 1
+    outbox = client.get("/api/v1/admin/outbox?status=unconfirmed", headers=login(org.admin_a)).get_json()
+    assert outbox["total"] == 1 and outbox["items"][0]["status"] == UNCONFIRMED

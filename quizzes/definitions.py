@@ -1,0 +1,120 @@
+"""A quiz's definition (settings, items, questions) cached in Redis: what the member flow reads instead of the tables.
+
+A quiz never changes once created (an edited question becomes a new version, a started quiz cannot be deleted),
+so its definition is cached by id with no invalidation other than `clear_definition` on delete. Redis down
+means reading the tables, never an error. `closed_at` is not part of it: it changes, and the member flow
+decides phases from opens_at/closes_at.
+"""
+import json
+import logging
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from core.cache import get_redis, key
+from core.extensions import db
+from members.models import Branch, Committee
+from quizzes.models import Quiz
+
+log = logging.getLogger(__name__)
+
+TTL_SECONDS = 7 * 24 * 3600
+SETTINGS = ("id", "title", "week_key", "committee_id", "branch_id", "time_limit_minutes", "max_attempts",
+            "total_score", "pass_score", "reveal_answers")
+QUESTION_FIELDS = ("id", "kind", "stem", "options", "answer", "explanation")
+
+
+class QuestionDef:
+    """A quiz question as grading and the member's view need it."""
+
+    __slots__ = QUESTION_FIELDS
+
+    def __init__(self, **values):
+        for name in QUESTION_FIELDS:
+            setattr(self, name, values[name])
+
+
+class ItemDef:
+    """A question in a quiz, with its points."""
+
+    __slots__ = ("question_id", "position", "points", "question")
+
+    def __init__(self, question_id, position, points, question):
+        self.question_id, self.position, self.points, self.question = question_id, position, points, question
+
+
+class QuizDef:
+    """The immutable part of a Quiz, with the attributes the member flow reads from a Quiz."""
+
+    def __init__(self, data):
+        for name in SETTINGS:
+            setattr(self, name, data[name])
+        self.opens_at = datetime.fromisoformat(data["opens_at"])
+        self.closes_at = datetime.fromisoformat(data["closes_at"])
+        self.items = [ItemDef(i["question_id"], i["position"], i["points"], QuestionDef(**i["question"]))
+                      for i in data["items"]]
+        self.questions = {item.question_id: item.question for item in self.items}
+
+    phase = Quiz.phase
+
+
+def _to_data(quiz):
+    data = {name: getattr(quiz, name) for name in SETTINGS}
+    data["opens_at"], data["closes_at"] = quiz.opens_at.isoformat(), quiz.closes_at.isoformat()
+    data["items"] = [{"question_id": item.question_id, "position": item.position, "points": item.points,
+                      "question": {name: getattr(item.question, name) for name in QUESTION_FIELDS}}
+                     for item in quiz.items]
+    return data
+
+
+def _cache_key(quiz_id):
+    return key("quiz", "def", quiz_id)
+
+
+def get_definition(quiz_id):
+    """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz."""
+    redis = None
+    try:
+        redis = get_redis()
+        cached = redis.get(_cache_key(quiz_id))
+        if cached:
+            return QuizDef(json.loads(cached))
+    except Exception:  # Redis down or a bad entry: the tables are the truth
+        log.warning("quiz definition cache unavailable", exc_info=True)
+        redis = None
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None:
+        return None
+    data = _to_data(quiz)
+    if redis is not None:
+        try:
+            redis.set(_cache_key(quiz_id), json.dumps(data, ensure_ascii=False), ex=TTL_SECONDS)
+        except Exception:
+            log.warning("quiz definition cache unavailable", exc_info=True)
+    return QuizDef(data)
+
+
+def clear_definition(quiz_id):
+    """Forget a quiz's cached definition (it was deleted)."""
+    try:
+        get_redis().delete(_cache_key(quiz_id))
+    except Exception:
+        log.warning("quiz definition cache unavailable; entry expires on its own", exc_info=True)
+
+
+def quiz_id_for_branch(branch_id, week):
+    """One query: the id of the quiz a branch takes in a week (its own, else the nearest committee's), or None."""
+    own = Committee.__table__.alias("branch_committee")
+    owner = Committee.__table__.alias("quiz_committee")
+    # A committee quiz is for every branch under it: the branch committee's path starts with the quiz committee's.
+    stmt = (select(Quiz.id)
+            .select_from(Branch)
+            .join(own, own.c.id == Branch.committee_id)
+            .join(Quiz, Quiz.week_key == week)
+            .join(owner, owner.c.id == Quiz.committee_id)
+            .where(Branch.id == branch_id,
+                   or_(Quiz.branch_id == branch_id,
+                       and_(Quiz.branch_id.is_(None), own.c.path.like(owner.c.path + "%"))))
+            .order_by(Quiz.branch_id.is_(None), owner.c.path.desc())
+            .limit(1))
+    return db.session.scalar(stmt)
