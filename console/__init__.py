@@ -16,6 +16,8 @@ def init_app(app, api):
     app.config.setdefault("CONSOLE_LOCKOUT_FAILURES", 5)
     app.config.setdefault("CONSOLE_LOCKOUT_MINUTES", 15)
     app.config.setdefault("CONSOLE_SESSION_HOURS", 8)
+    app.config.setdefault("CONSOLE_RANKING_PER_PAGE", 50)
+    app.config.setdefault("CONSOLE_SERIES_TTL", 300)  # seconds the finished weeks of the 12-week charts are cached
     app.config["SESSION_COOKIE_NAME"] = "bs_console"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

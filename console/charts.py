@@ -95,6 +95,11 @@ def line_chart(labels, series, title, percent=True, ceiling=None):
             for x, y, value, label in segment:
                 parts.append(f'<circle class="dot s{index}" data-value="{value}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
                              f'<title>{escape(name)} {escape(label)}：{escape(_fmt(value, percent))}</title></circle>')
+                # Each value is written by its dot, the first series above it and the second below, so two close
+                # lines keep their labels apart.
+                dy = -7 if index % 2 == 0 else 15
+                parts.append(f'<text class="value s{index}" x="{x:.1f}" y="{y + dy:.1f}" text-anchor="middle">'
+                             f'{escape(_fmt(value, percent))}</text>')
     parts += _labels(labels) + _empty_note(every)
     return _svg(parts, title, "line")
 

@@ -1,9 +1,13 @@
 """The overview's figures, asked of learning, quizzes and quotas through their stats: a few aggregate queries each."""
+import json
 from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import Float, case, cast, func, select
 
 from core import clock
+from core.cache import get_redis, key
 from core.extensions import db
 from members.models import Branch, Committee, Member
 from members.scope import managed_branch_ids
@@ -89,18 +93,55 @@ def quota_rows(member, year):
     return [r for r in committee_completion(branch.committee, year) if r["branch_id"] == branch.id]
 
 
-def series(member, branch_ids, weeks, branch_id=None):
-    """The last weeks' reading completion, quiz participation and pass rate, for the charts."""
+def series(member, branch_ids, weeks, branch_id=None, current=None):
+    """The last weeks' reading completion, quiz participation and pass rate, for the charts.
+
+    `current` is this week's figures already computed for the cards ({"reading", "quiz"}): the last point reuses
+    them, and the earlier weeks come from a short-lived Redis copy (see past_series).
+    """
+    past = past_series(member, branch_ids, weeks[:-1], branch_id)
+    if current is None:
+        current = {"reading": reading_week(branch_ids, weeks[-1]), "quiz": quiz_week(member, weeks[-1], branch_id)}
+    return {"weeks": weeks, "reading": past["reading"] + [current["reading"]["rate"]],
+            "participation": past["participation"] + [current["quiz"]["participation"]],
+            "pass_rate": past["pass_rate"] + [current["quiz"]["pass_rate"]],
+            "average": past["average"] + [current["quiz"]["average"]]}
+
+
+def _series_key(member, weeks, branch_id):
+    # The scope is in the key (role, committee, branch) so a member who changes role never sees the old scope's copy.
+    return key("console", "series", member.id, member.role, member.committee_id, member.branch_id,
+               branch_id or "all", weeks[0] if weeks else "-", weeks[-1] if weeks else "-")
+
+
+def past_series(member, branch_ids, weeks, branch_id=None):
+    """Finished weeks' figures, cached in Redis for CONSOLE_SERIES_TTL seconds (cleared by nothing but the TTL).
+
+    learning and quizzes offer per-week figures only (1 + 3 per quiz queries a week), so a cold page asks them week by
+    week and every page for the next few minutes reads one key. Finished weeks hardly change — a reading counts on
+    the day it was done and a past week's quiz is closed — so a copy a few minutes old is exact in practice.
+    """
+    cache_key = _series_key(member, weeks, branch_id)
+    redis = get_redis()
+    try:
+        cached = redis.get(cache_key)
+    except RedisError:  # Redis down: the page is slower, not broken
+        cached = None
+    if cached:
+        return json.loads(cached)
     today = clock.today()
-    reading, participation, passing, average = [], [], [], []
+    data = {"reading": [], "participation": [], "pass_rate": [], "average": []}
     for week in weeks:
-        reading.append(reading_week(branch_ids, week, today)["rate"])
+        data["reading"].append(reading_week(branch_ids, week, today)["rate"])
         quiz = quiz_week(member, week, branch_id)
-        participation.append(quiz["participation"])
-        passing.append(quiz["pass_rate"])
-        average.append(quiz["average"])
-    return {"weeks": weeks, "reading": reading, "participation": participation, "pass_rate": passing,
-            "average": average}
+        data["participation"].append(quiz["participation"])
+        data["pass_rate"].append(quiz["pass_rate"])
+        data["average"].append(quiz["average"])
+    try:
+        redis.set(cache_key, json.dumps(data), ex=current_app.config.get("CONSOLE_SERIES_TTL", 300))
+    except RedisError:
+        pass
+    return data
 
 
 def overview(member, branch=None):
@@ -112,36 +153,58 @@ def overview(member, branch=None):
     else:
         branch_ids = managed_branch_ids(member)
     branch_id = branch.id if branch is not None else None
+    current = {"reading": reading_week(branch_ids, week, today), "quiz": quiz_week(member, week, branch_id)}
     return {
-        "week": week, "today": today, "year": today.year,
-        "reading": reading_week(branch_ids, week, today),
-        "quiz": quiz_week(member, week, branch_id),
+        "week": week, "today": today, "year": today.year, **current,
         "quota": quota_year(member, today.year, branch),
-        "series": series(member, branch_ids, recent_weeks(today), branch_id),
+        "series": series(member, branch_ids, recent_weeks(today), branch_id, current),
     }
 
 
-def branch_ranking(member):
-    """Every branch in an admin's scope with this week's figures and the year's 1+4+1, best reading first."""
-    from learning.stats import branch_reading_completion
-    from quizzes.stats import branch_quiz_stats
+RANKING_SORTS = {"reading": "学习完成率从高到低", "reading_asc": "学习完成率从低到高", "name": "支部名称",
+                 "members": "党员人数"}
+RANKING_PER_PAGE = 50
+
+
+def branch_ranking(member, sort="reading", page=1, per_page=RANKING_PER_PAGE):
+    """One page of the branches in an admin's scope with this week's figures and the year's 1+4+1.
+
+    The database sorts and pages the reading completion of every branch (learning's per-branch select, wrapped);
+    quiz and 1+4+1 figures are then asked for the page's branches only. → {items, total, page, per_page, sort}.
+    """
+    from learning.stats import completion_stmt
+    from quizzes.stats import branch_quiz_summary
+    from quotas.stats import branches_completion
 
     today = clock.today()
     week = clock.week_key(today)
     start, end = _week_days(week, today)
-    rows = {r["branch_id"]: {"branch_id": r["branch_id"], "name": r["branch_name"], "members": r["members"],
-                             "reading": r["rate"], "participation": None, "pass_rate": None, "average": None,
-                             "quota": None}
-            for r in branch_reading_completion(managed_branch_ids(member), start, end)}
-    for quiz, ids in _scoped_quizzes(member, week):
-        for r in branch_quiz_stats(quiz, ids):
-            if r["branch_id"] in rows:
-                rows[r["branch_id"]].update(participation=r["participation_rate"], pass_rate=r["pass_rate"],
-                                            average=r["average_score"])
-    for r in quota_rows(member, today.year):
-        if r["branch_id"] in rows:
-            rows[r["branch_id"]]["quota"] = r["completion_rate"] if r["member_count"] else None
-    return sorted(rows.values(), key=lambda r: (-(r["reading"] or 0), -(r["participation"] or 0), r["name"]))
+    scoped = managed_branch_ids(member)
+    rows = completion_stmt(scoped, start, end).order_by(None).subquery()
+    expected = rows.c.members * rows.c.materials
+    rate = case((expected > 0, cast(rows.c.completed, Float) / expected), else_=None)
+    order = {
+        "reading": [func.coalesce(rate, -1.0).desc()],  # branches with nothing to read sort last either way
+        "reading_asc": [func.coalesce(rate, 2.0).asc()],
+        "name": [],
+        "members": [rows.c.members.desc()],
+    }[sort]
+    total = db.session.scalar(select(func.count()).select_from(Branch).where(Branch.id.in_(scoped)))
+    page_rows = db.session.execute(
+        select(rows.c.branch_id, rows.c.branch_name, rows.c.members, rows.c.materials, rows.c.completed)
+        .order_by(*order, rows.c.branch_name, rows.c.branch_id)
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    items = [{"branch_id": r.branch_id, "name": r.branch_name, "members": r.members,
+              "reading": round(r.completed / (r.members * r.materials), 4) if r.members * r.materials else None,
+              "participation": None, "pass_rate": None, "average": None, "quota": None} for r in page_rows]
+    by_id = {r["branch_id"]: r for r in items}
+    if by_id:
+        for r in branch_quiz_summary(list(by_id), week):
+            by_id[r["branch_id"]].update(participation=r["participation_rate"], pass_rate=r["pass_rate"],
+                                         average=r["average_score"])
+        for branch_id, (members, complete) in branches_completion(list(by_id), today.year).items():
+            by_id[branch_id]["quota"] = round(complete / members, 4) if members else None
+    return {"items": items, "total": total, "page": page, "per_page": per_page, "sort": sort}
 
 
 def behind(branch):

@@ -152,7 +152,8 @@ def logout():
 # --- overview and branch pages -----------------------------------------------------------------------
 
 def _charts(series):
-    labels = [charts.week_label(w) for w in series["weeks"]]
+    # The last week is still running: saying 本周 keeps a half-week figure from reading as a fall.
+    labels = [charts.week_label(w) for w in series["weeks"][:-1]] + ["本周"]
     return {
         "reading": charts.bar_chart(labels, series["reading"], "近 12 周学习完成率"),
         "quiz": charts.line_chart(labels, [("参与率", series["participation"]), ("合格率", series["pass_rate"])],
@@ -169,8 +170,12 @@ def overview():
         return redirect(url_for("console.branch_page", branch_id=member.branch_id))
     data = stats.overview(member)
     committee = db.session.get(Committee, member.committee_id)
-    return render_template("console/overview.html", data=data, charts=_charts(data["series"]),
-                           ranking=stats.branch_ranking(member), title=committee.name, branch=None)
+    sort = request.args.get("sort", "reading")
+    if sort not in stats.RANKING_SORTS:
+        sort = "reading"
+    ranking = stats.branch_ranking(member, sort, _page(), current_app.config["CONSOLE_RANKING_PER_PAGE"])
+    return render_template("console/overview.html", data=data, charts=_charts(data["series"]), ranking=ranking,
+                           sorts=stats.RANKING_SORTS, title=committee.name, branch=None)
 
 
 @bp.get("/branches/<int:branch_id>")
@@ -280,6 +285,16 @@ def tally(branch_id):
     postings = db.session.scalars(list_postings(branch, year).limit(12)).all()
     return render_template("console/tally.html", branch=branch, year=year, tally=branch_tally(branch.id, year),
                            postings=postings)
+
+
+@bp.get("/branches/<int:branch_id>/tally/postings/<int:posting_id>")
+@console_login
+def tally_posting(branch_id, posting_id):
+    """A past monthly posting's table, exactly as it was posted (frozen)."""
+    from quotas.services import posting_for
+
+    branch = scope.branch_for(me(), branch_id)
+    return render_template("console/posting.html", branch=branch, posting=posting_for(branch, posting_id))
 
 
 @bp.get("/branches/<int:branch_id>/tally/export")
@@ -398,6 +413,34 @@ def questions():
     q = (request.args.get("q") or "").strip()[:50] or None
     page = paginate(list_questions(me(), q=q), _page(), 20)
     return render_template("console/questions.html", page=page, q=q or "")
+
+
+QUESTION_KINDS = {"single": "单选题", "multiple": "多选题", "judge": "判断题", "blank": "填空题"}
+
+
+@bp.route("/questions/new", methods=["GET", "POST"])
+@console_login
+def new_question():
+    """Add one question of any type to the member's bank (the quizzes room's create_question)."""
+    from quizzes.bank import create_question
+    from quizzes.schemas import QuestionCreateSchema
+
+    errors, form = {}, {"kind": request.args.get("kind", "single"), "difficulty": "2"}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            kind = form.get("kind", "")
+            body = {**question_body(form, kind), "kind": kind}
+            saved = create_question(me(), QuestionCreateSchema().load(body))
+            flash(f"已添加{QUESTION_KINDS[saved.kind]} #{saved.id}。", "ok")
+            return redirect(url_for("console.question", question_id=saved.id))
+        except ValidationError as exc:
+            errors = exc.normalized_messages()
+        except AppError as exc:
+            db.session.rollback()
+            errors = exc.details.get("fields") or {"_": [exc.message]}
+    return render_template("console/question_new.html", form=form, errors=errors,
+                           kinds=QUESTION_KINDS), 422 if errors else 200
 
 
 @bp.route("/questions/<int:question_id>", methods=["GET", "POST"])

@@ -131,6 +131,14 @@ def committee_completion(committee, year):
             for b_id, name, c_name, n, done in rows]
 
 
+def branches_completion(branch_ids, year):
+    """{branch_id: (active members, completed)} for the given branches only, in one grouped query (for a page)."""
+    per_member = _member_rows(year, Member.branch_id.in_(branch_ids)).subquery()
+    return {b: (int(n), int(done or 0)) for b, n, done in db.session.execute(
+        select(per_member.c.branch_id, func.count(), func.sum(per_member.c.complete))
+        .group_by(per_member.c.branch_id))}
+
+
 def members_behind_pace(year, day, branch_id=None):
     """A select of Member.id: active members behind the pace of their quotas at local `day` (see rules.expected_by)."""
     months = rules.months_elapsed(year, day)

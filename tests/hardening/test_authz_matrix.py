@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.cache import get_redis
-from core.extensions import db
+from core.extensions import db, limiter
 from tests.hardening.conftest import IDENTITIES, secret_values
 
 ALL = frozenset(IDENTITIES)
@@ -284,11 +284,13 @@ def _rules(app):
 
 
 def test_every_endpoint_has_a_policy(app):
-    """An endpoint in the URL map without a declared policy fails here, by name."""
+    """An endpoint in the URL map without a declared policy fails here, by name (API and console alike)."""
     missing = [f"{m} {r}" for m, r in _rules(app) if (m, r) not in POLICY and not r.startswith("/console")]
     assert not missing, "endpoints without an authorization policy (add them to POLICY):\n" + "\n".join(missing)
-    stale = [f"{m} {r}" for m, r in POLICY if (m, r) not in set(_rules(app))]
-    assert not stale, "POLICY rows for endpoints that no longer exist:\n" + "\n".join(stale)
+    missing = [f"{m} {r}" for m, r in _rules(app) if r.startswith("/console") and (m, r) not in CONSOLE_POLICY]
+    assert not missing, "console pages without a policy (add them to CONSOLE_POLICY):\n" + "\n".join(missing)
+    stale = [f"{m} {r}" for m, r in {**POLICY, **CONSOLE_POLICY} if (m, r) not in set(_rules(app))]
+    assert not stale, "policy rows for endpoints that no longer exist:\n" + "\n".join(stale)
 
 
 def _call(client, method, url, headers, body):
@@ -339,3 +341,190 @@ def test_authorization_matrix(app, client, org, headers_for, frozen):
     print(f"authorization matrix: {len(rules)} endpoints × {len(IDENTITIES)} identities = {checked} calls")
     assert checked == len(rules) * len(IDENTITIES)
     assert not problems, f"{len(problems)} of {checked} calls break the policy:\n" + "\n".join(problems)
+
+
+# --- the console, with console sessions ----------------------------------------------------------------------
+# Each identity holds a real console session (a password login through the form) — except the anonymous browser and
+# member_a, who cannot have one: their cookie carries a forged console session (see the test below), which the
+# console must treat as no session. Refused: the login redirect for those two, 403/404 for the desk users.
+
+CONSOLE_IDENTITIES = ("anonymous", "member_a", "secretary_a", "secretary_b", "admin_a", "admin_b")
+NO_SESSION = frozenset({"anonymous", "member_a"})
+PUBLIC = frozenset(CONSOLE_IDENTITIES)  # the login page and logout: anyone, with or without a session
+DESK = frozenset({"secretary_a", "secretary_b", "admin_a", "admin_b"})  # any desk user, within their own scope
+DESK_A = frozenset({"secretary_a", "admin_a"})  # branch A1's secretary and the admin above it
+
+C = "/console"
+CONSOLE_POLICY = {
+    ("GET", f"{C}/login"): PUBLIC,
+    ("POST", f"{C}/login"): PUBLIC,
+    ("POST", f"{C}/logout"): PUBLIC,
+    ("GET", f"{C}/"): DESK,  # a secretary is sent on to their own branch page
+    ("GET", f"{C}/branches/<int:branch_id>"): DESK_A,
+    ("GET", f"{C}/branches/<int:branch_id>/behind"): DESK_A,
+    ("POST", f"{C}/branches/<int:branch_id>/remind"): DESK_A,
+    ("GET", f"{C}/branches/<int:branch_id>/books"): DESK_A,
+    ("POST", f"{C}/books/<int:report_id>/review"): DESK_A,
+    ("GET", f"{C}/branches/<int:branch_id>/tally"): DESK_A,
+    ("GET", f"{C}/branches/<int:branch_id>/tally/export"): DESK_A,
+    ("POST", f"{C}/branches/<int:branch_id>/tally/post"): DESK_A,
+    ("GET", f"{C}/branches/<int:branch_id>/tally/postings/<int:posting_id>"): DESK_A,
+    ("GET", f"{C}/quizzes"): DESK,
+    ("GET", f"{C}/quizzes/<int:quiz_id>"): DESK_A,
+    ("GET", f"{C}/materials"): DESK,
+    ("POST", f"{C}/materials"): DESK,
+    ("POST", f"{C}/materials/<int:material_id>/publish"): DESK_A,
+    ("GET", f"{C}/questions"): DESK,
+    ("GET", f"{C}/questions/new"): DESK,
+    ("POST", f"{C}/questions/new"): DESK,
+    ("GET", f"{C}/questions/<int:question_id>"): DESK_A,
+    ("POST", f"{C}/questions/<int:question_id>"): DESK_A,
+    ("POST", f"{C}/questions/<int:question_id>/retire"): DESK_A,
+    ("GET", f"{C}/imports/<kind>"): DESK,
+    ("POST", f"{C}/imports/<kind>"): DESK,
+}
+
+# The page whose form a POST comes from: its CSRF token is the one sent (when the identity may open that page).
+FORM_PAGES = {
+    f"{C}/login": f"{C}/login",
+    f"{C}/logout": f"{C}/quizzes",
+    f"{C}/branches/<int:branch_id>/remind": f"{C}/branches/<int:branch_id>/behind",
+    f"{C}/books/<int:report_id>/review": f"{C}/branches/<int:branch_id>/books",
+    f"{C}/branches/<int:branch_id>/tally/post": f"{C}/branches/<int:branch_id>/tally",
+    f"{C}/materials": f"{C}/materials",
+    f"{C}/materials/<int:material_id>/publish": f"{C}/materials",
+    f"{C}/questions/new": f"{C}/questions/new",
+    f"{C}/questions/<int:question_id>": f"{C}/questions/<int:question_id>",
+    f"{C}/questions/<int:question_id>/retire": f"{C}/questions/<int:question_id>",
+    f"{C}/imports/<kind>": f"{C}/imports/<kind>",
+}
+
+
+def _console_form(rule):
+    """The form fields a POST sends besides its CSRF token: valid, so scope (not validation) decides."""
+    if rule.endswith("/imports/<kind>"):
+        return {"file": (_csv(["姓名", "手机号", "支部", "党小组", "角色", "入党日期"],
+                              ["新同志", "13912345678", "甲一支部", "", "党员", ""]), "roster.csv")}
+    return {
+        f"{C}/login": {"username": "nobody-here", "password": "Wrong-password-1"},
+        f"{C}/branches/<int:branch_id>/remind": {"kind": "reading"},
+        f"{C}/books/<int:report_id>/review": {"decision": "approve"},
+        f"{C}/materials": {"title": "学习党章", "day": "2026-11-24", "body": "党章要点", "publish": "1"},
+        f"{C}/questions/new": {"kind": "judge", "stem": "党员应当遵守党的纪律。", "answer": "正确"},
+        f"{C}/questions/<int:question_id>": {"stem": "中国共产党成立于哪一年？", "options": "1921年\n1949年",
+                                              "answer": "A", "difficulty": "2"},
+    }.get(rule, {})
+
+
+def _forged_member_session(app, member):
+    """A browser whose console cookie names a plain member, as a stolen or stale cookie would."""
+    from tests.console.conftest import Desk
+
+    desk = Desk(app.test_client())
+    with desk.client.session_transaction() as sess:
+        sess.update(console_member=member.id, console_version=1, console_started=clock.now().timestamp())
+    return desk
+
+
+def _console_desks(app, org):
+    """One browser per identity: real password logins for the desk users, none possible for the others."""
+    from console import services
+    from tests.console.conftest import PASSWORD, Desk
+
+    def log_in(identity):
+        member = getattr(org, identity)
+        account = services.set_password(None, member.phone, f"matrix-{identity.replace('_', '-')}", PASSWORD)
+        desk = Desk(app.test_client())
+        limiter.reset()  # the login rate limit is not under test here
+        response = desk.login(account.username)
+        assert response.status_code == 302 and "/console/login" not in response.headers["Location"], identity
+        desk.get("/console/", follow_redirects=True)  # the session's own CSRF token
+        return desk
+
+    desks = {identity: log_in(identity) for identity in DESK}
+    desks["anonymous"] = Desk(app.test_client())
+    desks["member_a"] = _forged_member_session(app, org.member_a)
+    return desks, log_in
+
+
+def _is_login_redirect(response):
+    return response.status_code in (302, 303) and "/console/login" in response.headers.get("Location", "")
+
+
+def test_a_member_cannot_get_or_use_a_console_account(app, org, client):
+    """A plain member is refused an account, cannot log in even with one planted, and a forged cookie is no session."""
+    import pytest
+    from argon2 import PasswordHasher
+
+    from console import services
+    from console.models import ConsoleAccount
+    from core.errors import Invalid
+    from tests.console.conftest import PASSWORD, Desk
+
+    with pytest.raises(Invalid) as refused:
+        services.set_password(None, org.member_a.phone, "zhangsan", PASSWORD)
+    assert refused.value.code == "role_not_allowed"
+    db.session.rollback()
+    # As if a secretary's account outlived their demotion to member: the password is right, the role is not.
+    db.session.add(ConsoleAccount(member_id=org.member_a.id, username="zhangsan", failed_count=0, session_version=1,
+                                  password_hash=PasswordHasher().hash(PASSWORD)))
+    db.session.commit()
+    desk = Desk(app.test_client())
+    response = desk.login("zhangsan")
+    assert response.status_code == 403 and "停用" in response.get_data(as_text=True)
+    forged = _forged_member_session(app, org.member_a)
+    assert _is_login_redirect(forged.get("/console/quizzes"))
+    with forged.client.session_transaction() as sess:
+        assert "console_member" not in sess  # the forged session was dropped, not just refused once
+
+
+def test_console_authorization_matrix(app, client, org, headers_for, frozen):
+    """Every console page and action × six console identities answers as CONSOLE_POLICY says."""
+    frozen("2026-11-23 09:00")
+    world = _build_world(client, org, headers_for)
+    from tests.console.conftest import Desk
+
+    desks, log_in = _console_desks(app, org)
+    secrets = [v.encode() for v in secret_values(app)]
+    rules = [r for r in _rules(app) if r[1].startswith("/console")]
+    problems, checked = [], 0
+    for method, rule in rules:
+        allowed = CONSOLE_POLICY[(method, rule)]
+        for identity in sorted(CONSOLE_IDENTITIES, key=lambda i: i in allowed):  # the refused first
+            desk = desks[identity]
+            limiter.reset()  # not a rate-limit test
+            url = _url(rule, world)
+            if method == "GET":
+                response = desk.get(url)
+            else:
+                if rule in FORM_PAGES:
+                    desk.get(_url(FORM_PAGES[rule], world))  # the form's token (if this identity may open it)
+                fields = _console_form(rule)
+                if "file" in fields:
+                    stream, filename = fields["file"]
+                    response = desk.post(url, {"file": (io.BytesIO(stream.getvalue()), filename)},
+                                         content_type="multipart/form-data")
+                else:
+                    response = desk.post(url, fields)
+            status, checked = response.status_code, checked + 1
+            where = f"{method} {rule} as {identity}: {status} {response.headers.get('Location', '')} " \
+                    f"{response.data[:120].decode(errors='replace')}"
+            if status >= 500:
+                problems.append("server error — " + where)
+            elif any(v in response.data for v in secrets):
+                problems.append("secret in response — " + where)
+            elif identity not in allowed:
+                if identity in NO_SESSION and not _is_login_redirect(response):
+                    problems.append("should be sent to the login page — " + where)
+                elif identity not in NO_SESSION and status not in (403, 404):
+                    problems.append("should be refused with 403/404 — " + where)
+            elif allowed is not PUBLIC and (status in (400, 401, 403, 404) or _is_login_redirect(response)):
+                problems.append("should be allowed — " + where)
+            elif allowed is PUBLIC and status in (400, 403, 404):
+                problems.append("public page refused — " + where)
+            if rule == f"{C}/logout":  # the logout cleared the session (and its CSRF token): start again
+                desks[identity] = (log_in(identity) if identity in DESK else Desk(app.test_client())
+                                   if identity == "anonymous" else _forged_member_session(app, org.member_a))
+    print(f"console authorization matrix: {len(rules)} routes × {len(CONSOLE_IDENTITIES)} identities = {checked}")
+    assert checked == len(rules) * len(CONSOLE_IDENTITIES) == len(CONSOLE_POLICY) * len(CONSOLE_IDENTITIES)
+    assert not problems, f"{len(problems)} of {checked} calls break the console policy:\n" + "\n".join(problems)
