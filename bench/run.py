@@ -38,6 +38,7 @@ MEMBER_SCENARIOS = ("quiz_current", "quiz_start", "quiz_autosave", "quiz_submit"
 P99_TARGET_MS = 100
 OUR_PACKAGES = {"core", "members", "learning", "quizzes", "quotas", "notifications", "console", "wsgi.py"}
 COMPANY_TARGET_MS = 300
+GROUPS = ("quiz", "reading", "dash", "push")
 PUSH_TARGET_S = 180
 
 
@@ -170,12 +171,24 @@ def main():
                         help="skip the py-spy profiles of the hot paths")
     parser.add_argument("--keep", action="store_true", help="keep the database and work files")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
+    parser.add_argument("--reuse", metavar="DATABASE:WORKDIR",
+                        help="run against a database and work files kept by an earlier --keep run (upgraded to "
+                             "the current schema, not reloaded, not dropped); for iterating, not for figures")
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help=f"comma-separated scenario groups to run, of {','.join(GROUPS)} (the baseline always "
+                             f"runs); a partial run writes only its stamped result files, not latest.*")
     args = parser.parse_args()
+    args.only = {g.strip() for g in args.only.split(",") if g.strip()}
+    if not args.only or args.only - set(GROUPS):
+        parser.error(f"--only takes groups among {','.join(GROUPS)}")
 
     started = time.time()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     dbname = f"bench_{os.getpid()}"
     work = f"/tmp/bench_{os.getpid()}"
+    if args.reuse:
+        dbname, _, work = args.reuse.partition(":")
+        args.keep = True
     os.makedirs(work, exist_ok=True)
     args.work = work
     args.db_url = None
@@ -191,15 +204,16 @@ def main():
     env.pop("FLASK_APP", None)
     stack = Stack(work, env)
     checks = Checks()
-    report = {"started_at": stamp, "settings": {"duration_s": args.duration, "connections": args.connections,
+    report = {"started_at": stamp, "groups": sorted(args.only), "settings": {"duration_s": args.duration, "connections": args.connections,
                                                 "wrk_threads": args.threads, "gunicorn_workers": workers,
                                                 "worker_class": "sync", "senders": args.senders}}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     import redis as redis_lib
     redis_client = redis_lib.Redis.from_url(REDIS)
     try:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {dbname}")
+        if not args.reuse:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {dbname}")
         redis_client.flushdb()
         log(f"database {dbname}, app :{app_port}, fake WeChat :{fake_port}, work files {work}")
         t = time.perf_counter()
@@ -209,10 +223,11 @@ def main():
         os.environ["SECRET_KEY"] = SECRET
         sys.path.insert(0, ROOT)
         from bench.generate import generate
-        log("loading data (COPY)...")
-        report["load"] = generate(db_url, work, SECRET, args.committees, args.branches_per_committee,
-                                  args.members_per_branch)
-        log(f"loaded {report['load']['rows_total']:,} rows in {report['load']['seconds']} s")
+        if not args.reuse:
+            log("loading data (COPY)...")
+            report["load"] = generate(db_url, work, SECRET, args.committees, args.branches_per_committee,
+                                      args.members_per_branch)
+            log(f"loaded {report['load']['rows_total']:,} rows in {report['load']['seconds']} s")
         facts = json.load(open(os.path.join(work, "facts.json")))
         report["machine"] = machine_info(db_url)
 
@@ -227,7 +242,8 @@ def main():
         if args.profile:
             log("profiling the hot paths with py-spy...")
             report["profiles"] = profile_pass(args, base, work, facts, stack.procs["gunicorn"].pid)
-        report["push"] = run_push(args, stack, flask, env, fake, facts, db_url, checks)
+        if "push" in args.only:
+            report["push"] = run_push(args, stack, flask, env, fake, facts, db_url, checks)
     except Exception as exc:  # a crash is a failed run, reported like a failed check
         checks.expect("run completed", False, f"{type(exc).__name__}: {exc}")
         import traceback
@@ -251,6 +267,8 @@ def main():
         os.makedirs(RESULTS, exist_ok=True)
         json.dump(report, open(os.path.join(RESULTS, f"{stamp}.json"), "w"), ensure_ascii=False, indent=1)
         open(os.path.join(RESULTS, f"{stamp}.md"), "w").write(markdown)
+        if args.only != set(GROUPS):
+            sys.exit(0 if checks.passed else 1)
         shutil.copyfile(os.path.join(RESULTS, f"{stamp}.json"), os.path.join(RESULTS, "latest.json"))
         shutil.copyfile(os.path.join(RESULTS, f"{stamp}.md"), os.path.join(RESULTS, "latest.md"))
         profiles = dict(report.get("profiles") or {})
@@ -278,7 +296,25 @@ def run_scenarios(args, base, work, facts, db_url, checks):
         connections=args.connections)
     out["baseline"] = wrk(base, "baseline", all_members, "/healthz", **run)
 
-    # 1. Quiz peak: fetch, start, autosave, submit — each step by many distinct members.
+    token_of = {int(m[1]): m[0] for m in members}
+    if "quiz" in args.only:
+        run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, run)
+    if "reading" in args.only:
+        run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run)
+    if "dash" in args.only:
+        run_dash(args, base, work, facts, checks, out, run)
+
+    baseline = out["baseline"]
+    for name, figures in out.items():
+        figures["rps_ratio"] = round(figures["rps"] / baseline["rps"], 3) if baseline["rps"] else None
+        for p in ("p50", "p95", "p99"):
+            figures[f"{p}_ratio"] = round(figures[f"{p}_ms"] / baseline[f"{p}_ms"], 1) if baseline[f"{p}_ms"] else None
+    return out
+
+
+def run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, run):
+    """Quiz peak: fetch, start, autosave, submit — each step by many distinct members."""
+    all_members = os.path.join(work, "members.tsv")
     quiz_id = facts["current_quiz"]
     answers = json.dumps({"answers": facts["answers"]})
     out["quiz_current"] = wrk(base, "quiz_current", all_members, "/api/v1/quizzes/current", **run)
@@ -292,7 +328,6 @@ def run_scenarios(args, base, work, facts, db_url, checks):
     checks.expect("quiz: one attempt per member that started", within(len(started), out["quiz_start"])
                   and per_member == 0, f"{len(started)} attempts stored for {span(out['quiz_start'])} starts, "
                                        f"{per_member} members with two")
-    token_of = {int(m[1]): m[0] for m in members}
     attempts = write_tsv(os.path.join(work, "attempts.tsv"), [(token_of[m], a) for m, a in started])
     partial = json.dumps({"answers": dict(list(facts["answers"].items())[:5])})
     out["quiz_autosave"] = wrk(base, "quiz_autosave", attempts, "/api/v1/attempts/{1}/answers", "PUT",
@@ -318,7 +353,10 @@ def run_scenarios(args, base, work, facts, db_url, checks):
                                                    for n in ("quiz_current", "quiz_start", "quiz_autosave",
                                                              "quiz_submit")))
 
-    # 2. Morning reading: today's material, open an item, finish it.
+
+def run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run):
+    """Morning reading: today's material, open an item, finish it."""
+    all_members = os.path.join(work, "members.tsv")
     material = facts["today_material"]
     out["reading_today"] = wrk(base, "reading_today", all_members, "/api/v1/materials/today", **run)
     out["reading_open"] = wrk(base, "reading_open", read_pool, f"/api/v1/materials/{material}/reads", "POST",
@@ -342,7 +380,9 @@ def run_scenarios(args, base, work, facts, db_url, checks):
                                                    for n in ("reading_today", "reading_open", "reading_finish")),
                   ", ".join(f"{n}={out[n]['statuses']}" for n in ("reading_today", "reading_open", "reading_finish")))
 
-    # 3. Dashboards: a secretary's branch, an admin's committee (250 branches), the whole company.
+
+def run_dash(args, base, work, facts, checks, out, run):
+    """Dashboards: a secretary's branch, an admin's committee (250 branches), the whole company."""
     week = facts["week_key"]
     dash = dict(run, connections=min(args.connections, 4))
     out["dash_branch"] = wrk(base, "dash_branch", os.path.join(work, "secretaries.tsv"),
@@ -362,13 +402,6 @@ def run_scenarios(args, base, work, facts, db_url, checks):
         out[n]["ok"] == out[n]["requests"] and out[n]["requests"] > 0 for n in ("dash_branch", "dash_committee",
                                                                               "dash_company")),
         ", ".join(f"{n}={out[n]['statuses']}" for n in ("dash_branch", "dash_committee", "dash_company")))
-
-    baseline = out["baseline"]
-    for name, figures in out.items():
-        figures["rps_ratio"] = round(figures["rps"] / baseline["rps"], 3) if baseline["rps"] else None
-        for p in ("p50", "p95", "p99"):
-            figures[f"{p}_ratio"] = round(figures[f"{p}_ms"] / baseline[f"{p}_ms"], 1) if baseline[f"{p}_ms"] else None
-    return out
 
 
 def py_spy(pid, seconds, out, subprocesses=True):
@@ -419,6 +452,26 @@ def profile_pass(args, base, work, facts, gunicorn_pid):
     profiles = {}
     seconds = 8
     run = dict(threads=args.threads, connections=args.connections, duration=seconds)
+    plan = []
+    if "quiz" in args.only:
+        plan += _quiz_profile_plan(args, base, work, facts, members, run)
+    if "reading" in args.only:
+        plan.append(("reading_today", members, "/api/v1/materials/today", "GET", None, False))
+    if "dash" in args.only:
+        plan.append(("dash_company", os.path.join(work, "root_admins.tsv"),
+                     f"/api/v1/committees/{{1}}/reading?week={facts['week_key']}&per_page=20", "GET", None, False))
+    for name, file, path, method, body, once in plan:
+        raw = os.path.join(work, f"profile_{name}.raw")
+        spy = py_spy(gunicorn_pid, seconds, raw)
+        time.sleep(1)
+        wrk(base, f"profile_{name}", file, path, method, body=body, once=once,
+            **(dict(run, connections=2) if name.startswith("dash") else run))
+        spy.wait()
+        profiles[name] = summarize_profile(raw)
+    return profiles
+
+
+def _quiz_profile_plan(args, base, work, facts, members, run):
     # Fresh attempts for a submit profile: members who have not started yet (the second half never took part).
     lines = [line.rstrip("\n").split("\t") for line in open(os.path.join(work, "read_pool.tsv"))]
     pool = write_tsv(os.path.join(work, "profile_pool.tsv"), lines)
@@ -431,18 +484,9 @@ def profile_pass(args, base, work, facts, gunicorn_pid):
     token_of = {int(m[1]): m[0] for m in lines}
     attempts = write_tsv(os.path.join(work, "profile_attempts.tsv"), [(token_of[m], a) for m, a in rows
                                                                         if m in token_of])
-    plan = [("quiz_current", members, "/api/v1/quizzes/current", "GET", None, False),
-            ("reading_today", members, "/api/v1/materials/today", "GET", None, False),
+    return [("quiz_current", members, "/api/v1/quizzes/current", "GET", None, False),
             ("quiz_submit", attempts, "/api/v1/attempts/{1}/submit", "POST",
              json.dumps({"answers": facts["answers"]}), True)]
-    for name, file, path, method, body, once in plan:
-        raw = os.path.join(work, f"profile_{name}.raw")
-        spy = py_spy(gunicorn_pid, seconds, raw)
-        time.sleep(1)
-        wrk(base, f"profile_{name}", file, path, method, body=body, once=once, **run)
-        spy.wait()
-        profiles[name] = summarize_profile(raw)
-    return profiles
 
 
 def delivered_once(delivered, distinct, statuses, expected, finished):
@@ -597,7 +641,9 @@ def summary_markdown(report):
     load = report.get("load")
     if load:
         lines += [f"Data: {load['rows_total']:,} rows loaded with COPY in {load['seconds']} s "
-                  f"(incl. VACUUM ANALYZE {load['analyze_seconds']} s; schema {report.get('schema_seconds')} s).", ""]
+                  f"(incl. reading rollups {load.get('rollups_seconds', '-')} s, "
+                  f"VACUUM ANALYZE {load['analyze_seconds']} s; "
+                  f"schema {report.get('schema_seconds')} s).", ""]
     scenarios = report.get("scenarios")
     if scenarios:
         lines += ["| scenario | ok req/s | × baseline | p50 ms | p95 ms | p99 ms | p99 × baseline | statuses |",

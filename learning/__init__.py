@@ -2,7 +2,7 @@
 
 
 def init_app(app, api):
-    from learning import leaderboards, models  # noqa: F401  (tables and the after-commit board hook)
+    from learning import leaderboards, models, rollups  # noqa: F401  (tables, the board and rollup hooks)
 
     try:
         from learning.views import bp

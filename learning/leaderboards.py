@@ -81,9 +81,12 @@ def after_commit_add(member, day, points):
 def _apply_pending(session):
     for redis, keys, member_id, points in session.info.pop(_PENDING, []):
         try:
+            # One round trip for every board of the award, not one per board.
             script = redis.register_script(_ADD_IF_EXISTS)
+            pipe = redis.pipeline(transaction=False)
             for board in keys:
-                script(keys=[board], args=[member_id, points])
+                script(keys=[board], args=[member_id, points], client=pipe)
+            pipe.execute()
         except Exception:  # Redis down: drop the boards, the ledger rebuilds them
             log.warning("leaderboard update failed; boards will be rebuilt", exc_info=True)
             try:

@@ -104,3 +104,24 @@ class PointEntry(db.Model):
 @event.listens_for(PointEntry, "before_delete")
 def _refuse_change(*_):
     raise RuntimeError("point entries are append-only; revoke() appends a negative row")
+
+
+class ReadingDayRollup(db.Model):
+    """Completed readings per branch and local day, as the dashboards count them (learning/rollups.py keeps it)."""
+
+    __tablename__ = "reading_day_rollups"
+    __table_args__ = (Index("ix_reading_day_rollups_day_branch", "day", "branch_id"),)
+    branch_id = db.Column(db.Integer, db.ForeignKey("branches.id"), primary_key=True)
+    day = db.Column(db.Date, primary_key=True)
+    completed = db.Column(db.Integer, nullable=False, default=0)
+    readers = db.Column(db.Integer, nullable=False, default=0)  # distinct members with a completion that day
+
+
+class ReadingWeekRollup(db.Model):
+    """Distinct members per branch with a completed reading in an ISO week (Monday's date)."""
+
+    __tablename__ = "reading_week_rollups"
+    __table_args__ = (Index("ix_reading_week_rollups_monday_branch", "monday", "branch_id"),)
+    branch_id = db.Column(db.Integer, db.ForeignKey("branches.id"), primary_key=True)
+    monday = db.Column(db.Date, primary_key=True)
+    readers = db.Column(db.Integer, nullable=False, default=0)

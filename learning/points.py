@@ -77,6 +77,42 @@ def award(member_id, rule, event_key, *, occurred_at=None, points=None, meta=Non
     return given
 
 
+def award_many(member_id, events, *, occurred_at):
+    """award() for several events of one member at one moment, with one lock and one cap read; return the total.
+
+    events: [(rule, event_key, points or None, meta)], applied in order, each exactly as award() would.
+    """
+    day = clock.local_day_of(occurred_at)
+    keys = [e[1] for e in events]
+    seen = set(db.session.scalars(select(PointEntry.event_key).where(PointEntry.event_key.in_(keys))))
+    todo = [e for e in events if e[1] not in seen]
+    if not todo:
+        return 0
+    member = _lock_member(member_id)
+    rules = sorted({e[0] for e in todo})
+    earned = dict(db.session.execute(
+        select(PointEntry.rule, func.coalesce(func.sum(PointEntry.points), 0))
+        .where(PointEntry.member_id == member_id, PointEntry.rule.in_(rules), PointEntry.day == day)
+        .group_by(PointEntry.rule)).all())
+    total = 0
+    for rule, event_key, points, meta in todo:
+        spec = rule_spec(rule)
+        wanted = spec["points"] if points is None else int(points)
+        if wanted < 0:
+            raise ValueError("award_many() takes non-negative points; use revoke() to take points back")
+        given = capped(wanted, spec.get("daily_cap"), int(earned.get(rule) or 0))
+        row = {"member_id": member_id, "rule": rule, "points": given, "event_key": event_key,
+               "occurred_at": occurred_at, "day": day, "created_at": clock.now(),
+               "meta": dict(meta or {}, **({"capped_from": wanted} if given < wanted else {}))}
+        if db.session.execute(_append_stmt(), row).first() is None:  # a concurrent retry got there first
+            continue
+        earned[rule] = int(earned.get(rule) or 0) + given
+        total += given
+    if total:
+        leaderboards.after_commit_add(member, day, total)
+    return total
+
+
 def revoke(event_key, *, meta=None):
     """Take back what an event earned by appending a negative row (idempotent); return the points removed."""
     original = db.session.scalar(select(PointEntry).where(PointEntry.event_key == event_key))

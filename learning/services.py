@@ -4,13 +4,16 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
+from redis.exceptions import RedisError
 from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import defer
 
 from core import audit, clock
+from core.cache import get_redis, key
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.tables import read_upload, reject_rows, row_error
-from learning import points, rules
+from learning import points, rollups, rules
 from learning.content import render_body
 from learning.models import KIND_LABELS, Material, MaterialAudience, Reading
 from members import scope
@@ -51,18 +54,17 @@ def managed_clause(actor):
     return literal(False)
 
 
-def material_for_member(member, material_id):
-    """Load a material the member should study (or manages); else 404."""
-    material = db.session.get(Material, material_id)
-    if material is None:
+def material_for_member(member, material_id, body=True):
+    """Load a material the member should study (or manages); else 404. body=False leaves the body unloaded."""
+    # The row and whether the member may read it come back in one round trip.
+    stmt = select(Material, visible_clause(member).label("visible")).where(Material.id == material_id)
+    row = db.session.execute(stmt if body else stmt.options(defer(Material.body))).first()
+    if row is None:
         raise NotFound("学习内容不存在")
-    if can_manage(member, material):
+    material, visible = row
+    if visible or can_manage(member, material):
         return material
-    visible = db.session.scalar(select(func.count()).select_from(Material)
-                                .where(Material.id == material_id, visible_clause(member)))
-    if not visible:
-        raise NotFound("学习内容不存在")
-    return material
+    raise NotFound("学习内容不存在")
 
 
 def material_for_manager(actor, material_id):
@@ -193,6 +195,7 @@ def withdraw_material(actor, material, reason):
     material.status, material.withdrawn_at, material.withdrawn_reason = "withdrawn", clock.now(), reason
     audit.record(actor, "material.withdraw", "material", material.id, reason=reason)
     db.session.commit()
+    forget_all_streaks()
     return decorate_manage([material])[0]
 
 
@@ -344,12 +347,18 @@ def archive(member, args):
 def today_for(member):
     """Today's material for a member, each with their own reading state, plus progress and streak."""
     today = clock.today()
-    items = db.session.scalars(select(Material).where(visible_clause(member, today), Material.day == today)
-                               .order_by(Material.id)).all()
-    decorate(member, items)
+    # Items and the member's readings in one statement; the list never shows the body, so it stays unloaded.
+    rows = db.session.execute(
+        select(Material, Reading).options(defer(Material.body))
+        .outerjoin(Reading, and_(Reading.material_id == Material.id, Reading.member_id == member.id))
+        .where(visible_clause(member, today), Material.day == today).order_by(Material.id)).all()
+    items = []
+    for material, reading in rows:
+        material._state = _state(material, reading)
+        items.append(material)
     done = sum(1 for m in items if m._state["completed"])
     return {"day": today, "items": items, "progress": {"total": len(items), "completed": done},
-            "streak": reading_streak(member, today)}
+            "streak": reading_streak(member, today, (len(items), done))}
 
 
 def required_for(material):
@@ -393,11 +402,17 @@ def open_material(member, material):
     """Record that a member opened an item (the first open starts the clock); repeats change nothing."""
     if material.status != "published" or material.day > clock.today():
         raise Conflict("该学习内容尚未发布或已撤回", code="material_not_open")
-    _insert_ignore(Reading, {"member_id": member.id, "material_id": material.id, "day": material.day,
-                             "opened_at": clock.now(), "seconds": 0}, ["member_id", "material_id"])
+    now = clock.now()
+    inserted = _insert_ignore(Reading, {"member_id": member.id, "material_id": material.id, "day": material.day,
+                                        "opened_at": now, "seconds": 0}, ["member_id", "material_id"],
+                              returning=Reading.id).first()
+    if inserted is not None:  # the first open: its state is known without reading it back
+        state = {"opened_at": now, "finished_at": None, "seconds": 0, "required_seconds": required_for(material),
+                 "completed": False, "completed_at": None}
+    else:
+        state = _state(material, _reading(member, material))
     db.session.commit()
-    reading = _reading(member, material)
-    return _state(material, reading)
+    return state
 
 
 def finish_material(member, material, client_seconds=None):
@@ -407,33 +422,62 @@ def finish_material(member, material, client_seconds=None):
         raise Conflict("请先打开学习内容", code="reading_not_started")
     now = clock.now()
     result = {"points_awarded": 0}
+    state = _state(material, reading)
     if reading.completed_at is None:
         server_seconds = (now - reading.opened_at).total_seconds()
         credit = rules.credited_seconds(server_seconds, client_seconds, material.estimated_minutes)
-        db.session.execute(update(Reading).where(Reading.id == reading.id)
-                           .values(finished_at=now, seconds=func.max(Reading.seconds, credit)
-                                   if db.engine.dialect.name == "sqlite" else func.greatest(Reading.seconds, credit)))
-        if credit >= required_for(material) and material.status == "published":
-            result["points_awarded"] = _complete(member, material, reading, credit, now)
+        completing = credit >= required_for(material) and material.status == "published"
+        flipped = _complete(member, material, reading, credit, now) if completing else None
+        if flipped is None:
+            seconds = db.session.execute(_reading_update(reading.id).values(
+                finished_at=now, seconds=_greatest(Reading.seconds, credit)).returning(Reading.seconds)).scalar()
+            if completing:  # a concurrent twin completed it first: report the row as it now stands
+                db.session.refresh(reading)
+                state = _state(material, reading)
+            state.update(finished_at=now, seconds=seconds)
+        else:
+            result["points_awarded"], seconds = flipped
+            state.update(finished_at=now, seconds=seconds, completed=True, completed_at=now)
+    member_id = member.id  # read before the commit expires the row
     db.session.commit()
-    db.session.refresh(reading)
-    result.update(_state(material, reading))
+    result.update(state)
+    if state["completed"] and state["completed_at"] == now:  # this report completed it
+        forget_streak(member_id)
     return result
 
 
+def _reading_update(reading_id):
+    # Core-style update: the ORM need not re-read what it changed, the caller uses RETURNING.
+    return (update(Reading).where(Reading.id == reading_id)
+            .execution_options(synchronize_session=False))
+
+
+def _greatest(column, value):
+    return func.max(column, value) if db.engine.dialect.name == "sqlite" else func.greatest(column, value)
+
+
 def _complete(member, material, reading, credit, now):
+    """Finish and complete a reading in one UPDATE; return (points, seconds), or None if a twin completed it."""
     # Only the report that flips completed_at from NULL awards points; a concurrent twin finds it set.
     flipped = db.session.execute(
-        update(Reading).where(Reading.id == reading.id, Reading.completed_at.is_(None))
-        .values(completed_at=now, completed_day=clock.local_day_of(now)).returning(Reading.id)).first()
+        _reading_update(reading.id).where(Reading.completed_at.is_(None))
+        .values(finished_at=now, seconds=_greatest(Reading.seconds, credit), completed_at=now,
+                completed_day=clock.local_day_of(now)).returning(Reading.seconds)).first()
     if flipped is None:
-        return 0
+        return None
+    awarded = _award_completion(member, material, reading, credit, now)
+    rollups.after_completion(member.branch_id, reading.day)
+    return awarded, flipped[0]
+
+
+def _award_completion(member, material, reading, credit, now):
     spec = points.rule_spec("study_minutes")
     meta = {"material_id": material.id}
-    return (points.award(member.id, "material_studied", f"read:{reading.id}", occurred_at=now, meta=meta)
-            + points.award(member.id, "study_minutes", f"read-minutes:{reading.id}", occurred_at=now,
-                           points=rules.minute_points(credit, spec.get("per_minutes", 1), spec["points"]),
-                           meta=dict(meta, seconds=credit)))
+    return points.award_many(member.id, [
+        ("material_studied", f"read:{reading.id}", None, meta),
+        ("study_minutes", f"read-minutes:{reading.id}",
+         rules.minute_points(credit, spec.get("per_minutes", 1), spec["points"]), dict(meta, seconds=credit))],
+        occurred_at=now)
 
 
 def _reading(member, material, lock=False):
@@ -443,13 +487,13 @@ def _reading(member, material, lock=False):
     return db.session.scalar(stmt)
 
 
-def _insert_ignore(model, values, conflict):
+def _insert_ignore(model, values, conflict, returning=None):
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return db.session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing(
-        index_elements=conflict))
+    stmt = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return db.session.execute(stmt.returning(returning) if returning is not None else stmt)
 
 
 # --- progress, streak, history -------------------------------------------------------------------
@@ -476,11 +520,89 @@ def _day_counts(member, start, end):
 STREAK_LOOKBACK_DAYS = 400
 
 
-def reading_streak(member, today=None):
-    """Consecutive days on which the member studied every item of the day, on that day."""
+STREAK_TTL_SECONDS = 2 * 86400
+
+
+def reading_streak(member, today=None, today_counts=None):
+    """Consecutive days on which the member studied every item of the day, on that day.
+
+    today_counts, (items today, completed today), saves a query when the caller already has them.
+    """
     today = today or clock.today()
-    totals, _, on_day = _day_counts(member, today - timedelta(days=STREAK_LOOKBACK_DAYS), today)
-    return rules.streak(today, totals, on_day)
+    if today_counts is None:
+        totals, _, on_day = _day_counts(member, today, today)
+        today_counts = (totals.get(today, 0), on_day.get(today, 0))
+    total, done = today_counts
+    return _past_streak(member, today) + (1 if total and done >= total else 0)
+
+
+def _past_streak(member, today):
+    # Days before today are settled (material cannot be published to a past day, and a late completion
+    # does not count), so their part of the streak is cached per member-day; branch and an epoch bumped on
+    # withdrawal are part of the entry, and a completion drops the member's entry. Redis down: compute.
+    if not member.branch_id:
+        return 0
+    field = f"{today.isoformat()}:{member.branch_id}"
+    cached = epoch = None
+    try:
+        redis = get_redis()
+        epoch, cached = redis.pipeline(transaction=False).get(STREAK_EPOCH).hget(_streak_key(member.id), field) \
+            .execute()
+    except RedisError:
+        redis = None
+    if cached is not None:
+        cached_epoch, _, value = cached.partition(":")
+        if cached_epoch == (epoch or "0"):
+            return int(value)
+    totals, on_day = _streak_days(member, today - timedelta(days=STREAK_LOOKBACK_DAYS), today - timedelta(days=1))
+    value = rules.streak(today, totals, on_day)
+    if redis is not None:
+        try:
+            redis.pipeline(transaction=False).hset(_streak_key(member.id), field, f"{epoch or '0'}:{value}") \
+                .expire(_streak_key(member.id), STREAK_TTL_SECONDS).execute()
+        except RedisError:
+            pass
+    return value
+
+
+def _streak_days(member, start, end):
+    """({day: items}, {day: completed on that day}) over [start, end], in one statement.
+
+    The same counts as _day_counts: the member's visible material per day, left-joined to their readings.
+    """
+    totals, on_day = {}, {}
+    for day, total, same_day in db.session.execute(
+            select(Material.day, func.count(),
+                   func.count(Reading.completed_at).filter(Reading.completed_day == Material.day))
+            .outerjoin(Reading, and_(Reading.material_id == Material.id, Reading.member_id == member.id))
+            .where(visible_clause(member), Material.day >= start, Material.day <= end).group_by(Material.day)):
+        totals[day] = total
+        if same_day:
+            on_day[day] = same_day
+    return totals, on_day
+
+
+STREAK_EPOCH = key("learning", "streak-epoch")
+
+
+def _streak_key(member_id):
+    return key("learning", "streak", member_id)
+
+
+def forget_streak(member_id):
+    """Drop a member's cached streak (after a completion was committed)."""
+    try:
+        get_redis().delete(_streak_key(member_id))
+    except RedisError:
+        pass
+
+
+def forget_all_streaks():
+    """Invalidate every cached streak (after material was withdrawn)."""
+    try:
+        get_redis().incr(STREAK_EPOCH)
+    except RedisError:
+        pass
 
 
 def my_reading(member, args):

@@ -6,7 +6,7 @@ from sqlalchemy import and_, distinct, exists, func, select
 from core import clock
 from core.errors import Invalid
 from core.extensions import db
-from learning.models import Material, MaterialAudience, Reading
+from learning.models import Material, MaterialAudience, Reading, ReadingDayRollup, ReadingWeekRollup
 from members.models import Branch, Member
 
 
@@ -35,9 +35,17 @@ def _completed_reads(start, end):
 
 
 def completion_stmt(branch_ids, start, end):
-    """A select of per-branch completion over [start, end] for branch ids (a list or a select)."""
+    """A select of per-branch completion over [start, end] for branch ids (a list or a select).
+
+    A single day or a whole ISO week reads the rollups (learning/rollups.py); any other range counts readings.
+    """
     week_start = clock.week_monday(end)
-    week_end = week_start + timedelta(days=6)
+    if start == end or (start, end) == (week_start, week_start + timedelta(days=6)):
+        return rollup_completion_stmt(branch_ids, start, end)
+    return scratch_completion_stmt(branch_ids, start, end)
+
+
+def _members_and_materials(branch_ids, start, end):
     members = (select(Member.branch_id.label("b"), func.count().label("n"))
                .where(Member.active.is_(True), Member.branch_id.in_(branch_ids))
                .group_by(Member.branch_id).subquery())
@@ -46,24 +54,61 @@ def completion_stmt(branch_ids, start, end):
                  .where(Material.status == "published", Material.day >= start, Material.day <= end,
                         MaterialAudience.branch_id.in_(branch_ids))
                  .group_by(MaterialAudience.branch_id).subquery())
+    return members, materials
+
+
+def rollup_completion_stmt(branch_ids, start, end):
+    """completion_stmt for one day or one ISO week, from the per-branch day and week rollups."""
+    week_start = clock.week_monday(end)
+    members, materials = _members_and_materials(branch_ids, start, end)
+    days = (select(ReadingDayRollup.branch_id.label("b"), func.sum(ReadingDayRollup.completed).label("done"),
+                   func.sum(ReadingDayRollup.readers).label("who"))
+            .where(ReadingDayRollup.branch_id.in_(branch_ids), ReadingDayRollup.day >= start,
+                   ReadingDayRollup.day <= end)
+            .group_by(ReadingDayRollup.branch_id).subquery())
+    week = (select(ReadingWeekRollup.branch_id.label("b"), ReadingWeekRollup.readers.label("who"))
+            .where(ReadingWeekRollup.branch_id.in_(branch_ids), ReadingWeekRollup.monday == week_start).subquery())
+    # One day: who studied that day is the day's readers; a week: the week's distinct readers.
+    studied = days.c.who if start == end else week.c.who
+    n_members = func.coalesce(members.c.n, 0)
+    return (select(Branch.id.label("branch_id"), Branch.name.label("branch_name"), n_members.label("members"),
+                   func.coalesce(materials.c.n, 0).label("materials"),
+                   func.coalesce(days.c.done, 0).label("completed"),
+                   func.coalesce(studied, 0).label("studied_members"),
+                   (n_members - func.coalesce(week.c.who, 0)).label("idle_week_members"))
+            .outerjoin(members, members.c.b == Branch.id).outerjoin(materials, materials.c.b == Branch.id)
+            .outerjoin(days, days.c.b == Branch.id).outerjoin(week, week.c.b == Branch.id)
+            .where(Branch.id.in_(branch_ids)).order_by(Branch.id))
+
+
+def scratch_completion_stmt(branch_ids, start, end):
+    """completion_stmt counted from the readings themselves (any range; the reference for the rollups)."""
+    week_start = clock.week_monday(end)
+    week_end = week_start + timedelta(days=6)
+    members, materials = _members_and_materials(branch_ids, start, end)
     reads = (select(Member.branch_id.label("b"), func.count(Reading.id).label("done"),
                     func.count(distinct(Reading.member_id)).label("who"))
              .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
              .where(Member.branch_id.in_(branch_ids), *_completed_reads(start, end))
              .group_by(Member.branch_id).subquery())
-    week = (select(Member.branch_id.label("b"), func.count(distinct(Reading.member_id)).label("who"))
-            .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
-            .where(Member.branch_id.in_(branch_ids), *_completed_reads(week_start, week_end))
-            .group_by(Member.branch_id).subquery())
+    if (start, end) == (week_start, week_end):
+        week = reads  # the period is the week: who studied in it is already counted, no second scan
+    else:
+        week = (select(Member.branch_id.label("b"), func.count(distinct(Reading.member_id)).label("who"))
+                .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
+                .where(Member.branch_id.in_(branch_ids), *_completed_reads(week_start, week_end))
+                .group_by(Member.branch_id).subquery())
     n_members = func.coalesce(members.c.n, 0)
-    return (select(Branch.id.label("branch_id"), Branch.name.label("branch_name"), n_members.label("members"),
+    stmt = (select(Branch.id.label("branch_id"), Branch.name.label("branch_name"), n_members.label("members"),
                    func.coalesce(materials.c.n, 0).label("materials"),
                    func.coalesce(reads.c.done, 0).label("completed"),
                    func.coalesce(reads.c.who, 0).label("studied_members"),
                    (n_members - func.coalesce(week.c.who, 0)).label("idle_week_members"))
             .outerjoin(members, members.c.b == Branch.id).outerjoin(materials, materials.c.b == Branch.id)
-            .outerjoin(reads, reads.c.b == Branch.id).outerjoin(week, week.c.b == Branch.id)
-            .where(Branch.id.in_(branch_ids)).order_by(Branch.id))
+            .outerjoin(reads, reads.c.b == Branch.id))
+    if week is not reads:
+        stmt = stmt.outerjoin(week, week.c.b == Branch.id)
+    return stmt.where(Branch.id.in_(branch_ids)).order_by(Branch.id)
 
 
 def _row(row):
@@ -86,15 +131,17 @@ def branch_reading_summary(branch_ids, week_key):
 
 def committee_reading(branch_ids, start, end, page, per_page):
     """A page of per-branch completion, plus the committee-wide total."""
-    stmt = completion_stmt(branch_ids, start, end)
-    sub = stmt.order_by(None).subquery()
-    totals = db.session.execute(select(
-        func.count(), func.coalesce(func.sum(sub.c.members), 0), func.coalesce(func.sum(sub.c.completed), 0),
-        func.coalesce(func.sum(sub.c.members * sub.c.materials), 0),
-        func.coalesce(func.sum(sub.c.studied_members), 0), func.coalesce(func.sum(sub.c.idle_week_members), 0),
-        func.coalesce(func.max(sub.c.materials), 0))).one()
-    count, members, completed, expected, studied, idle, materials = (int(v) for v in totals)
-    items = [_row(r) for r in db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))]
+    # One statement: the page and the total come from the same per-branch rows (at most a few thousand
+    # small tuples), instead of running the aggregate once for the page and again for the total.
+    rows = db.session.execute(completion_stmt(branch_ids, start, end)).all()
+    count = len(rows)
+    members = sum(r.members for r in rows)
+    completed = sum(r.completed for r in rows)
+    expected = sum(r.members * r.materials for r in rows)
+    studied = sum(r.studied_members for r in rows)
+    idle = sum(r.idle_week_members for r in rows)
+    materials = max((r.materials for r in rows), default=0)
+    items = [_row(r) for r in rows[(page - 1) * per_page:page * per_page]]
     total = {"branch_id": None, "branch_name": "合计", "members": members, "materials": materials,
              "expected": expected, "completed": completed,
              "rate": round(completed / expected, 4) if expected else None, "studied_members": studied,

@@ -101,7 +101,7 @@ def withdraw_material(body, material_id):
 @bp.response(200, ReadingStateSchema)
 def open_material(material_id):
     """Report that the member opened an item; the server starts its clock on the first report."""
-    material = services.material_for_member(current_member(), material_id)
+    material = services.material_for_member(current_member(), material_id, body=False)
     return services.open_material(current_member(), material)
 
 
@@ -112,7 +112,7 @@ def open_material(material_id):
 @bp.response(200, FinishResultSchema)
 def finish_material(body, material_id):
     """Report that the member left an item; it counts as studied once the server measured enough time."""
-    material = services.material_for_member(current_member(), material_id)
+    material = services.material_for_member(current_member(), material_id, body=False)
     return services.finish_material(current_member(), material, body.get("client_seconds"))
 
 
