@@ -1,0 +1,63 @@
+"""The member flow's statements: a GET never locks, each step asks a small fixed number of queries."""
+import contextlib
+
+from sqlalchemy import event
+
+from core.extensions import db
+from quizzes import definitions
+from tests.quizzes.helpers import answers_for
+from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
+
+
+@contextlib.contextmanager
+def statements():
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+
+
+def _quiz_statements(seen):
+    # Login and the write rate limit are the members room's; what is left is the quiz's own work.
+    return [s for s in seen if "auth_sessions" not in s]
+
+
+def test_the_current_quiz_never_locks_and_asks_two_queries(client, login, org, quiz):  # noqa: F811
+    headers = login(org.member_a)
+    client.get("/api/v1/quizzes/current", headers=headers)  # warms the definition cache
+    with statements() as seen:
+        body = client.get("/api/v1/quizzes/current", headers=headers).get_json()
+    assert body["state"] == "not_started"
+    assert not any("FOR UPDATE" in s.upper() for s in seen)
+    assert len(_quiz_statements(seen)) == 2, seen  # which quiz, then the member's attempts with their result
+
+
+def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, login, org, quiz):  # noqa: F811
+    headers = login(org.member_a)
+    client.get("/api/v1/quizzes/current", headers=headers)
+    with statements() as seen:
+        attempt = client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=headers).get_json()
+    assert len(_quiz_statements(seen)) <= 3, seen  # which quiz, the member's attempts, the insert
+    some, every = answers_for(quiz["bank"], only={"single"}), answers_for(quiz["bank"])
+    with statements() as seen:
+        saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers, json={"answers": some})
+    assert saved.status_code == 200
+    assert len(_quiz_statements(seen)) <= 2, seen  # the locked attempt, its update
+    with statements() as seen:
+        done = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json={"answers": every})
+    assert done.status_code == 200 and done.get_json()["result"]["score"] == 40
+    assert not any("quiz_questions" in s or "quiz_items" in s for s in seen)  # grading read the cached quiz
+    assert len(_quiz_statements(seen)) <= 10, seen
+
+
+def test_the_definition_cache_is_dropped_with_a_deleted_quiz(client, login, org, quiz, ctx):  # noqa: F811
+    assert definitions.get_definition(quiz["id"]).total_score == 40
+    response = client.delete(f"/api/v1/quizzes/{quiz['id']}", headers=login(org.admin_a))
+    assert response.status_code == 204
+    assert definitions.get_definition(quiz["id"]) is None
