@@ -172,8 +172,8 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the database and work files")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
     parser.add_argument("--reuse", metavar="DATABASE:WORKDIR",
-                        help="run against a database and work files kept by an earlier --keep run (upgraded to "
-                             "the current schema, not reloaded, not dropped); for iterating, not for figures")
+                        help="run against a database and work files kept by an earlier --keep run (not migrated, "
+                             "reloaded or dropped): for iterating, or to compare two checkouts on the same data")
     parser.add_argument("--only", default=",".join(GROUPS),
                         help=f"comma-separated scenario groups to run, of {','.join(GROUPS)} (the baseline always "
                              f"runs); a partial run writes only its stamped result files, not latest.*")
@@ -217,7 +217,8 @@ def main():
         redis_client.flushdb()
         log(f"database {dbname}, app :{app_port}, fake WeChat :{fake_port}, work files {work}")
         t = time.perf_counter()
-        subprocess.run(flask + ["db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True)
+        if not args.reuse:  # a reused database keeps its schema (so an older checkout can run against it too)
+            subprocess.run(flask + ["db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True)
         report["schema_seconds"] = round(time.perf_counter() - t, 1)
 
         os.environ["SECRET_KEY"] = SECRET

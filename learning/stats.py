@@ -112,7 +112,10 @@ def scratch_completion_stmt(branch_ids, start, end):
 
 
 def _row(row):
-    data = dict(row._mapping)
+    return _dict_row(dict(row._mapping))
+
+
+def _dict_row(data):
     data["expected"] = data["members"] * data["materials"]
     data["rate"] = round(data["completed"] / data["expected"], 4) if data["expected"] else None
     return data
@@ -133,15 +136,16 @@ def committee_reading(branch_ids, start, end, page, per_page):
     """A page of per-branch completion, plus the committee-wide total."""
     # One statement: the page and the total come from the same per-branch rows (at most a few thousand
     # small tuples), instead of running the aggregate once for the page and again for the total.
-    rows = db.session.execute(completion_stmt(branch_ids, start, end)).all()
+    result = db.session.execute(completion_stmt(branch_ids, start, end))
+    names = list(result.keys())
+    rows = result.tuples().all()
     count = len(rows)
-    members = sum(r.members for r in rows)
-    completed = sum(r.completed for r in rows)
-    expected = sum(r.members * r.materials for r in rows)
-    studied = sum(r.studied_members for r in rows)
-    idle = sum(r.idle_week_members for r in rows)
-    materials = max((r.materials for r in rows), default=0)
-    items = [_row(r) for r in rows[(page - 1) * per_page:page * per_page]]
+    # Plain tuples: summing 5,000 rows by position costs little next to named access on Row objects.
+    _, _, n_members, n_materials, n_completed, n_studied, n_idle = zip(*rows) if rows else ((),) * 7
+    members, completed, studied, idle = sum(n_members), sum(n_completed), sum(n_studied), sum(n_idle)
+    expected = sum(m * n for m, n in zip(n_members, n_materials))
+    materials = max(n_materials, default=0)
+    items = [_dict_row(dict(zip(names, r))) for r in rows[(page - 1) * per_page:page * per_page]]
     total = {"branch_id": None, "branch_name": "合计", "members": members, "materials": materials,
              "expected": expected, "completed": completed,
              "rate": round(completed / expected, 4) if expected else None, "studied_members": studied,
