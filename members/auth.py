@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import lazyload
 
 from core import clock
 from core.errors import Forbidden, Unauthorized
@@ -50,9 +51,11 @@ def authenticate():
     if claims is None:
         raise Unauthorized("请先登录" if "Authorization" not in request.headers else "登录凭证无效，请重新登录",
                            code="unauthorized" if "Authorization" not in request.headers else "token_invalid")
+    # Every request pays for this: one primary-key join, without the member's eager relationships
+    # (branch, group, committee load only if a view touches them).
     row = db.session.execute(
         db.select(AuthSession, Member).join(Member, Member.id == AuthSession.member_id)
-        .where(AuthSession.id == claims["sid"])
+        .where(AuthSession.id == claims["sid"]).options(lazyload("*"))
     ).first()
     if row is None:
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
