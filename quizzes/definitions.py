@@ -102,8 +102,50 @@ def clear_definition(quiz_id):
         log.warning("quiz definition cache unavailable; entry expires on its own", exc_info=True)
 
 
+BRANCH_MAP_TTL_SECONDS = 60
+
+
+def _branch_map_key(week):
+    return key("quiz", "branches", week)
+
+
 def quiz_id_for_branch(branch_id, week):
-    """One query: the id of the quiz a branch takes in a week (its own, else the nearest committee's), or None."""
+    """The id of the quiz a branch takes in a week (its own, else the nearest committee's), or None.
+
+    Cached per week in one Redis hash, dropped whenever a quiz of that week is created or deleted; the short TTL
+    bounds what a read racing such a change (or a branch moved to another committee) can leave behind.
+    """
+    redis = None
+    try:
+        redis = get_redis()
+        cached = redis.hget(_branch_map_key(week), branch_id)
+        if cached is not None:
+            return int(cached) or None
+    except Exception:
+        log.warning("quiz lookup cache unavailable", exc_info=True)
+        redis = None
+    found = _quiz_id_for_branch(branch_id, week)
+    if redis is not None:
+        try:
+            pipe = redis.pipeline()
+            pipe.hset(_branch_map_key(week), branch_id, found or 0)
+            pipe.expire(_branch_map_key(week), BRANCH_MAP_TTL_SECONDS, nx=True)
+            pipe.execute()
+        except Exception:
+            log.warning("quiz lookup cache unavailable", exc_info=True)
+    return found
+
+
+def clear_week(week):
+    """Forget which quiz each branch takes in a week (a quiz of that week was created or deleted)."""
+    try:
+        get_redis().delete(_branch_map_key(week))
+    except Exception:
+        log.warning("quiz lookup cache unavailable; it expires on its own", exc_info=True)
+
+
+def _quiz_id_for_branch(branch_id, week):
+    """One query: the id of the quiz a branch takes in a week, or None."""
     own = Committee.__table__.alias("branch_committee")
     owner = Committee.__table__.alias("quiz_committee")
     # A committee quiz is for every branch under it: the branch committee's path starts with the quiz committee's.

@@ -75,6 +75,7 @@ def create_quiz(actor, data, committee_id=None, branch_id=None):
     audit.record(actor, "quiz.create", "quiz", quiz.id, week_key=week, questions=len(questions),
                  assembled=assembly is not None)
     db.session.commit()
+    definitions.clear_week(week)
     return quiz
 
 
@@ -127,10 +128,11 @@ def delete_quiz(actor, quiz):
     if db.session.scalar(select(Attempt.id).where(Attempt.quiz_id == quiz.id).limit(1)):
         raise Conflict("已有党员作答，不能删除", code="quiz_started")
     audit.record(actor, "quiz.delete", "quiz", quiz.id, week_key=quiz.week_key)
-    quiz_id = quiz.id
+    quiz_id, week = quiz.id, quiz.week_key
     db.session.delete(quiz)
     db.session.commit()
     definitions.clear_definition(quiz_id)
+    definitions.clear_week(week)
 
 
 # --- audiences and visibility ----------------------------------------------------------------------

@@ -28,14 +28,14 @@ def _quiz_statements(seen):
     return [s for s in seen if "auth_sessions" not in s]
 
 
-def test_the_current_quiz_never_locks_and_asks_two_queries(client, login, org, quiz):  # noqa: F811
+def test_the_current_quiz_never_locks_and_asks_one_query(client, login, org, quiz):  # noqa: F811
     headers = login(org.member_a)
-    client.get("/api/v1/quizzes/current", headers=headers)  # warms the definition cache
+    client.get("/api/v1/quizzes/current", headers=headers)  # warms the caches: which quiz, and its definition
     with statements() as seen:
         body = client.get("/api/v1/quizzes/current", headers=headers).get_json()
     assert body["state"] == "not_started"
     assert not any("FOR UPDATE" in s.upper() for s in seen)
-    assert len(_quiz_statements(seen)) == 2, seen  # which quiz, then the member's attempts with their result
+    assert len(_quiz_statements(seen)) == 1, seen  # the member's attempts with their result
 
 
 def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, login, org, quiz):  # noqa: F811
@@ -43,7 +43,7 @@ def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, lo
     client.get("/api/v1/quizzes/current", headers=headers)
     with statements() as seen:
         attempt = client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=headers).get_json()
-    assert len(_quiz_statements(seen)) <= 3, seen  # which quiz, the member's attempts, the insert
+    assert len(_quiz_statements(seen)) <= 2, seen  # the member's attempts, the insert
     some, every = answers_for(quiz["bank"], only={"single"}), answers_for(quiz["bank"])
     with statements() as seen:
         saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers, json={"answers": some})
@@ -61,3 +61,14 @@ def test_the_definition_cache_is_dropped_with_a_deleted_quiz(client, login, org,
     response = client.delete(f"/api/v1/quizzes/{quiz['id']}", headers=login(org.admin_a))
     assert response.status_code == 204
     assert definitions.get_definition(quiz["id"]) is None
+
+
+def test_a_branch_quiz_created_later_replaces_the_cached_committee_quiz(client, login, org, quiz):  # noqa: F811
+    headers = login(org.member_a)
+    assert client.get("/api/v1/quizzes/current", headers=headers).get_json()["quiz"]["id"] == quiz["id"]
+    own = client.post(f"/api/v1/branches/{org.branch_a.id}/quizzes", headers=login(org.secretary_a), json={
+        "week_key": "2026-W48", "question_ids": [quiz["bank"][0].id]})
+    assert own.status_code == 201
+    assert client.get("/api/v1/quizzes/current", headers=headers).get_json()["quiz"]["id"] == own.get_json()["id"]
+    assert client.delete(f"/api/v1/quizzes/{own.get_json()['id']}", headers=login(org.secretary_a)).status_code == 204
+    assert client.get("/api/v1/quizzes/current", headers=headers).get_json()["quiz"]["id"] == quiz["id"]
