@@ -8,24 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from core import clock
+from core.db import dialect_insert
 from core.extensions import db
 from learning import leaderboards
 from learning.models import PointEntry
 from members.models import Member
 
 
-def _insert(table):
-    # ON CONFLICT DO NOTHING is spelled by each dialect's own insert().
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def _append_stmt():
     # Values travel as parameters, so the statement compiles once and is reused from the cache.
-    return _insert(PointEntry.__table__).on_conflict_do_nothing(index_elements=["event_key"]).returning(
+    return dialect_insert(PointEntry.__table__).on_conflict_do_nothing(index_elements=["event_key"]).returning(
         PointEntry.id)
 
 

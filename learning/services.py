@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import defer
 
 from core import audit, clock
+from core.db import dialect_insert
 from core.cache import get_redis, key
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
@@ -488,10 +489,6 @@ def _reading(member, material, lock=False):
 
 
 def _insert_ignore(model, values, conflict, returning=None):
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
     return db.session.execute(stmt.returning(returning) if returning is not None else stmt)
 

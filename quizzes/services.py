@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from members.models import Branch, Committee, Member
@@ -462,7 +463,7 @@ def _record_result(attempt, quiz):
     passed = attempt.score >= quiz.pass_score
     rule = grading.tier(attempt.score, quiz.total_score, quiz.pass_score)
     # The first submit (nearly every one) is a single INSERT; a later attempt finds the row and locks it.
-    inserted = db.session.execute(_insert(QuizResult).values(
+    inserted = db.session.execute(dialect_insert(QuizResult).values(
         quiz_id=quiz.id, member_id=attempt.member_id, branch_id=attempt.branch_id, attempt_id=attempt.id,
         score=attempt.score, passed=passed, attempts=1, submitted_at=attempt.submitted_at, points_rule=rule)
         .on_conflict_do_nothing(index_elements=["quiz_id", "member_id"]).returning(QuizResult.id)).first()
@@ -477,15 +478,6 @@ def _record_result(attempt, quiz):
         result.passed, result.submitted_at = passed, attempt.submitted_at
     db.session.flush()
     _award_points(result, quiz, attempt.submitted_at)
-
-
-def _insert(model):
-    # ON CONFLICT DO NOTHING is spelled by each dialect's own insert().
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
 
 
 def _give_points(member_id, quiz, rule, score, occurred_at):

@@ -7,6 +7,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import dialect_insert
 from core.cache import get_redis, key
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
@@ -19,15 +20,6 @@ from quotas.models import (STATUS_LABELS, Attendance, BookReport, BranchQuotaPol
 
 MAX_SPEAKERS = 10
 MAX_EXCHANGE_HOURS = 12
-
-
-def _insert_ignoring_conflicts(model):
-    """An INSERT that skips rows hitting a unique key (ON CONFLICT DO NOTHING) on PostgreSQL and SQLite."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
 
 
 def _points():
@@ -361,7 +353,7 @@ def _insert_attendance(exchange, member_ids, via, recorded_by_id):
     if not member_ids:
         return []
     now = clock.now()
-    stmt = (_insert_ignoring_conflicts(Attendance)
+    stmt = (dialect_insert(Attendance)
             .values([{"exchange_id": exchange.id, "member_id": m, "via": via, "recorded_by_id": recorded_by_id,
                       "recorded_at": now} for m in member_ids])
             .on_conflict_do_nothing().returning(Attendance.member_id))
