@@ -35,10 +35,32 @@ def upgrade():
     )
     op.create_index('ix_reading_week_rollups_monday_branch', 'reading_week_rollups', ['monday', 'branch_id'],
                     unique=False)
-    # Existing readings (an upgraded database) are summarised once, with the same statements the app uses.
-    from learning import rollups
+    # Existing readings (an upgraded database) are summarised once. Plain SQL frozen at this revision, never the
+    # app's code: a migration must still run after the models have moved on.
+    summarise_existing_readings(op.get_bind())
 
-    rollups.rebuild(op.get_bind())
+
+# A completed reading counts when its material is published, its reader is active and in a branch, and the material
+# was addressed to that branch (the rule of learning.rollups and learning.stats at this revision).
+_COUNTED = """
+    FROM readings r JOIN members m ON m.id = r.member_id JOIN materials mat ON mat.id = r.material_id
+    WHERE r.completed_at IS NOT NULL AND mat.status = 'published' AND m.active AND m.branch_id IS NOT NULL
+      AND EXISTS (SELECT 1 FROM material_audience a WHERE a.material_id = r.material_id AND a.branch_id = m.branch_id)
+"""
+
+
+def summarise_existing_readings(bind):
+    """Fill both rollup tables from the readings already stored."""
+    monday = ("CAST(date_trunc('week', r.day) AS date)" if bind.dialect.name == "postgresql"
+              else "date(r.day, 'weekday 0', '-6 days')")
+    bind.execute(sa.text("DELETE FROM reading_day_rollups"))
+    bind.execute(sa.text("DELETE FROM reading_week_rollups"))
+    bind.execute(sa.text("INSERT INTO reading_day_rollups (branch_id, day, completed, readers) "
+                         "SELECT m.branch_id, r.day, count(r.id), count(DISTINCT r.member_id)" + _COUNTED +
+                         " GROUP BY m.branch_id, r.day"))
+    bind.execute(sa.text(f"INSERT INTO reading_week_rollups (branch_id, monday, readers) "
+                         f"SELECT m.branch_id, {monday}, count(DISTINCT r.member_id)" + _COUNTED +
+                         f" GROUP BY m.branch_id, {monday}"))
 
 
 def downgrade():

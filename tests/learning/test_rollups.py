@@ -1,4 +1,6 @@
 """The dashboards' rollups always equal the counts computed from the readings themselves."""
+import importlib.util
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -93,6 +95,18 @@ def test_rollups_follow_finishes_withdrawals_deactivations_moves_and_direct_writ
     rollups.rebuild()
     db.session.commit()
     assert _snapshot() == kept
+    # So does the migration that introduced them, with its own SQL frozen at that revision.
+    _migration("learning_0002_reading_rollups").summarise_existing_readings(db.session.connection())
+    db.session.commit()
+    assert _snapshot() == kept
+
+
+def _migration(name):
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "migrations", "versions", name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("query", ["day=2026-11-23", "day=2026-11-24", "week=2026-W48"])
