@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 import psycopg
 import requests
 
+from bench.services import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 RESULTS = os.path.join(BENCH, "results")
@@ -40,12 +42,6 @@ OUR_PACKAGES = {"core", "members", "learning", "quizzes", "quotas", "notificatio
 COMPANY_TARGET_MS = 300
 GROUPS = ("quiz", "reading", "dash", "push")
 PUSH_TARGET_S = 180
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def log(message):
@@ -79,6 +75,15 @@ class Stack:
     def stop_all(self):
         for name in list(self.procs):
             self.stop(name)
+
+
+def stack_env(db_url, redis_url, fake, base):
+    """The environment of every process of the production stack (gunicorn, scheduler, senders, flask commands)."""
+    env = dict(os.environ, APP_ENV="production", SECRET_KEY=SECRET, DATABASE_URL=db_url, REDIS_URL=redis_url,
+               WECHAT_APPID=APPID, WECHAT_SECRET=APPSECRET, WECHAT_API_BASE=fake, WECOM_API_BASE=fake,
+               PUBLIC_URL=base, LOG_LEVEL="WARNING", PYTHONPATH=ROOT)
+    env.pop("FLASK_APP", None)
+    return env
 
 
 def wait_http(url, seconds=60):
@@ -198,10 +203,7 @@ def main():
     fake = f"http://127.0.0.1:{fake_port}"
     base = f"http://127.0.0.1:{app_port}"
     workers = 2 * os.cpu_count()
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY=SECRET, DATABASE_URL=db_url, REDIS_URL=REDIS,
-               WECHAT_APPID=APPID, WECHAT_SECRET=APPSECRET, WECHAT_API_BASE=fake, WECOM_API_BASE=fake,
-               PUBLIC_URL=base, LOG_LEVEL="WARNING", PYTHONPATH=ROOT)
-    env.pop("FLASK_APP", None)
+    env = stack_env(db_url, REDIS, fake, base)
     stack = Stack(work, env)
     checks = Checks()
     report = {"started_at": stamp, "groups": sorted(args.only), "settings": {"duration_s": args.duration, "connections": args.connections,

@@ -1,9 +1,8 @@
-"""Faults and soak against a real PostgreSQL and Redis of our own (`make soak`; marked `soak`, skipped by `make test`).
+"""Faults against a real PostgreSQL and Redis of our own (`make soak`; marked `soak`, skipped by `make test`).
 
 Redis crashes under load → what needs it answers 503 in the error shape, the rest keeps working, then leaderboards and
 the WeChat token cache rebuild. PostgreSQL restarts → clean 503s, then recovery without restarting the app. A sender
-SIGKILLed mid-batch → nothing lost. Soak: SOAK_SECONDS at SOAK_RPS of the Monday-peak mix, no error, and every
-acknowledged submission and reading record is in the database exactly once.
+SIGKILLed mid-batch → nothing lost. The soak itself drives the production stack: bench/soak.py, also in `make soak`.
 """
 import os
 import random
@@ -15,18 +14,18 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import clock
 from core.extensions import db
 from members.auth import issue_token
 from tests import factories
-from tests.hardening.stack import Postgres, Redis, Served
+from bench.services import Postgres, Redis
+from tests.hardening.stack import Served
 
 pytestmark = pytest.mark.soak
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHAPE = {"code", "message", "details"}
-THREADS = 8  # phones in flight at once during the soak
 
 
 @pytest.fixture(scope="module")
@@ -239,91 +238,3 @@ def consent_ok(served, token, template):
     response = served.call("POST", "/api/v1/me/subscriptions", token, json={
         "request_id": f"soak-{time.monotonic_ns()}", "results": [{"template_id": template, "result": "accept"}]})
     return response.ok
-
-
-def test_soak_at_monday_peak_then_every_acknowledged_record_exists_exactly_once(stack, world):
-    """SOAK_SECONDS of the Monday mix at SOAK_RPS, with duplicate submits as flaky phones send them."""
-    from learning.models import Reading
-    from quizzes.models import Attempt, QuizResult
-
-    served, app = stack["served"], stack["app"]
-    seconds = float(os.environ.get("SOAK_SECONDS", "600"))
-    rps = float(os.environ.get("SOAK_RPS", "20"))
-    members = world["members"][40:]
-    acknowledged = {"reads": set(), "submits": set()}
-    errors, lock = [], threading.Lock()
-    stop = time.monotonic() + seconds
-    total = Counter()
-
-    def phone(member_id, rng):
-        token = world["tokens"][member_id]
-        steps = [("GET", "/api/v1/materials/today", None), ("GET", "/api/v1/quizzes/current", None),
-                 ("POST", f"/api/v1/materials/{world['material']}/reads", None),
-                 ("POST", f"/api/v1/materials/{world['material']}/reads/finish", {"client_seconds": 90}),
-                 ("GET", f"/api/v1/branches/{world['branch']}/leaderboard", None)]
-        method, path, body = steps[rng.randrange(len(steps))]
-        response = served.call(method, path, token, json=body)
-        if response.ok and path.endswith("/reads"):
-            acknowledged["reads"].add(member_id)
-        return [response]
-
-    def quiz(member_id):
-        token = world["tokens"][member_id]
-        started = served.call("POST", f"/api/v1/quizzes/{world['quiz']}/attempts", token)
-        if not started.ok:
-            return [started]
-        attempt = started.json()["id"]
-        url = f"/api/v1/attempts/{attempt}/submit"
-        # A flaky network: the phone sends the same submit twice, at once.
-        answers = [None, None]
-
-        def send(i):
-            answers[i] = served.call("POST", url, token, json={})
-        pair = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-        for t in pair:
-            t.start()
-        for t in pair:
-            t.join()
-        if any(r.ok for r in answers):
-            acknowledged["submits"].add((member_id, attempt))
-        return [started] + answers
-
-    def worker(seed):
-        rng = random.Random(seed)
-        interval = THREADS / rps
-        while time.monotonic() < stop:
-            began = time.monotonic()
-            member_id = members[rng.randrange(len(members))]
-            try:
-                responses = quiz(member_id) if rng.random() < 0.15 else phone(member_id, rng)
-            except Exception as exc:
-                with lock:
-                    errors.append(repr(exc))
-                continue
-            with lock:
-                for r in responses:
-                    total[r.status_code] += 1
-                    if r.status_code >= 500:
-                        errors.append(f"{r.request.method} {r.url}: {r.status_code} {r.text[:200]}")
-            time.sleep(max(0.0, interval - (time.monotonic() - began)))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    print(f"soak: {sum(total.values()) / seconds:.1f} req/s held; {seconds:.0f} s at {rps} req/s target, statuses {dict(total)}, "
-          f"{len(acknowledged['reads'])} readers, {len(acknowledged['submits'])} submissions")
-    assert not errors, errors[:10]
-    assert sum(total.values()) >= seconds * rps * 0.5, "the soak did not hold half its rate"
-    with app.app_context():
-        readings = Counter(db.session.execute(select(Reading.member_id).where(
-            Reading.material_id == world["material"])).scalars())
-        assert all(readings[m] == 1 for m in acknowledged["reads"]), "a reading record missing or doubled"
-        assert max(readings.values(), default=1) == 1
-        results = Counter(db.session.execute(select(QuizResult.member_id).where(
-            QuizResult.quiz_id == world["quiz"])).scalars())
-        assert all(results[m] == 1 for m, _ in acknowledged["submits"]), "a submission missing or doubled"
-        submitted = db.session.scalar(select(func.count()).select_from(Attempt).where(
-            Attempt.quiz_id == world["quiz"], Attempt.submitted_at.isnot(None)))
-        assert submitted >= len(acknowledged["submits"])
