@@ -6,7 +6,9 @@ from core.db import BigId, UTCDateTime
 from core.extensions import db
 
 STATUSES = ("pending", "approved", "rejected")
-STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回"}
+# An exchange can also be cancelled (or, while pending, withdrawn by its proposer); a book report cannot.
+EXCHANGE_STATUSES = STATUSES + ("cancelled",)
+STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "cancelled": "已取消"}
 ATTENDANCE_VIA = ("checkin", "secretary")
 
 
@@ -47,8 +49,9 @@ class Exchange(db.Model):
 
     __tablename__ = "quota_exchanges"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected', 'cancelled')", name="status_known"),
         CheckConstraint("ends_at > starts_at", name="window_ordered"),
+        CheckConstraint("(status = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancel_recorded"),
         # The same title at the same time in the same branch is one exchange: a retried POST cannot make two.
         UniqueConstraint("branch_id", "starts_at", "title"),
         Index("ix_quota_exchanges_branch_year", "branch_id", "year"),
@@ -74,6 +77,11 @@ class Exchange(db.Model):
     created_by_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=False)
     reviewed_by_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=True)
     reviewed_at = db.Column(UTCDateTime, nullable=True)
+    # What it was when cancelled: one cancelled after approval stays visible to its audience, a withdrawn proposal not.
+    cancelled_from = db.Column(db.String(16), nullable=True)
+    cancelled_at = db.Column(UTCDateTime, nullable=True)
+    cancelled_by_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=True)
+    cancel_reason = db.Column(db.String(200), nullable=True)
     # Salt of the derived check-in code: the code itself is never stored.
     checkin_salt = db.Column(db.String(32), nullable=False)
     created_at = db.Column(UTCDateTime, nullable=False, default=clock.now)

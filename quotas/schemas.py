@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from core import clock
 from core.schemas import PageArgs, StrictSchema, page_schema
 from members.schemas import OkSchema, RefSchema  # noqa: F401  (shared names keep the OpenAPI document tidy)
-from quotas.models import STATUS_LABELS, STATUSES
+from quotas.models import EXCHANGE_STATUSES, STATUS_LABELS, STATUSES
 
 YEAR = validate.Range(min=2000, max=2100)
 
@@ -77,10 +77,12 @@ class ExchangeSchema(Schema):
     speakers = fields.List(fields.Nested(SpeakerSchema))
     guest_speakers = fields.String(allow_none=True)
     shared = fields.Boolean()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    status = fields.String(metadata={"enum": list(EXCHANGE_STATUSES)})
     status_label = fields.Function(lambda e: STATUS_LABELS[e.status])
     reject_reason = fields.String(allow_none=True)
     proposed_by_id = fields.Integer(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True, metadata={"description": "取消原因"})
 
 
 class ExchangeDetailSchema(ExchangeSchema):
@@ -94,13 +96,18 @@ ExchangePageSchema = page_schema(ExchangeSchema, "ExchangePage")
 
 class ExchangeListArgs(PageArgs):
     year = fields.Integer(validate=YEAR)
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf(EXCHANGE_STATUSES))
     branch_id = fields.Integer()
 
 
 class ReviewSchema(StrictSchema):
     approve = fields.Boolean(required=True, metadata={"description": "true 通过，false 退回"})
     reason = fields.String(validate=validate.Length(min=2, max=500), metadata={"description": "退回原因（退回时必填）"})
+
+
+class CancelSchema(StrictSchema):
+    reason = fields.String(validate=validate.Length(max=200), allow_none=True,
+                           metadata={"description": "取消（撤回）原因；交流已开始或已举行时必填"})
 
 
 class AttendanceInSchema(StrictSchema):

@@ -102,6 +102,11 @@ def can_manage_exchange(member, exchange):
     return can_manage_branch(member, exchange.branch)
 
 
+def _shown_to_audience(exchange):
+    # An approved exchange, and one cancelled after approval (its record stays honest); never a proposal.
+    return exchange.status == "approved" or exchange.cancelled_from == "approved"
+
+
 def exchange_for(viewer, exchange_id, manage=False):
     """Load an exchange the viewer may see; 404 outside scope, 403 when visible but not theirs to manage."""
     exchange = db.session.get(Exchange, exchange_id)
@@ -110,7 +115,7 @@ def exchange_for(viewer, exchange_id, manage=False):
     if can_manage_exchange(viewer, exchange):
         return exchange
     # A proposal is seen by its proposer and the secretaries until it is approved.
-    visible = exchange.proposed_by_id == viewer.id or (exchange.status == "approved"
+    visible = exchange.proposed_by_id == viewer.id or (_shown_to_audience(exchange)
                                                         and _in_audience(viewer, exchange))
     if not visible:
         raise NotFound()
@@ -124,8 +129,9 @@ def list_exchanges(viewer, year=None, status=None, branch_id=None):
     audience = [Exchange.branch_id == viewer.branch_id]
     if viewer.branch_id is not None:
         audience.append(and_(Exchange.shared.is_(True), Exchange.committee_id == viewer.branch.committee_id))
+    shown = or_(Exchange.status == "approved", Exchange.cancelled_from == "approved")
     visible = or_(Exchange.branch_id.in_(managed_branch_ids(viewer)), Exchange.proposed_by_id == viewer.id,
-                  and_(Exchange.status == "approved", or_(*audience)))
+                  and_(shown, or_(*audience)))
     stmt = select(Exchange).where(visible)
     if year is not None:
         stmt = stmt.where(Exchange.year == year)
@@ -196,6 +202,9 @@ def _same_exchange(branch_id, starts_at, title):
 
 
 def _existing_exchange(actor, existing):
+    if existing.status == "cancelled":  # a retry must not hand back a cancelled exchange as if it were made
+        raise Conflict("本支部同一时间的同名交流已取消，如需重新举办请修改标题或时间", code="exchange_cancelled",
+                       details={"exchange_id": existing.id})
     if existing.created_by_id != actor.id:
         raise Conflict("本支部同一时间已有同名交流", code="exchange_exists", details={"exchange_id": existing.id})
     return existing
@@ -203,6 +212,8 @@ def _existing_exchange(actor, existing):
 
 def update_exchange(actor, exchange, changes):
     """Edit an exchange (its managers; the proposer while it is pending); speakers' points follow the change."""
+    exchange = _locked(exchange)
+    _refuse_cancelled(exchange)
     if not can_manage_exchange(actor, exchange):
         if exchange.proposed_by_id != actor.id or exchange.status != "pending":
             raise Forbidden("只能修改自己提议且待审核的交流")
@@ -243,6 +254,7 @@ def review_exchange(actor, exchange, approve, reason=None):
     _require_reason(approve, reason)
     exchange = db.session.scalar(select(Exchange).where(Exchange.id == exchange.id)
                                  .with_for_update(of=Exchange).execution_options(populate_existing=True))
+    _refuse_cancelled(exchange)
     if exchange.status != "pending":
         raise Conflict("该交流已审核", code="already_reviewed", details={"status": exchange.status})
     exchange.status = "approved" if approve else "rejected"
@@ -254,6 +266,56 @@ def review_exchange(actor, exchange, approve, reason=None):
                  reason=reason)
     db.session.commit()
     return exchange
+
+
+def cancel_exchange(actor, exchange, reason=None):
+    """Cancel an exchange (its managers) or withdraw one's own pending proposal; nothing of it counts any more.
+
+    Its talks and attendances stay on record but stop counting, and the points they earned are taken back by
+    compensating ledger rows. Cancelling again returns the exchange unchanged.
+    """
+    # Locked so that two cancels, or a cancel and a check-in, cannot interleave (see _insert_attendance).
+    exchange = _locked(exchange)
+    before = exchange.cancelled_from if exchange.status == "cancelled" else exchange.status
+    if not can_manage_exchange(actor, exchange) and not (exchange.proposed_by_id == actor.id
+                                                          and before == "pending"):
+        raise Forbidden("只能撤回自己提议且待审核的交流；已通过的交流由支部书记取消")
+    if exchange.status == "cancelled":
+        return exchange
+    if exchange.status == "rejected":
+        raise Conflict("已退回的交流无需取消", code="exchange_rejected")
+    reason = (reason or "").strip() or None
+    # Cancelling one that has begun rewrites what already counted: the record has to say why.
+    if exchange.status == "approved" and clock.now() >= exchange.starts_at and reason is None:
+        raise Invalid("交流已开始或已举行，取消时请填写原因", details={"fields": {"reason": ["已开始的交流取消时必填"]}})
+    speaker_ids = [s.member_id for s in exchange.speakers]
+    attendee_ids = list(db.session.scalars(select(Attendance.member_id).where(Attendance.exchange_id == exchange.id)
+                                           .order_by(Attendance.member_id)))
+    if exchange.status == "approved":
+        meta = {"exchange_id": exchange.id, "cancelled": True}
+        for member_id in speaker_ids:
+            _points().revoke(_talk_key(exchange.id, member_id), meta=meta)
+        for member_id in attendee_ids:
+            _points().revoke(_attend_key(exchange.id, member_id), meta=meta)
+    exchange.cancelled_from, exchange.status = exchange.status, "cancelled"
+    exchange.cancelled_at, exchange.cancelled_by_id, exchange.cancel_reason = clock.now(), actor.id, reason
+    audit.record(actor, "quota.exchange_cancel", "exchange", exchange.id, title=exchange.title, reason=reason,
+                 was=exchange.cancelled_from, starts_at=exchange.starts_at.isoformat(), speaker_ids=speaker_ids,
+                 attendee_count=len(attendee_ids))
+    db.session.commit()
+    return exchange
+
+
+def _locked(exchange, share=False):
+    """Re-read an exchange under a row lock (FOR SHARE with share=True); SQLite's writers are serial anyway."""
+    return db.session.scalar(select(Exchange).where(Exchange.id == exchange.id)
+                             .with_for_update(of=Exchange, read=share).execution_options(populate_existing=True))
+
+
+def _refuse_cancelled(exchange):
+    if exchange.status == "cancelled":
+        raise Conflict("该交流已取消", code="exchange_cancelled",
+                       details={"cancelled_at": exchange.cancelled_at.isoformat()})
 
 
 def _check_window(starts_at, ends_at):
@@ -339,6 +401,7 @@ def mark_attendance(actor, exchange, member_ids):
 
 def remove_attendance(actor, exchange, member_id):
     """Withdraw a member's attendance (a mistaken mark); the points it earned are revoked."""
+    _refuse_cancelled(_locked(exchange, share=True))
     row = db.session.scalar(select(Attendance).where(Attendance.exchange_id == exchange.id,
                                                      Attendance.member_id == member_id))
     if row is None:
@@ -352,6 +415,8 @@ def remove_attendance(actor, exchange, member_id):
 def _insert_attendance(exchange, member_ids, via, recorded_by_id):
     if not member_ids:
         return []
+    # A cancel committed since the exchange was read must win: re-read it under a shared lock before counting.
+    _require_approved(_locked(exchange, share=True))
     now = clock.now()
     stmt = (dialect_insert(Attendance)
             .values([{"exchange_id": exchange.id, "member_id": m, "via": via, "recorded_by_id": recorded_by_id,
@@ -365,6 +430,7 @@ def _insert_attendance(exchange, member_ids, via, recorded_by_id):
 
 
 def _require_approved(exchange):
+    _refuse_cancelled(exchange)
     if exchange.status != "approved":
         raise Conflict("该交流尚未通过审核", code="exchange_not_approved")
 

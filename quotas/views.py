@@ -9,11 +9,11 @@ from members import scope
 from members.auth import current_member, login_required
 from quotas import services, stats
 from quotas.schemas import (AttendanceInSchema, AttendanceResultSchema, AttendeeSchema, BoardSchema, BookInSchema,
-                            BookListArgs, BookPageSchema, BookSchema, BranchCompletionSchema, CheckInCodeSchema,
-                            CheckInResultSchema, CheckInSchema, ExchangeDetailSchema, ExchangeInSchema,
-                            ExchangeListArgs, ExchangePageSchema, ExchangeUpdateSchema, ExportArgs, OkSchema,
-                            PolicyInSchema, PolicySchema, PostingDetailSchema, PostingInSchema, PostingListArgs,
-                            PostingPageSchema, ProgressSchema, ReviewSchema, YearArgs)
+                            BookListArgs, BookPageSchema, BookSchema, BranchCompletionSchema, CancelSchema,
+                            CheckInCodeSchema, CheckInResultSchema, CheckInSchema, ExchangeDetailSchema,
+                            ExchangeInSchema, ExchangeListArgs, ExchangePageSchema, ExchangeUpdateSchema, ExportArgs,
+                            OkSchema, PolicyInSchema, PolicySchema, PostingDetailSchema, PostingInSchema,
+                            PostingListArgs, PostingPageSchema, ProgressSchema, ReviewSchema, YearArgs)
 
 bp = Blueprint("quotas", __name__, url_prefix="/api/v1", description="1+4+1：专业技术交流、读书与公示")
 
@@ -118,6 +118,17 @@ def review_exchange(body, exchange_id):
     """Approve or reject a proposed exchange (the host branch's secretary, or an admin above it)."""
     exchange = services.exchange_for(current_member(), exchange_id, manage=True)
     exchange = services.review_exchange(current_member(), exchange, body["approve"], body.get("reason"))
+    return services.exchange_detail(current_member(), exchange)
+
+
+@bp.post("/exchanges/<int:exchange_id>/cancel")
+@login_required()
+@bp.arguments(CancelSchema)
+@bp.response(200, ExchangeDetailSchema)
+def cancel_exchange(body, exchange_id):
+    """Cancel an exchange (its managers), or withdraw my own pending proposal; cancelling twice changes nothing."""
+    exchange = services.exchange_for(current_member(), exchange_id)
+    exchange = services.cancel_exchange(current_member(), exchange, body.get("reason"))
     return services.exchange_detail(current_member(), exchange)
 
 

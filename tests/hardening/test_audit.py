@@ -31,6 +31,8 @@ def _actions(client, org, login):
     assert proposal.status_code in (200, 201), proposal.get_json()
     assert client.post(f"/api/v1/exchanges/{proposal.get_json()['id']}/review", headers=secretary,
                        json={"approve": True}).status_code == 200
+    assert client.post(f"/api/v1/exchanges/{proposal.get_json()['id']}/cancel", headers=secretary,
+                       json={"reason": "主讲人临时出差"}).status_code == 200
     books = [client.post("/api/v1/me/books", headers=member, json={
         "title": title, "author": "作者", "finished_on": "2026-10-08", "reflection": REFLECTION}).get_json()
              for title in ("红岩", "平凡的世界")]
@@ -41,7 +43,7 @@ def _actions(client, org, login):
 
 
 AUDITED = ["roster.import", "member.role_change", "material.publish", "notifications.branch_reminder",
-           "quota.exchange_approve", "quota.book_approve", "quota.book_reject"]
+           "quota.exchange_approve", "quota.exchange_cancel", "quota.book_approve", "quota.book_reject"]
 
 
 def test_every_secretary_and_admin_action_is_recorded_with_who_when_what(ctx, client, org, login, frozen):

@@ -101,6 +101,7 @@ POLICY = {
     ("GET", f"{API}/exchanges/<int:exchange_id>"): A_SIDE,
     ("PATCH", f"{API}/exchanges/<int:exchange_id>"): A_MANAGERS,
     ("POST", f"{API}/exchanges/<int:exchange_id>/review"): A_MANAGERS,
+    ("POST", f"{API}/exchanges/<int:exchange_id>/cancel"): A_MANAGERS,  # a member withdraws only their own proposal
     ("GET", f"{API}/exchanges/<int:exchange_id>/attendance"): A_MANAGERS,
     ("POST", f"{API}/exchanges/<int:exchange_id>/attendance"): A_MANAGERS,
     ("DELETE", f"{API}/exchanges/<int:exchange_id>/attendance/<int:member_id>"): A_MANAGERS,
@@ -179,6 +180,7 @@ def _bodies(world):
         "/exchanges": {"json": exchange},
         "/exchanges/<int:exchange_id>": {"json": {"place": "二楼会议室"}},
         "/review": {"json": {"approve": True}},
+        "/cancel": {"json": {"reason": "主讲人临时出差"}},
         "/attendance": {"json": {"member_ids": [world["member_id"]]}},
         "/check-in": {"json": {"code": "000000"}},
         "/me/books": {"json": book},
@@ -236,9 +238,10 @@ def _build_world(client, org, headers_for, previous=None):
         assert attempt.status_code in (200, 201), attempt.get_json()
         world["attempt_id"] = attempt.get_json()["id"]
 
+    # A new exchange per world (the same title would return the first): one allowed cancel must not close the next.
     exchange = client.post(f"{API}/exchanges", headers=secretary, json={
-        "title": "微服务架构实践交流", "starts_at": "2026-11-23T14:00:00", "ends_at": "2026-11-23T16:00:00",
-        "place": "三楼会议室", "speaker_ids": [org.member_a2.id]})
+        "title": f"微服务架构实践交流（第{world['round'] + 1}场）", "starts_at": "2026-11-23T14:00:00",
+        "ends_at": "2026-11-23T16:00:00", "place": "三楼会议室", "speaker_ids": [org.member_a2.id]})
     assert exchange.status_code in (200, 201), exchange.get_json()
     world["exchange_id"] = exchange.get_json()["id"]
     attended = client.post(f"{API}/exchanges/{world['exchange_id']}/attendance", headers=secretary,
