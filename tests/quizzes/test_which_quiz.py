@@ -1,0 +1,56 @@
+"""Which quiz a branch takes: its own, else its nearest committee's — the same from the cached week map and the query."""
+from sqlalchemy import func, select
+
+from core.cache import get_redis
+from core.extensions import db
+from members.models import Branch
+from quizzes import definitions
+from tests import factories
+from tests.quizzes.helpers import make_bank
+
+WEEK = "2026-W48"
+
+
+def test_each_branch_takes_its_own_quiz_else_its_nearest_committees(client, login, org, frozen):
+    frozen("2026-11-23 08:00")
+    child = factories.committee("甲党委下属党委", parent=org.committee_a)
+    grandchild = factories.committee("甲党委下属二级党委", parent=child)
+    child_branch, grandchild_branch = factories.branch(child, "子支部"), factories.branch(grandchild, "孙支部")
+    people = {"a1": org.member_a, "a2": org.member_a2_branch, "b": org.member_b,
+              "child": factories.member(child_branch), "grandchild": factories.member(grandchild_branch)}
+    bank = [q.id for q in make_bank(org.committee_a)]
+
+    def create(path, who):
+        response = client.post(path, headers=login(who), json={"week_key": WEEK, "question_ids": bank})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    committee_quiz = create(f"/api/v1/committees/{org.committee_a.id}/quizzes", org.admin_a)
+    child_quiz = create(f"/api/v1/committees/{child.id}/quizzes", org.admin_a)
+    own_quiz = create(f"/api/v1/branches/{org.branch_a.id}/quizzes", org.secretary_a)
+    expected = {"a1": own_quiz, "a2": committee_quiz, "b": None, "child": child_quiz, "grandchild": child_quiz}
+
+    for _ in range(2):  # the first round fills the week map on a miss, the second reads it
+        seen = {}
+        for name, member in people.items():
+            body = client.get("/api/v1/quizzes/current", headers=login(member)).get_json()
+            seen[name] = body["quiz"]["id"] if body["quiz"] else None
+        assert seen == expected
+        # Every branch was filled at once, on the first miss.
+        assert get_redis().hlen(definitions._branch_map_key(WEEK)) == db.session.scalar(
+            select(func.count()).select_from(Branch)) == 5
+
+    # The one-branch query agrees with the whole-company map for every branch.
+    week_map = definitions.week_map(WEEK)
+    assert week_map and all(definitions._quiz_id_for_branch(b, WEEK) == q for b, q in week_map.items())
+
+
+def test_a_new_quiz_of_the_week_is_seen_at_once(client, login, org, frozen):
+    frozen("2026-11-23 08:00")
+    bank = [q.id for q in make_bank(org.committee_a)]
+    assert client.get("/api/v1/quizzes/current", headers=login(org.member_a)).get_json()["quiz"] is None
+    created = client.post(f"/api/v1/branches/{org.branch_a.id}/quizzes", headers=login(org.secretary_a),
+                          json={"week_key": WEEK, "question_ids": bank})
+    assert created.status_code == 201
+    body = client.get("/api/v1/quizzes/current", headers=login(org.member_a)).get_json()
+    assert body["quiz"]["id"] == created.get_json()["id"]
