@@ -1,8 +1,8 @@
 """A quiz's definition (settings, items, questions) cached in Redis: what the member flow reads instead of the tables.
 
-A quiz never changes once created (an edited question becomes a new version, a started quiz cannot be deleted),
-so its definition is cached by id with no invalidation other than `clear_definition` on delete. Redis down
-means reading the tables, never an error. `closed_at` is not part of it: it changes, and the member flow
+A quiz changes rarely (an edited question becomes a new version; a quiz's settings change only through
+`services.update_quiz`), so its definition is cached by id and dropped by `clear_definition` when the quiz is
+edited or deleted. Redis down means reading the tables, never an error. `closed_at` is not part of it: it changes, and the member flow
 decides phases from opens_at/closes_at.
 """
 import json
@@ -44,7 +44,7 @@ class ItemDef:
 
 
 class QuizDef:
-    """The immutable part of a Quiz, with the attributes the member flow reads from a Quiz."""
+    """The cached part of a Quiz, with the attributes the member flow reads from a Quiz."""
 
     def __init__(self, data):
         for name in SETTINGS:
@@ -95,7 +95,7 @@ def get_definition(quiz_id):
 
 
 def clear_definition(quiz_id):
-    """Forget a quiz's cached definition (it was deleted)."""
+    """Forget a quiz's cached definition (it was edited or deleted)."""
     try:
         get_redis().delete(_cache_key(quiz_id))
     except Exception:

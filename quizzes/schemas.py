@@ -89,7 +89,7 @@ class RuleSchema(StrictSchema):
     count = fields.Integer(required=True, validate=validate.Range(1, 50))
 
 
-class QuizCreateSchema(StrictSchema):
+class QuizFields(StrictSchema):
     week_key = fields.String(metadata={"description": "ISO 周，如 2026-W48；缺省为本周"})
     title = fields.String(validate=validate.Length(min=1, max=200))
     question_ids = fields.List(fields.Integer(), validate=validate.Length(min=1, max=100))
@@ -104,10 +104,22 @@ class QuizCreateSchema(StrictSchema):
     pass_percent = fields.Integer(validate=validate.Range(0, 100))
     reveal_answers = fields.Boolean(metadata={"description": "结束后是否向党员公布答案与解析"})
 
+
+
+class QuizCreateSchema(QuizFields):
     @validates_schema
     def _one_way(self, data, **_):
         if bool(data.get("question_ids")) == bool(data.get("rules")):
             raise ValidationError("question_ids 与 rules 须且只能给出一个", "question_ids")
+
+
+class QuizUpdateSchema(QuizFields):
+    """The settings to change; absent fields stay. Once the quiz is open only title and closes_at may change."""
+
+    @validates_schema
+    def _at_most_one_way(self, data, **_):
+        if data.get("question_ids") and data.get("rules"):
+            raise ValidationError("question_ids 与 rules 最多给出一个", "question_ids")
 
 
 class QuizSchema(Schema):

@@ -15,7 +15,8 @@ from quizzes.schemas import (AnswersSchema, AttemptSchema, CurrentSchema, Import
                              MyQuizPageSchema, PendingArgs, PendingPageSchema, QuestionCreateSchema,
                              QuestionListArgs, QuestionPageSchema, QuestionSchema, QuestionUpdateSchema,
                              QuizCreateSchema, QuizDetailSchema, QuizListArgs, QuizPageSchema, QuizStatsSchema,
-                             RevealedAttemptSchema, SavedSchema, StatsArgs, SubmitSchema, UploadSchema)
+                             QuizUpdateSchema, RevealedAttemptSchema, SavedSchema, StatsArgs, SubmitSchema,
+                             UploadSchema)
 
 bp = Blueprint("quizzes", __name__, url_prefix="/api/v1", description="每周一测：题库、测验、作答与统计")
 MANAGERS = ("secretary", "admin")
@@ -144,6 +145,13 @@ class QuizResource(MethodView):
     def get(self, quiz_id):
         """Show a quiz with its questions and answers (secretaries and admins)."""
         return services.quiz_for_manager(current_member(), quiz_id)
+
+    @login_required(*MANAGERS)
+    @bp.arguments(QuizUpdateSchema)
+    @bp.response(200, QuizDetailSchema)
+    def patch(self, body, quiz_id):
+        """Change a quiz's settings: any before it opens; once open only the title and the close (not to the past)."""
+        return services.update_quiz(current_member(), services.quiz_for_manager(current_member(), quiz_id), body)
 
     @login_required(*MANAGERS)
     @bp.response(204)
