@@ -2,8 +2,9 @@
 
 A quiz changes rarely (an edited question becomes a new version; a quiz's settings change only through
 `services.update_quiz`), so its definition is cached by id and dropped by `clear_definition` when the quiz is
-edited or deleted. Redis down means reading the tables, never an error. `closed_at` is not part of it: it changes, and the member flow
-decides phases from opens_at/closes_at.
+edited or deleted; a read racing that edit cannot put the old definition back. Redis down means reading the
+tables, never an error. `closed_at` is not part of it: it changes, and the member flow decides phases from
+opens_at/closes_at.
 """
 import json
 import logging
@@ -71,12 +72,25 @@ def _cache_key(quiz_id):
     return key("quiz", "def", quiz_id)
 
 
+def _generation_key(quiz_id):
+    return key("quiz", "gen", quiz_id)
+
+
+# A reader that missed may have read the tables just before an edit committed. It fills the cache only if the quiz's
+# generation, bumped by every clear, is still the one it saw before reading: a stale definition never lands.
+_FILL_IF_UNCHANGED = """
+if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+end
+"""
+
+
 def get_definition(quiz_id):
     """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz."""
     redis = None
     try:
         redis = get_redis()
-        cached = redis.get(_cache_key(quiz_id))
+        cached, generation = redis.mget(_cache_key(quiz_id), _generation_key(quiz_id))
         if cached:
             return QuizDef(json.loads(cached))
     except Exception:  # Redis down or a bad entry: the tables are the truth
@@ -88,16 +102,21 @@ def get_definition(quiz_id):
     data = _to_data(quiz)
     if redis is not None:
         try:
-            redis.set(_cache_key(quiz_id), json.dumps(data, ensure_ascii=False), ex=TTL_SECONDS)
+            redis.eval(_FILL_IF_UNCHANGED, 2, _generation_key(quiz_id), _cache_key(quiz_id), generation or "0",
+                       json.dumps(data, ensure_ascii=False), TTL_SECONDS)
         except Exception:
             log.warning("quiz definition cache unavailable", exc_info=True)
     return QuizDef(data)
 
 
 def clear_definition(quiz_id):
-    """Forget a quiz's cached definition (it was edited or deleted)."""
+    """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now."""
     try:
-        get_redis().delete(_cache_key(quiz_id))
+        pipe = get_redis().pipeline()
+        pipe.incr(_generation_key(quiz_id))
+        pipe.expire(_generation_key(quiz_id), TTL_SECONDS)
+        pipe.delete(_cache_key(quiz_id))
+        pipe.execute()
     except Exception:
         log.warning("quiz definition cache unavailable; entry expires on its own", exc_info=True)
 

@@ -186,6 +186,31 @@ def test_members_see_a_new_title_at_once(client, login, org, committee_quiz):
     assert current["quiz"]["title"] == "第48周测验：学习党章" and current["state"] == "not_started"
 
 
+def test_a_member_read_racing_an_edit_never_caches_the_old_settings(client, login, org, committee_quiz,
+                                                                    monkeypatch):
+    from quizzes import definitions
+
+    member = login(org.member_a)
+    reads = []
+
+    def read_then_edit_commits(quiz):
+        data = original(quiz)  # the member's request has the old settings in hand ...
+        if not reads:
+            reads.append(data["title"])  # ... when the admin's edit commits and clears the cache
+            response = _patch(client, login(org.admin_a), committee_quiz["id"], {"title": "改过的标题"})
+            assert response.status_code == 200, response.get_json()
+        return data
+
+    original = definitions._to_data
+    definitions.clear_definition(committee_quiz["id"])
+    monkeypatch.setattr(definitions, "_to_data", read_then_edit_commits)
+    raced = client.get("/api/v1/quizzes/current", headers=member).get_json()
+    assert reads == ["第48周测验"] and raced["quiz"]["title"] == "第48周测验"  # that one answer is old ...
+    monkeypatch.setattr(definitions, "_to_data", original)
+    # ... but it was not cached: the next read shows the edit.
+    assert client.get("/api/v1/quizzes/current", headers=member).get_json()["quiz"]["title"] == "改过的标题"
+
+
 def test_an_open_quiz_nobody_started_keeps_its_questions(client, login, org, bank, committee_quiz):
     response = _patch(client, login(org.admin_a), committee_quiz["id"], {"question_ids": [bank[0].id]})
     body = _assert_error(response, 409, "quiz_open")
