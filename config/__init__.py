@@ -19,10 +19,14 @@ POINT_RULES = {
 SCHEDULE = {
     # Asia/Shanghai wall-clock times for the scheduler's jobs.
     "daily_material": {"hour": 8, "minute": 0},
-    "quiz_open": {"day_of_week": "mon", "hour": 8, "minute": 0},
+    # Quizzes open whenever their owner set: each is announced at the first run after it opens, and only in the
+    # day (08:00–21:45), so a quiz opening Monday 00:00 or at 23:00 is announced at 08:00.
+    "quiz_open": {"hour": "8-21", "minute": "*/15"},
     "quiz_reminder_thu": {"day_of_week": "thu", "hour": 20, "minute": 0},
     "quiz_reminder_sun": {"day_of_week": "sun", "hour": 12, "minute": 0},
-    "quiz_results": {"day_of_week": "mon", "hour": 0, "minute": 5},
+    # Closes move too: closing, grading and the results notice follow within minutes, any hour (the senders
+    # hold pushes in a member's quiet hours).
+    "quiz_results": {"minute": "*/5"},
     "quota_monthly": {"day": 1, "hour": 9, "minute": 0},
     "quota_quarterly": {"month": "1,4,7,10", "day": 1, "hour": 9, "minute": 30},
     "secretary_digest": {"day_of_week": "mon", "hour": 9, "minute": 0},

@@ -23,7 +23,7 @@ def send(once):
 @notifications.command("run-job")
 @click.argument("job")
 def run_job(job):
-    """Run one scheduled job now (for operators; the period is today's/this week's, and runs once)."""
+    """Run one scheduled job now (for operators; once per period, the quiz open and results jobs once per quiz)."""
     from core import clock
     from notifications.jobs import JOBS
 

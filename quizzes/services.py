@@ -709,6 +709,12 @@ def open_quizzes(now):
     return select(Quiz).where(Quiz.opens_at <= now, Quiz.closes_at > now).order_by(Quiz.id)
 
 
+def quizzes_due_between(since, now):
+    """A select of the quizzes whose close plus grace fell after `since` and by `now`, closed yet or not."""
+    return (select(Quiz).where(Quiz.closes_at > since - grace(), Quiz.closes_at <= now - grace())
+            .order_by(Quiz.id))
+
+
 def close_due_quizzes(now):
     """Close every quiz past its end (plus grace): grade attempts left open, stamp closed_at. Safe to repeat."""
     due = db.session.scalars(select(Quiz.id).where(Quiz.closes_at <= now - grace(), Quiz.closed_at.is_(None))).all()

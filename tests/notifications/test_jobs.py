@@ -25,10 +25,13 @@ def _recipients(kind):
 @pytest.mark.parametrize("job, after, expected", [
     ("daily_material", "2026-11-23 07:59", "2026-11-23 08:00"),
     ("daily_material", "2026-11-23 08:00", "2026-11-24 08:00"),
-    ("quiz_open", "2026-11-21 12:00", "2026-11-23 08:00"),
+    ("quiz_open", "2026-11-23 00:00", "2026-11-23 08:00"),  # a quiz opening at midnight waits for the morning
+    ("quiz_open", "2026-11-25 14:00", "2026-11-25 14:15"),  # every quarter hour in the day, any day
+    ("quiz_open", "2026-11-25 21:45", "2026-11-26 08:00"),  # never in the night
     ("quiz_reminder_thu", "2026-11-23 08:00", "2026-11-26 20:00"),
     ("quiz_reminder_sun", "2026-11-23 08:00", "2026-11-29 12:00"),
-    ("quiz_results", "2026-11-23 08:00", "2026-11-30 00:05"),
+    ("quiz_results", "2026-11-25 18:00", "2026-11-25 18:05"),  # every 5 minutes, any hour
+    ("quiz_results", "2026-11-29 23:55", "2026-11-30 00:00"),
     ("quota_monthly", "2026-11-21 12:00", "2026-12-01 09:00"),
     ("quota_quarterly", "2026-11-21 12:00", "2027-01-01 09:30"),
     ("secretary_digest", "2026-11-23 09:00", "2026-11-30 09:00"),
