@@ -357,8 +357,8 @@ def run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, 
                                                              "quiz_submit")))
 
 
-def run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run):
-    """Morning reading: today's material, open an item, finish it."""
+def run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run, finish_seconds=None):
+    """Morning reading: today's material, open an item, finish it (for finish_seconds, if given, not run's)."""
     all_members = os.path.join(work, "members.tsv")
     material = facts["today_material"]
     out["reading_today"] = wrk(base, "reading_today", all_members, "/api/v1/materials/today", **run)
@@ -371,7 +371,8 @@ def run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run
                   f"{len(opened)} readings stored for {span(out['reading_open'])} opens")
     opened_pool = write_tsv(os.path.join(work, "opened.tsv"), [(token_of[m],) for (m,) in opened])
     out["reading_finish"] = wrk(base, "reading_finish", opened_pool, f"/api/v1/materials/{material}/reads/finish",
-                                "POST", body=json.dumps({"client_seconds": 300}), once=True, **run)
+                                "POST", body=json.dumps({"client_seconds": 300}), once=True,
+                                **dict(run, duration=finish_seconds or run["duration"]))
     drain()
     with psycopg.connect(db_url) as conn:
         finished, rows = conn.execute("SELECT count(finished_at), count(*) FROM readings WHERE material_id = %s",
