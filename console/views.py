@@ -108,6 +108,14 @@ def _time_cn(moment):
     return clock.format_cn(moment) if moment else ""
 
 
+def _form_errors(exc):
+    """A form's field errors from a failed load (ValidationError) or a refused service call (AppError, rolled back)."""
+    if isinstance(exc, ValidationError):
+        return exc.normalized_messages()
+    db.session.rollback()
+    return exc.details.get("fields") or {"_": [exc.message]}
+
+
 def _back(default):
     target = request.form.get("next") or ""
     return redirect(target if target.startswith("/console/") else default)
@@ -374,11 +382,8 @@ def materials():
                 "已发布" if data["day"] <= clock.today() else f"已定时于 {_day_cn(data['day'])} 发布")
             flash(f"《{item.title}》{state}。", "ok")
             return redirect(url_for("console.materials"))
-        except ValidationError as exc:
-            errors = exc.normalized_messages()
-        except AppError as exc:
-            db.session.rollback()
-            errors = exc.details.get("fields") or {"_": [exc.message]}
+        except (ValidationError, AppError) as exc:
+            errors = _form_errors(exc)
     page = paginate(manage_list(me(), {}), _page(), 20)
     branches = db.session.scalars(select(Branch).where(Branch.id.in_(scope.managed_branch_ids(me())))
                                   .order_by(Branch.name).limit(500)).all()
@@ -434,11 +439,8 @@ def new_question():
             saved = create_question(me(), QuestionCreateSchema().load(body))
             flash(f"已添加{QUESTION_KINDS[saved.kind]} #{saved.id}。", "ok")
             return redirect(url_for("console.question", question_id=saved.id))
-        except ValidationError as exc:
-            errors = exc.normalized_messages()
-        except AppError as exc:
-            db.session.rollback()
-            errors = exc.details.get("fields") or {"_": [exc.message]}
+        except (ValidationError, AppError) as exc:
+            errors = _form_errors(exc)
     return render_template("console/question_new.html", form=form, errors=errors,
                            kinds=QUESTION_KINDS), 422 if errors else 200
 
@@ -459,11 +461,8 @@ def question(question_id):
             saved = update_question(me(), item, QuestionUpdateSchema().load(question_body(form, item.kind)))
             flash("题目已保存。" if saved.id == item.id else "该题已用于测验，已保存为新版本，原题停用。", "ok")
             return redirect(url_for("console.question", question_id=saved.id))
-        except ValidationError as exc:
-            errors = exc.normalized_messages()
-        except AppError as exc:
-            db.session.rollback()
-            errors = exc.details.get("fields") or {"_": [exc.message]}
+        except (ValidationError, AppError) as exc:
+            errors = _form_errors(exc)
     if form is None:
         form = {"stem": item.stem, "options": "\n".join(o["text"] for o in item.options) if item.kind != "judge"
                 else "", "answer": answer_text(item), "explanation": item.explanation,

@@ -31,21 +31,23 @@ def bank(org):
 def branch_quiz(client, login, org, frozen, bank):
     """Branch A1's quiz for next week, made by its secretary: not open yet."""
     frozen("2026-11-23 08:00")
-    response = client.post(f"/api/v1/branches/{org.branch_a.id}/quizzes", headers=login(org.secretary_a), json={
-        "week_key": NEXT_WEEK, "title": "第49周测验", "question_ids": [q.id for q in bank]})
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["phase"] == "upcoming"
-    return response.get_json()
+    return _create(client, f"/api/v1/branches/{org.branch_a.id}/quizzes", login(org.secretary_a), bank,
+                   NEXT_WEEK, "第49周测验", "upcoming")
 
 
 @pytest.fixture
 def committee_quiz(client, login, org, frozen, bank):
     """Committee A's quiz for this week, made by its admin: open now, closing Monday 2026-11-30 00:00."""
     frozen("2026-11-23 08:00")
-    response = client.post(f"/api/v1/committees/{org.committee_a.id}/quizzes", headers=login(org.admin_a), json={
-        "week_key": THIS_WEEK, "title": "第48周测验", "question_ids": [q.id for q in bank]})
+    return _create(client, f"/api/v1/committees/{org.committee_a.id}/quizzes", login(org.admin_a), bank,
+                   THIS_WEEK, "第48周测验", "open")
+
+
+def _create(client, path, headers, bank, week, title, phase):
+    response = client.post(path, headers=headers, json={
+        "week_key": week, "title": title, "question_ids": [q.id for q in bank]})
     assert response.status_code == 201, response.get_json()
-    assert response.get_json()["phase"] == "open"
+    assert response.get_json()["phase"] == phase
     return response.get_json()
 
 
