@@ -119,6 +119,11 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
     return figures
 
 
+def pool_members(path):
+    """The member ids of a TSV pool (token, member id, ...)."""
+    return [int(line.split("\t")[1]) for line in open(path)]
+
+
 def write_tsv(path, lines):
     with open(path, "w") as f:
         for line in lines:
@@ -323,10 +328,14 @@ def run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, 
     out["quiz_start"] = wrk(base, "quiz_start", quiz_pool, f"/api/v1/quizzes/{quiz_id}/attempts", "POST",
                             once=True, **run)
     drain()
+    # Counted over this step's own members: the soak runs these steps again after its own writes to the same quiz.
+    scope = {"q": quiz_id, "m": pool_members(quiz_pool)}
     with psycopg.connect(db_url) as conn:
-        started = conn.execute("SELECT member_id, id FROM quiz_attempts WHERE quiz_id = %s", (quiz_id,)).fetchall()
-        per_member = conn.execute("SELECT count(*) FROM (SELECT member_id FROM quiz_attempts WHERE quiz_id = %s "
-                                  "GROUP BY member_id HAVING count(*) > 1) d", (quiz_id,)).fetchone()[0]
+        started = conn.execute("SELECT member_id, id FROM quiz_attempts WHERE quiz_id = %(q)s "
+                               "AND member_id = ANY(%(m)s)", scope).fetchall()
+        per_member = conn.execute("SELECT count(*) FROM (SELECT member_id FROM quiz_attempts WHERE quiz_id = %(q)s "
+                                  "AND member_id = ANY(%(m)s) GROUP BY member_id HAVING count(*) > 1) d",
+                                  scope).fetchone()[0]
     checks.expect("quiz: one attempt per member that started", within(len(started), out["quiz_start"])
                   and per_member == 0, f"{len(started)} attempts stored for {span(out['quiz_start'])} starts, "
                                        f"{per_member} members with two")
@@ -339,10 +348,13 @@ def run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, 
     drain()
     with psycopg.connect(db_url) as conn:
         submitted, results, graded, full = conn.execute(
-            "SELECT (SELECT count(*) FROM quiz_attempts WHERE quiz_id = %(q)s AND status = 'submitted'), "
-            "(SELECT count(*) FROM quiz_results WHERE quiz_id = %(q)s), "
-            "(SELECT count(*) FROM quiz_attempt_answers WHERE quiz_id = %(q)s), "
-            "(SELECT count(*) FROM quiz_results WHERE quiz_id = %(q)s AND score = 100)", {"q": quiz_id}).fetchone()
+            "SELECT (SELECT count(*) FROM quiz_attempts WHERE quiz_id = %(q)s AND member_id = ANY(%(m)s) "
+            "AND status = 'submitted'), "
+            "(SELECT count(*) FROM quiz_results WHERE quiz_id = %(q)s AND member_id = ANY(%(m)s)), "
+            "(SELECT count(*) FROM quiz_attempt_answers g JOIN quiz_attempts a ON a.id = g.attempt_id "
+            "WHERE g.quiz_id = %(q)s AND a.member_id = ANY(%(m)s)), "
+            "(SELECT count(*) FROM quiz_results WHERE quiz_id = %(q)s AND member_id = ANY(%(m)s) AND score = 100)",
+            scope).fetchone()
     checks.expect("quiz: each submit stored exactly once, graded and scored",
                   within(submitted, out["quiz_submit"]) and results == submitted and full == submitted
                   and graded == submitted * len(facts["current_questions"]),
@@ -364,8 +376,10 @@ def run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run
     out["reading_open"] = wrk(base, "reading_open", read_pool, f"/api/v1/materials/{material}/reads", "POST",
                               once=True, **run)
     drain()
+    scope = {"t": material, "m": pool_members(read_pool)}  # this step's own members, as in run_quiz
     with psycopg.connect(db_url) as conn:
-        opened = conn.execute("SELECT member_id FROM readings WHERE material_id = %s", (material,)).fetchall()
+        opened = conn.execute("SELECT member_id FROM readings WHERE material_id = %(t)s AND member_id = ANY(%(m)s)",
+                              scope).fetchall()
     checks.expect("reading: one reading row per member who opened", within(len(opened), out["reading_open"]),
                   f"{len(opened)} readings stored for {span(out['reading_open'])} opens")
     opened_pool = write_tsv(os.path.join(work, "opened.tsv"), [(token_of[m],) for (m,) in opened])
@@ -374,8 +388,8 @@ def run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run
                                 **dict(run, duration=finish_seconds or run["duration"]))
     drain()
     with psycopg.connect(db_url) as conn:
-        finished, rows = conn.execute("SELECT count(finished_at), count(*) FROM readings WHERE material_id = %s",
-                                      (material,)).fetchone()
+        finished, rows = conn.execute("SELECT count(finished_at), count(*) FROM readings WHERE material_id = %(t)s "
+                                      "AND member_id = ANY(%(m)s)", scope).fetchone()
     checks.expect("reading: each finish recorded once, no duplicate readings",
                   within(finished, out["reading_finish"]) and rows == len(opened),
                   f"{span(out['reading_finish'])} finishes, {finished} readings finished, {rows} rows")
@@ -590,7 +604,6 @@ def run_push(args, stack, flask, env, fake, facts, db_url, checks):
             "projected_total_seconds": round(expected / rate, 0) if rate and not finished else None,
             "senders": args.senders, "budget_seconds": args.push_timeout, "sender_profile": report_profile}
     log(f"push: {push}")
-    sent = statuses.get("sent", 0)
     checks.expect("push: the fan-out queued one notification per member",
                   rows == expected and keys == rows and members == expected,
                   f"outbox {rows} rows, {keys} idempotency keys, {members} members, expected {expected}")
