@@ -15,14 +15,16 @@ $(VENV)/.installed: requirements.txt
 
 setup: $(VENV)/.installed
 
-## make run: migrate, seed the demo, then serve the API, the fake WeChat API, the scheduler and a sender.
+## make run: migrate, seed the demo, then serve the API, the fake WeChat API, the scheduler and a sender. The fake
+## knows the demo member's two quiz-message consents, as notifications/demo.py seeds them.
 run: setup
 	@export WECHAT_API_BASE=$(FAKE_WECHAT) WECOM_API_BASE=$(FAKE_WECHAT) PUBLIC_URL=http://127.0.0.1:$(PORT); \
 	$(BIN)/flask --app wsgi db upgrade heads && \
 	$(BIN)/flask --app wsgi seed-demo && \
 	trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python -m fakewechat --host 127.0.0.1 --port 5001 --appid wx-demo-appid --secret demo-app-secret & \
-	if $(BIN)/flask --app wsgi scheduler --help >/dev/null 2>&1; then $(BIN)/flask --app wsgi scheduler & fi; \
+	$(BIN)/python -m fakewechat --host 127.0.0.1 --port 5001 --appid wx-demo-appid --secret demo-app-secret \
+		--consent demo-member:tmpl-quiz-open:2 & \
+	$(BIN)/flask --app wsgi scheduler & \
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload
 
 ## make test: the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set.

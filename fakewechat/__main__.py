@@ -2,7 +2,8 @@
 
 Point the app at it with WECHAT_API_BASE=http://127.0.0.1:5001 and WECOM_API_BASE=http://127.0.0.1:5001.
 For local logins the fake accepts js_code "dev:<openid>" and phone code "dev-phone:<digits>"
-(a convenience of the fake only; real WeChat never does).
+(a convenience of the fake only; real WeChat never does). --consent OPENID:TEMPLATE_ID:COUNT starts the fake with a
+user who has already allowed COUNT messages of a template (tapped 允许 in the mini-program), as `make run`'s demo has.
 """
 import argparse
 import logging
@@ -12,16 +13,37 @@ from werkzeug.serving import run_simple
 from fakewechat.app import RequestHandler, create_app
 
 
-def main(argv=None):
-    """Parse the command line and serve the fake until interrupted."""
+def consent(text):
+    """OPENID:TEMPLATE_ID:COUNT -> (openid, template_id, count)."""
+    openid, _, rest = text.partition(":")
+    template_id, _, count = rest.rpartition(":")
+    if not openid or not template_id or not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected OPENID:TEMPLATE_ID:COUNT, got {text!r}")
+    return openid, template_id, int(count)
+
+
+def build(argv=None):
+    """Parse the command line; return it and the fake's app, holding the --consent users."""
     parser = argparse.ArgumentParser(prog="python -m fakewechat", description="Fake WeChat + WeCom server APIs")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--appid", default="wx-demo-appid")
     parser.add_argument("--secret", default="demo-app-secret")
+    parser.add_argument("--consent", action="append", default=[], type=consent, metavar="OPENID:TEMPLATE_ID:COUNT",
+                        help="a user known to WeChat who has allowed COUNT messages of a template (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(appid=args.appid, secret=args.secret)
+    state = app.extensions["fakewechat"]
+    for openid, template_id, count in args.consent:
+        state.known_openids.add(openid)
+        state.consents[(openid, template_id)] += count
+    return args, app
+
+
+def main(argv=None):
+    """Serve the fake until interrupted."""
+    args, app = build(argv)
     run_simple(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
 
 

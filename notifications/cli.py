@@ -1,6 +1,5 @@
 """`flask notifications send` (a sender) and `flask scheduler` (the scheduler, with a sender thread)."""
 import logging
-import threading
 
 import click
 from flask import current_app

@@ -1,7 +1,7 @@
 """What each notification says, and whom it goes to, asked of the other rooms through their query services.
 
-Imports of learning, quizzes and quotas are made inside functions: notifications depends on them, and a room
-not yet built raises ImportError, which makes the job wait (and the 一键提醒 answer 503) instead of crashing.
+Imports of learning, quizzes and quotas are made inside the functions that ask them, so importing notifications
+loads no other room.
 """
 from datetime import timedelta
 

@@ -62,15 +62,8 @@ def _run(job, period, body):
     if not claim_run(job, period):
         log.info("job %s period=%s already done or running; skipped", job, period)
         return None
-    try:
-        enqueued = body()
-    except ImportError as exc:
-        # The room this job asks has not landed yet: release the run so it happens once the room exists.
-        db.session.rollback()
-        db.session.execute(JobRun.__table__.delete().where(JobRun.job == job, JobRun.period == period))
-        db.session.commit()
-        log.warning("job %s waits for a room not yet built: %s", job, exc)
-        return None
+    # A body that fails leaves the run 'running': claim_run retakes it once JOB_STALE has passed.
+    enqueued = body()
     finish_run(job, period, enqueued)
     log.info("job %s period=%s enqueued=%s", job, period, enqueued)
     return enqueued
@@ -218,12 +211,7 @@ def run_secretary_digest(now):
 
 def _run_per_quiz(job, due, announce):
     """Run announce(quiz) once per quiz that due() finds, keyed (job, "quiz<id>"); return how many it queued."""
-    try:
-        quizzes = _quizzes(due())
-    except ImportError as exc:
-        db.session.rollback()
-        log.warning("job %s waits for a room not yet built: %s", job, exc)
-        return None
+    quizzes = _quizzes(due())
     enqueued = [_run(job, f"quiz{quiz.id}", lambda quiz=quiz: announce(quiz)) for quiz in quizzes]
     return sum(n or 0 for n in enqueued)
 

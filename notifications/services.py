@@ -6,7 +6,7 @@ from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, clock
-from core.errors import Invalid, NotFound, Unavailable
+from core.errors import Invalid, NotFound
 from core.extensions import db
 from members.models import Member
 from notifications.models import (CHANNEL_WECHAT, CHANNEL_WECOM, DEAD, PENDING, BranchRobot, Notification,
@@ -286,10 +286,7 @@ def remind_branch(actor, branch, kind):
 
     now = clock.now()
     day = clock.today()
-    try:
-        behind, message = content.behind_for_reminder(kind, branch, now)
-    except ImportError:
-        raise Unavailable("该提醒所需的功能尚未上线", code="feature_unavailable")
+    behind, message = content.behind_for_reminder(kind, branch, now)
     period = day.isoformat()
     behind_count = db.session.scalar(select(func.count()).select_from(behind.subquery()))
     reminded = fan_out(behind, f"reminder_{kind}", period, message, commit=False)

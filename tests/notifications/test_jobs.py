@@ -157,13 +157,22 @@ def test_the_monday_digest_reaches_secretaries_and_the_group_chat(app, client, o
     assert chat["markdown"]["content"].startswith("**甲一支部上周学习周报**")
 
 
-def test_a_job_whose_room_is_missing_waits_and_runs_once_it_lands(app, org, frozen, monkeypatch):
+def test_a_job_that_fails_runs_once_its_claim_goes_stale(app, org, frozen, monkeypatch):
     frozen("2026-12-01 09:00")
-    monkeypatch.setitem(sys.modules, "quotas.stats", None)  # as if quotas were not built yet
-    assert jobs.run_quota_monthly(clock.now()) is None
-    assert db.session.scalars(db.select(JobRun)).all() == []
+    monkeypatch.setitem(sys.modules, "quotas.stats", None)  # the job's body fails (any error will do)
+    assert jobs.JOB_STALE == timedelta(minutes=30)
+    with pytest.raises(ImportError):
+        jobs.run_quota_monthly(clock.now())
+    db.session.rollback()
+    assert [(r.job, r.status) for r in db.session.scalars(db.select(JobRun))] == [("quota_monthly", "running")]
+    assert rows(kind="quota_reminder") == []
     monkeypatch.undo()
+    frozen("2026-12-01 09:20")  # another tick while the failed claim is fresh: it could still be running
+    assert jobs.run_quota_monthly(clock.now()) is None
+    frozen("2026-12-01 09:31")  # stale: retaken, and it runs once
     assert jobs.run_quota_monthly(clock.now()) > 0
+    assert db.session.scalar(db.select(JobRun.status).where(JobRun.job == "quota_monthly")) == "done"
+    assert jobs.run_quota_monthly(clock.now()) is None
 
 
 def test_after_downtime_a_missed_job_runs_once_if_it_still_makes_sense(app, client, org, login, frozen):
