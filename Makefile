@@ -44,8 +44,9 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 ## make soak: the faults (Redis crash, PostgreSQL restart, sender SIGKILL) on a private PostgreSQL + Redis, then the
-## soak: bench's production stack on a private durable cluster; bench's wrk steps measure the Monday-peak rate, then
-## SOAK_SECONDS (default 600) of Monday mornings against it, every record checked (bench/soak.py). CI runs it shorter.
+## soak: bench's production stack on a private durable cluster; SOAK_SECONDS (default 600) of Monday mornings, with
+## bench's wrk steps measuring the Monday-peak rate just before and just after, every record checked (bench/soak.py).
+## CI runs it shorter.
 soak: setup
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	@$(BIN)/pip install -q -r bench/requirements.txt

@@ -37,7 +37,7 @@ from bench.services import Postgres, Redis, free_port
 # One member's Monday morning, as the bench scenarios that measured each step name them. The submit is sent twice.
 MIX = ("reading_today", "reading_open", "reading_finish", "quiz_current", "quiz_start", "quiz_autosave",
        "quiz_submit", "quiz_submit")
-# bench's steps each run alone, one endpoint at a time. A member's whole morning held 0.89-0.94 of the rate they imply
+# bench's steps each run alone, one endpoint at a time. A member's whole morning held 0.88-0.94 of the rate they imply
 # (README): the phones' own CPU, on the same two cores, and the concurrent retry, which parks a sync worker on the
 # attempt's row lock, take a few percent of the machine, and the machine drifts. The floors are below that spread, so
 # the soak fails on a collapse or a stall, not on the machine's swings.
@@ -77,7 +77,9 @@ def benchmark(before, after, seconds):
     """The benchmark's rate around the soak: the mean of the runs before and after it (the machine drifts)."""
     checks = before["checks"] + after["checks"]
     exhausted = [f"before: {n}" for n in before["exhausted"]] + [f"after: {n}" for n in after["exhausted"]]
+    # after/before is reported: a soak that left the stack slower would show here, and it halves its own bar.
     return {"rate": round((before["rate"] + after["rate"]) / 2, 1), "before": before, "after": after,
+            "after_over_before": round(after["rate"] / before["rate"], 2),
             "seconds_per_step": seconds, "exhausted": exhausted, "checks": checks,
             "passed": all(c["passed"] for c in checks) and not exhausted}
 
@@ -142,7 +144,7 @@ async def call(http, tally, step, method, path, token, body=None, expect=(200,))
     began = time.monotonic()
     try:
         status, text = await http.request(method, path, token, body)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (OSError, asyncio.TimeoutError, ValueError) as exc:  # ValueError: a garbled status line or body
         tally.errors.append(f"{step} {method} {path}: {type(exc).__name__} {exc}")
         raise PhoneError from exc
     now = time.monotonic()
@@ -150,7 +152,11 @@ async def call(http, tally, step, method, path, token, body=None, expect=(200,))
     if status not in expect:
         tally.errors.append(f"{step} {method} {path}: {status} {text[:200]}")
         raise PhoneError
-    return json.loads(text) if text else None
+    try:
+        return json.loads(text) if text else None
+    except ValueError as exc:
+        tally.errors.append(f"{step} {method} {path}: not JSON: {text[:200]}")
+        raise PhoneError from exc
 
 
 async def monday_morning(http, tally, facts, token, member_id):
@@ -196,7 +202,8 @@ def workers_rss(master):
         except OSError:  # not a process, or gone
             continue
         if pid.isdigit() and re.search(rf"^PPid:\s+{master}$", status, re.MULTILINE):
-            found[int(pid)] = int(re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE).group(1)) // 1024
+            rss = re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE)  # none: a worker dead, not yet reaped
+            found[int(pid)] = int(rss.group(1)) // 1024 if rss else 0
     return found
 
 
@@ -208,7 +215,8 @@ def machine_busy():
 
 async def watch(tally, master, deadline):
     """The workers' memory after warm-up and at the end of each minute; which workers served (a new pid: a crash)."""
-    marks = [5] + [WINDOW * (n + 1) for n in range(int((deadline - tally.started) // WINDOW))]
+    seconds = deadline - tally.started
+    marks = [5] * (seconds >= 5) + [WINDOW * (n + 1) for n in range(int(seconds // WINDOW))]
     for mark in marks:
         await asyncio.sleep(max(0, tally.started + mark - time.monotonic()))
         rss = workers_rss(master)
@@ -302,7 +310,8 @@ def report_markdown(report):
              f"mornings) = **{r['ratio_to_benchmark']}×** the benchmark's Monday-peak rate for this mix, "
              f"{bench['rate']} req/s, measured in this run on this stack with wrk ({bench['seconds_per_step']} s per "
              f"step): the mean of {bench['before']['rate']} req/s just before the soak {bench['before']['steps']} and "
-             f"{bench['after']['rate']} just after it {bench['after']['steps']}; slowest full minute "
+             f"{bench['after']['rate']} just after it {bench['after']['steps']} (after/before "
+             f"{bench['after_over_before']}); slowest full minute "
              f"{r['slowest_window_rps']} req/s "
              f"({r['slowest_window_ratio']}×); per minute {r['per_minute_rps']}. Load generator (the phones): "
              f"{r['client_cpu_share']} of one core; the machine was {r['machine_busy_share']} busy over the soak. "
@@ -342,7 +351,7 @@ def main():
                         help="data set size, in branches of 20 under 20 committees (CI loads fewer)")
     parser.add_argument("--phones", type=int, default=8, help="members at once: bench's wrk connections")
     parser.add_argument("--calibration-seconds", type=int, default=int(os.environ.get("SOAK_CALIBRATION", 15)),
-                        help="seconds of each benchmark step measured before the soak (bench's default: 15)")
+                        help="seconds of each benchmark step, measured before and after the soak (bench's default: 15)")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
     args = parser.parse_args()
     started = time.time()
@@ -378,14 +387,15 @@ def main():
         stack.start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                  "--log-level", "warning", "wsgi:app"])
         wait_http(f"{base}/readyz")
+        master = stack.procs["gunicorn"].pid
+        workers_at_start = set(workers_rss(master))
         log(f"soak: the benchmark's quiz and reading steps first, {args.calibration_seconds} s each, with wrk")
         ahead = calibrate(base, work, facts, pg.url, first, second, args.calibration_seconds, "before")
         before = snapshot(pg.url, facts)
         log(f"soak: {args.phones} phones for {args.seconds:.0f} s (the benchmark ran at {ahead['rate']} req/s)")
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         import uvloop  # bench/requirements.txt (make soak): imported here, so tests import this module without it
-        tally = uvloop.run(drive(base, members, facts, args.seconds, args.phones,
-                                          stack.procs["gunicorn"].pid))
+        tally = uvloop.run(drive(base, members, facts, args.seconds, args.phones, master))
         used = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime) / tally.elapsed
         time.sleep(1)
@@ -393,9 +403,10 @@ def main():
         log(f"soak: the benchmark's steps again, {args.calibration_seconds} s each, with wrk")
         behind = calibrate(base, work, facts, pg.url, second, first, args.calibration_seconds, "after")
         bench = benchmark(ahead, behind, args.calibration_seconds)
+        tally.worker_pids |= workers_at_start | set(workers_rss(master))  # from the first benchmark step to the last
         run = summarize(tally, bench, client_cpu, workers)
         gunicorn_log = open(os.path.join(work, "gunicorn.log")).read()
-        run["server_tracebacks"] = gunicorn_log.count("Traceback")
+        run["server_tracebacks"] = gunicorn_log.count("Traceback") + gunicorn_log.count("WORKER TIMEOUT")
     finally:
         if stack:
             stack.stop_all()
@@ -430,9 +441,12 @@ def snapshot(db_url, facts):
 
 
 def memory_steady(samples):
-    """The workers' memory at the end within MEMORY of what it was after the first minute (caches warm)."""
+    """The workers' memory at the end within MEMORY of what it was after the first minute (caches warm); a run of a
+    minute or less is held to its sample after warm-up, at 5 s."""
     minutes = [mb for second, mb in samples if second >= WINDOW]
-    return len(minutes) < 2 or minutes[-1] <= MEMORY * minutes[0]
+    if len(minutes) >= 2:
+        return minutes[-1] <= MEMORY * minutes[0]
+    return len(samples) < 2 or samples[-1][1] <= MEMORY * samples[0][1]
 
 
 def summarize(tally, bench, client_cpu, workers):

@@ -1,7 +1,7 @@
 """What each notification says, and whom it goes to, asked of the other rooms through their query services.
 
 Imports of learning, quizzes and quotas are made inside the functions that ask them, so importing notifications
-loads no other room.
+loads none of those rooms.
 """
 from datetime import timedelta
 
