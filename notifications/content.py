@@ -39,6 +39,14 @@ def quiz_reminder_message(quiz):
             "data": {"thing1": quiz.title, "time2": closes, "thing3": "您还未提交，请尽快作答"}}
 
 
+def quiz_close_moved_message(quiz):
+    """The close of an open quiz has moved: the new close."""
+    closes = format_cn(quiz.closes_at)
+    return {"title": "测验截止时间调整", "body": f"“{quiz.title}”截止时间调整为{closes}，请在截止前完成作答。",
+            "page": f"pages/quiz/index?id={quiz.id}",
+            "data": {"thing1": quiz.title, "time2": closes, "thing3": "截止时间已调整，请按时作答"}}
+
+
 def quiz_result_message(quiz, result=None):
     """Results are ready: with the member's own score and whether they passed, if they took the quiz."""
     if result is None:

@@ -10,6 +10,9 @@ KINDS = {
     "study_material": ("study_material", False),
     "quiz_open": ("quiz_open", True),
     "quiz_reminder": ("quiz_reminder", False),
+    # A moved close amends the opening announcement (essential): a member who muted reminders must still hear
+    # that the quiz now closes earlier.
+    "quiz_close_moved": ("quiz_reminder", True),
     "quiz_result": ("quiz_result", True),
     "quota_reminder": ("task_reminder", False),
     "quota_tally": ("task_reminder", True),

@@ -295,6 +295,23 @@ def remind_branch(actor, branch, kind):
     return {"kind": kind, "behind": behind_count, "reminded": reminded, "already_reminded": behind_count - reminded}
 
 
+# ---- for the quizzes room ---------------------------------------------------------------------------------
+
+def notify_quiz_close_moved(quiz, old_close):
+    """Tell the members of an open quiz who have not submitted that its close moved from `old_close`; in the
+    caller's transaction (the edit commits it, a failed edit queues nothing). Returns how many were queued.
+
+    Keyed by the quiz, the old and the new close: a retried or racing edit adds nothing, a later move notifies
+    again (also one back to an earlier close); only a move repeated exactly (A→B, B→A, A→B) is not told twice."""
+    from notifications import content
+    from quizzes.stats import members_not_submitted
+
+    old, new = (moment.astimezone(clock.UTC).isoformat() for moment in (old_close, quiz.closes_at))
+    period = f"quiz{quiz.id}:{old}>{new}"
+    return fan_out(members_not_submitted(quiz), "quiz_close_moved", period, content.quiz_close_moved_message(quiz),
+                   commit=False)
+
+
 # ---- admin view of the outbox -----------------------------------------------------------------------------
 
 def outbox_query(admin, status=DEAD):

@@ -182,7 +182,8 @@ def update_quiz(actor, quiz, data):
         raise Conflict("测验已结束，成绩已确定，不能再修改", code="quiz_closed")
     started = db.session.scalar(select(Attempt.id).where(Attempt.quiz_id == quiz.id).limit(1)) is not None
     before = _settings(quiz)
-    if started or quiz.phase(now) == "open":
+    was_open = quiz.phase(now) == "open"
+    if started or was_open:
         _update_open_quiz(quiz, data, before, started, now)
     else:
         _update_upcoming_quiz(quiz, data, before)
@@ -192,7 +193,14 @@ def update_quiz(actor, quiz, data):
     if not changes:
         db.session.rollback()
         return quiz
-    audit.record(actor, "quiz.update", "quiz", quiz.id, week_key=quiz.week_key, changes=changes)
+    details = {}
+    if was_open and "closes_at" in changes:
+        # Members still to answer must hear of the new close. Queued in this transaction, so an edit that fails
+        # tells no one; the only call from quizzes into notifications (before it opens, the announcement carries it).
+        from notifications.services import notify_quiz_close_moved
+
+        details["notified"] = notify_quiz_close_moved(quiz, before["closes_at"])
+    audit.record(actor, "quiz.update", "quiz", quiz.id, week_key=quiz.week_key, changes=changes, **details)
     db.session.commit()
     # The member flow reads the cached definition: drop it so the next read sees the new settings.
     definitions.clear_definition(quiz.id)
