@@ -305,7 +305,7 @@ def run_scenarios(args, base, work, facts, db_url, checks):
 
     token_of = {int(m[1]): m[0] for m in members}
     if "quiz" in args.only:
-        run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, run)
+        run_quiz(base, work, facts, db_url, checks, out, quiz_pool, token_of, run)
     if "reading" in args.only:
         run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run)
     if "dash" in args.only:
@@ -319,7 +319,7 @@ def run_scenarios(args, base, work, facts, db_url, checks):
     return out
 
 
-def run_quiz(args, base, work, facts, db_url, checks, out, quiz_pool, token_of, run):
+def run_quiz(base, work, facts, db_url, checks, out, quiz_pool, token_of, run):
     """Quiz peak: fetch, start, autosave, submit — each step by many distinct members."""
     all_members = os.path.join(work, "members.tsv")
     quiz_id = facts["current_quiz"]

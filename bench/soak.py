@@ -63,7 +63,7 @@ def calibrate(base, work, facts, db_url, quiz_members, read_members, seconds, la
     token_of = {int(m[1]): m[0] for m in quiz_members + read_members}
     checks, out = Checks(), {}
     run = dict(threads=threads, connections=connections, duration=seconds)
-    run_quiz(None, base, work, facts, db_url, checks, out, quiz_pool, token_of, run)
+    run_quiz(base, work, facts, db_url, checks, out, quiz_pool, token_of, run)
     # Finishes can only go to members the open step opened: half the time keeps a faster finish from running out.
     run_reading(base, work, facts, db_url, checks, out, read_pool, token_of, run, finish_seconds=max(3, seconds // 2))
     steps = {name: figures["rps"] for name, figures in out.items()}

@@ -34,10 +34,8 @@ def build(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(appid=args.appid, secret=args.secret)
-    state = app.extensions["fakewechat"]
     for openid, template_id, count in args.consent:
-        state.known_openids.add(openid)
-        state.consents[(openid, template_id)] += count
+        app.extensions["fakewechat"].grant([openid], template_id, count)
     return args, app
 
 

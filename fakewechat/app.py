@@ -73,6 +73,16 @@ class FakeState:
         self.lock = threading.RLock()
         self.reset()
 
+    def grant(self, openids, template_id, count):
+        """Users who allowed `count` more messages of a template (tapped 允许); False if it is not registered."""
+        with self.lock:
+            if template_id not in self.templates:
+                return False
+            self.known_openids.update(openids)
+            for openid in openids:
+                self.consents[(openid, template_id)] += count
+            return True
+
     def reset(self):
         self.offset = 0.0
         self.login_codes = {}          # code -> {"openid", "unionid", "issued", "used"}
@@ -410,10 +420,8 @@ def create_app(appid="wx-demo-appid", secret="demo-app-secret"):
         if not openid or not isinstance(count, int) or count < 0:
             return _bad_control("openid and a non-negative integer count are required")
         with state.lock:
-            if template_id not in state.templates:
+            if not state.grant([openid], template_id, count):
                 return _bad_control(f"template {template_id!r} is not registered")
-            state.known_openids.add(openid)
-            state.consents[(openid, template_id)] += count
             remaining = state.consents[(openid, template_id)]
         return jsonify(openid=openid, template_id=template_id, remaining=remaining)
 
@@ -425,12 +433,8 @@ def create_app(appid="wx-demo-appid", secret="demo-app-secret"):
         if not isinstance(openids, list) or not all(isinstance(o, str) and o for o in openids) \
                 or not isinstance(count, int) or count < 0:
             return _bad_control("openids (a list of strings) and a non-negative integer count are required")
-        with state.lock:
-            if template_id not in state.templates:
-                return _bad_control(f"template {template_id!r} is not registered")
-            state.known_openids.update(openids)
-            for openid in openids:
-                state.consents[(openid, template_id)] += count
+        if not state.grant(openids, template_id, count):
+            return _bad_control(f"template {template_id!r} is not registered")
         return jsonify(template_id=template_id, openids=len(openids), count=count)
 
     @app.get("/_fake/messages/summary")

@@ -31,6 +31,8 @@ RESULTS_LOOKBACK = timedelta(days=7)
 # A results notice later than this after the close is not sent (the quiz is still closed and graded): after a
 # long downtime, or on the first run for quizzes announced before results were keyed per quiz.
 RESULTS_NOTICE_WITHIN = timedelta(hours=24)
+# The per-quiz jobs key their runs "quiz<id>": written in Python by _run_per_quiz, matched in SQL by _not_done.
+QUIZ_PERIOD = "quiz"
 
 
 def claim_run(job, period):
@@ -212,7 +214,7 @@ def run_secretary_digest(now):
 def _run_per_quiz(job, due, announce):
     """Run announce(quiz) once per quiz that due() finds, keyed (job, "quiz<id>"); return how many it queued."""
     quizzes = _quizzes(due())
-    enqueued = [_run(job, f"quiz{quiz.id}", lambda quiz=quiz: announce(quiz)) for quiz in quizzes]
+    enqueued = [_run(job, QUIZ_PERIOD + str(quiz.id), lambda quiz=quiz: announce(quiz)) for quiz in quizzes]
     return sum(n or 0 for n in enqueued)
 
 
@@ -221,7 +223,7 @@ def _not_done(job, quizzes):
     from quizzes.models import Quiz
 
     done = select(JobRun.id).where(JobRun.job == job, JobRun.status == "done",
-                                   JobRun.period == literal("quiz") + cast(Quiz.id, String))
+                                   JobRun.period == literal(QUIZ_PERIOD) + cast(Quiz.id, String))
     return quizzes.where(~done.exists())
 
 

@@ -123,11 +123,11 @@ def login(client, fake_wechat, ctx):
 @pytest.fixture
 def frozen():
     """Freeze the clock at a moment (aware datetime, or 'YYYY-MM-DD HH:MM' in Asia/Shanghai)."""
-    from datetime import datetime
+    from tests.factories import local_time
 
     def _freeze(moment):
         if isinstance(moment, str):
-            moment = datetime.strptime(moment, "%Y-%m-%d %H:%M").replace(tzinfo=clock.TZ)
+            moment = local_time(moment)
         clock.freeze(moment)
         return moment
 

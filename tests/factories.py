@@ -1,8 +1,10 @@
 """Build test data directly in the database; tests then act through the HTTP API."""
 import io
 import itertools
+from datetime import datetime
 from types import SimpleNamespace
 
+from core import clock
 from core.extensions import db
 from members.models import Branch, Member, PartyGroup
 from members.services import create_committee
@@ -72,3 +74,8 @@ def csv_upload(rows, headers, filename="data.csv", encoding="utf-8-sig"):
     """A multipart file tuple for the test client, from header + rows."""
     lines = [",".join(headers)] + [",".join(str(c) for c in r) for r in rows]
     return (io.BytesIO(("\n".join(lines) + "\n").encode(encoding)), filename)
+
+
+def local_time(text):
+    """'YYYY-MM-DD HH:MM' on the business calendar (Asia/Shanghai), as an aware datetime."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=clock.TZ)

@@ -1,6 +1,6 @@
 """Moving the clock through each job's schedule in Asia/Shanghai, with the rooms' real data behind it."""
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,10 +12,7 @@ from notifications.scheduler import Scheduler, last_fire_time, triggers
 from tests.learning.helpers import publish
 from tests.notifications.helpers import rows
 from tests.quizzes.helpers import answers_for, make_bank
-
-
-def _local(text):
-    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=clock.TZ)
+from tests.factories import local_time as _local
 
 
 def _recipients(kind):

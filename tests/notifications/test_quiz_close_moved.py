@@ -4,10 +4,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from core import audit, clock
+from core import audit
 from core.audit import AuditEntry
 from core.extensions import db
 from notifications.models import SENT
+from tests.factories import local_time
 from tests.notifications.helpers import consent, rows, send_all
 from tests.quizzes.helpers import answers_for, make_bank
 
@@ -15,7 +16,7 @@ KIND, QUIZ_REMINDER = "quiz_close_moved", "tmpl-quiz-reminder"
 
 
 def _iso(text):
-    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=clock.TZ).isoformat()
+    return local_time(text).isoformat()
 
 
 @pytest.fixture

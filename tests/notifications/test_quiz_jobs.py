@@ -1,5 +1,4 @@
 """The quiz jobs follow each quiz's own (possibly moved) window, announce each quiz once, and stay cheap when idle."""
-from datetime import datetime
 
 import pytest
 from sqlalchemy import event, select
@@ -13,12 +12,9 @@ from quizzes.models import Attempt, Quiz
 from tests.notifications.helpers import rows, send_all
 from tests.notifications.test_concurrency import AlwaysLeader, _in_threads
 from tests.quizzes.helpers import answers_for, make_bank
+from tests.factories import local_time as _local
 
 QUIZ_OPEN = "tmpl-quiz-open"
-
-
-def _local(text):
-    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=clock.TZ)
 
 
 def _audience_a(org):

@@ -10,12 +10,9 @@ from core.extensions import db
 from quizzes.models import Attempt, Quiz, QuizItem
 from tests.factories import login_headers
 from tests.quizzes.helpers import answers_for, assert_no_answers, make_bank, make_question
+from tests.factories import local_time as _local
 
 THIS_WEEK, NEXT_WEEK = "2026-W48", "2026-W49"
-
-
-def _local(text):
-    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=clock.TZ)
 
 
 def _iso(text):
