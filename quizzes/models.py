@@ -1,5 +1,5 @@
 """The question bank, weekly quizzes, attempts and results."""
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 
 from core import clock
 from core.db import BigId, UTCDateTime
@@ -103,7 +103,11 @@ class Attempt(db.Model):
     __tablename__ = "quiz_attempts"
     __table_args__ = (
         UniqueConstraint("quiz_id", "member_id", "number"),
-        Index("ix_quiz_attempts_quiz_status", "quiz_id", "status"),
+        # The open attempts of a quiz (closing, expiry). Partial and keyed by member too, and the results' branch
+        # index leads with the branch: neither can serve a member's lookup of this week's quiz by scanning the quiz,
+        # which PostgreSQL chose while its statistics still held the new quiz as empty (found by the soak, README).
+        Index("ix_quiz_attempts_in_progress", "quiz_id", "member_id",
+              postgresql_where=text("status = 'in_progress'"), sqlite_where=text("status = 'in_progress'")),
         Index("ix_quiz_attempts_member", "member_id", "quiz_id"),
     )
     id = db.Column(BigId, primary_key=True)
@@ -146,7 +150,7 @@ class QuizResult(db.Model):
     __tablename__ = "quiz_results"
     __table_args__ = (
         UniqueConstraint("quiz_id", "member_id"),
-        Index("ix_quiz_results_quiz_branch", "quiz_id", "branch_id"),
+        Index("ix_quiz_results_branch_quiz", "branch_id", "quiz_id"),
         Index("ix_quiz_results_member", "member_id"),
     )
     id = db.Column(BigId, primary_key=True)
