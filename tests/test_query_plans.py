@@ -39,7 +39,7 @@ def pg(ctx):
     db.session.rollback()
 
 
-def _stale_copy(table, key, rows_sql):
+def _stale_copy(table, rows_sql):
     """A temp copy of `table` with its indexes, analyzed while HOT had no rows, then HOT filled with 3,000 members."""
     db.session.execute(text(f"CREATE TEMP TABLE t_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"))
     db.session.execute(text(rows_sql.format(t=f"t_{table}", key=OLD, members=20_000)))
@@ -49,7 +49,7 @@ def _stale_copy(table, key, rows_sql):
 
 
 def test_a_members_reading_of_the_hot_material_is_found_by_its_key(pg):
-    table = _stale_copy("readings", "material_id", (
+    table = _stale_copy("readings", (
         "INSERT INTO {t} (id, member_id, material_id, day, opened_at, seconds, completed_at, completed_day) "
         "SELECT {key} * 100000 + m, m, {key}, '2026-11-23', now(), 300, now(), '2026-11-23' "
         "FROM generate_series(1, {members}) m"))
@@ -60,11 +60,11 @@ def test_a_members_reading_of_the_hot_material_is_found_by_its_key(pg):
 
 
 def test_a_members_attempts_and_result_in_the_hot_quiz_are_found_by_their_key(pg):
-    attempts = _stale_copy("quiz_attempts", "quiz_id", (
+    attempts = _stale_copy("quiz_attempts", (
         "INSERT INTO {t} (id, quiz_id, member_id, number, status, \"order\", answers, started_at, deadline_at, late) "
         "SELECT {key} * 100000 + m, {key}, m, 1, CASE WHEN m % 3 = 0 THEN 'in_progress' ELSE 'submitted' END, "
         "'[]', '{{}}', now(), now(), false FROM generate_series(1, {members}) m"))
-    results = _stale_copy("quiz_results", "quiz_id", (
+    results = _stale_copy("quiz_results", (
         "INSERT INTO {t} (id, quiz_id, member_id, branch_id, attempt_id, score, passed, attempts, submitted_at) "
         "SELECT {key} * 100000 + m, {key}, m, m % 50, {key} * 100000 + m, 90, true, 1, now() "
         "FROM generate_series(1, {members}) m"))
