@@ -452,7 +452,7 @@ def memory_steady(samples):
 def summarize(tally, bench, client_cpu, workers):
     """Rates, per-step latency and status counts, and whether the benchmark's rate was held."""
     held = tally.requests / tally.elapsed
-    full = [n / WINDOW for w, n in tally.per_window.items() if (w + 1) * WINDOW <= tally.elapsed]
+    full = [n / WINDOW for w, n in sorted(tally.per_window.items()) if (w + 1) * WINDOW <= tally.elapsed]
     slowest = min(full) if full else None  # a run shorter than a minute has no full minute
     median = sorted(full)[len(full) // 2] if full else None
     steps = {step: {"answers": len(tally.latency[step]), "statuses": dict(tally.statuses[step]),
@@ -462,8 +462,7 @@ def summarize(tally, bench, client_cpu, workers):
             "requests_per_second": round(held, 1), "ratio_to_benchmark": round(held / bench["rate"], 2),
             "slowest_window_rps": round(slowest, 1) if full else None,
             "slowest_window_ratio": round(slowest / bench["rate"], 2) if full else None,
-            "per_minute_rps": [round(n / WINDOW, 1) for w, n in sorted(tally.per_window.items())
-                               if (w + 1) * WINDOW <= tally.elapsed],
+            "per_minute_rps": [round(rps, 1) for rps in full],
             "median_window_rps": round(median, 1) if full else None,
             "rate_held": held >= HOLD * bench["rate"] and (not full or slowest >= STEADY * median),
             "client_cpu_share": f"{client_cpu:.0%}", "machine_busy_share": f"{tally.machine_busy:.0%}",

@@ -5,8 +5,6 @@ last ran). With an index that starts with the quiz or the material alone, it sca
 member's lookup: `GET /quizzes/current` fell to a seventh of its speed after the soak's few thousand submits. These
 tests rebuild that moment on copies of the real tables, with the migrations' indexes, and read the plan.
 """
-import json
-
 import pytest
 from sqlalchemy import text
 
@@ -16,8 +14,7 @@ OLD, HOT = 1, 2  # keys that ANALYZE saw full, and the new one it saw empty
 
 
 def _plan(sql, **params):
-    rows = db.session.execute(text("EXPLAIN (FORMAT JSON) " + sql), params).scalar()
-    return rows if isinstance(rows, list) else json.loads(rows)
+    return db.session.execute(text("EXPLAIN (FORMAT JSON) " + sql), params).scalar()  # psycopg parses the JSON
 
 
 def _scans(node):
