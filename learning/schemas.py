@@ -214,6 +214,11 @@ class ReadingPeriodArgs(StrictSchema):
             raise ValidationError("day 与 week 只能选一个", "_schema")
 
 
+class ReadingExportArgs(ReadingPeriodArgs):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]),
+                           metadata={"description": "csv 或 xlsx"})
+
+
 class CommitteeReadingArgs(ReadingPeriodArgs, PageArgs):
     pass
 

@@ -7,7 +7,8 @@ from members.auth import current_member, login_required
 from notifications import services
 from notifications.schemas import (ConsentSchema, InboxArgs, InboxItemSchema, InboxPageSchema, OutboxArgs,
                                    OutboxItemSchema, OutboxPageSchema, PreferencesSchema, PreferencesUpdateSchema,
-                                   ReminderRequestSchema, ReminderResultSchema, RobotStatusSchema,
+                                   ReminderAudienceSchema, ReminderKindArgs, ReminderRequestSchema,
+                                   ReminderResultSchema, RobotStatusSchema,
                                    RobotUpdateSchema, SubscriptionReportSchema, UnreadSchema, UpdatedSchema)
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="通知：站内信、订阅消息、群机器人、提醒")
@@ -105,6 +106,16 @@ def put_robot(body, branch_id):
 def delete_robot(branch_id):
     """Remove the branch's WeCom group robot."""
     return services.remove_robot(current_member(), scope.branch_for(current_member(), branch_id))
+
+
+@bp.get("/branches/<int:branch_id>/reminders")
+@login_required("secretary", "admin")
+@bp.arguments(ReminderKindArgs, location="query")
+@bp.response(200, ReminderAudienceSchema)
+def branch_reminder_audience(args, branch_id):
+    """Who 一键提醒 of a kind would reach now (exactly the group the POST reminds), marked if reminded today."""
+    branch = scope.branch_for(current_member(), branch_id)
+    return services.reminder_audience(branch, args["kind"])
 
 
 @bp.post("/branches/<int:branch_id>/reminders")
