@@ -111,7 +111,7 @@ class ReminderAudienceSchema(Schema):
 
 
 class OutboxArgs(PageArgs):
-    status = fields.String(load_default="dead", validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={"description": "按状态筛选；不填则列出全部"})
 
 
 class OutboxItemSchema(Schema):

@@ -338,13 +338,14 @@ def notify_quiz_close_moved(quiz, old_close):
 
 # ---- admin view of the outbox -----------------------------------------------------------------------------
 
-def outbox_query(admin, status=DEAD):
-    """A select of outbox rows in an admin's committee subtree, by status (dead ones by default)."""
+def outbox_query(admin, status=None):
+    """A select of outbox rows in an admin's committee subtree, newest first: every row, or those of one status."""
     from members.scope import subtree_committee_ids
 
-    return (select(Notification).where(Notification.committee_id.in_(subtree_committee_ids(admin.committee_id)),
-                                       Notification.status == status)
-            .order_by(Notification.id.desc()))
+    stmt = select(Notification).where(Notification.committee_id.in_(subtree_committee_ids(admin.committee_id)))
+    if status is not None:
+        stmt = stmt.where(Notification.status == status)
+    return stmt.order_by(Notification.id.desc())
 
 
 def retry_dead(actor, notification):

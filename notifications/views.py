@@ -133,8 +133,8 @@ def branch_reminders(body, branch_id):
 @bp.arguments(OutboxArgs, location="query")
 @bp.response(200, OutboxPageSchema)
 def outbox(args):
-    """List outbox rows in my committee's subtree by status (dead ones by default)."""
-    return paginate(services.outbox_query(current_member(), args["status"]), args["page"], args["per_page"])
+    """List outbox rows in my committee's subtree, newest first; `status` filters (none: every row)."""
+    return paginate(services.outbox_query(current_member(), args.get("status")), args["page"], args["per_page"])
 
 
 @bp.post("/admin/outbox/<int:notification_id>/retry")
