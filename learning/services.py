@@ -473,7 +473,7 @@ def _complete(member, material, reading, credit, now):
 
 def _award_completion(member, material, reading, credit, now):
     spec = points.rule_spec("study_minutes")
-    meta = {"material_id": material.id}
+    meta = {"material_id": material.id, "title": material.title}
     return points.award_many(member.id, [
         ("material_studied", f"read:{reading.id}", None, meta),
         ("study_minutes", f"read-minutes:{reading.id}",
@@ -629,10 +629,12 @@ def members_with_material(day):
 
 
 def point_entries(member):
-    """A select of a member's ledger rows, newest first."""
+    """A select of a member's ledger rows, newest first by when they were earned (the id breaks ties, so pages
+    never overlap)."""
     from learning.models import PointEntry
 
-    return select(PointEntry).where(PointEntry.member_id == member.id).order_by(PointEntry.id.desc())
+    return (select(PointEntry).where(PointEntry.member_id == member.id)
+            .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()))
 
 
 READING_EXPORT_HEADERS = ("姓名", "已学（篇次）", "应学（篇次）", "学习时长（分钟）", "完成率")

@@ -665,7 +665,7 @@ def _give_points(member_id, quiz, rule, score, occurred_at):
     from learning import points
 
     points.award(member_id, rule, points_event_key(quiz.id, member_id, rule), occurred_at=occurred_at,
-                 meta={"quiz_id": quiz.id, "score": score})
+                 meta={"quiz_id": quiz.id, "title": quiz.title, "score": score})
 
 
 def _award_points(result, quiz, occurred_at):
