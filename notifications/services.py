@@ -336,6 +336,17 @@ def notify_quiz_close_moved(quiz, old_close):
                    commit=False)
 
 
+# ---- for the quotas room ----------------------------------------------------------------------------------
+
+def notify_book_reviewed(report):
+    """Tell a member their book report's review (approved, or rejected with the reason), in the review's
+    transaction; keyed by the report and the review's moment, so each review is told exactly once."""
+    from notifications import content
+
+    period = f"book{report.id}:{report.reviewed_at.astimezone(clock.UTC).isoformat()}"
+    return notify_member(report.member, "book_reviewed", period, content.book_reviewed_message(report))
+
+
 # ---- admin view of the outbox -----------------------------------------------------------------------------
 
 def outbox_query(admin, status=None):
