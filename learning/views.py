@@ -14,8 +14,8 @@ from learning.schemas import (ArchiveArgs, LeaderboardArgs, LeaderboardSchema, B
                               PlanImportArgs, PlanImportResultSchema, PlanUploadSchema, ManageListArgs,
                               MaterialCreateSchema, MaterialDetailSchema, MaterialManagePageSchema,
                               MaterialManageSchema, MaterialPageSchema, MaterialUpdateSchema, MyPointsSchema,
-                              MyReadingSchema, ReadingExportArgs, ReadingPeriodArgs, PlanSchema, PointEntryPageSchema, ReadingStateSchema,
-                              TodaySchema, WithdrawSchema)
+                              MyReadingSchema, ReadingExportArgs, ReadingPeriodArgs, PlanSchema, PointEntryPageSchema,
+                              ReadingStateSchema, TodaySchema, WithdrawSchema)
 from members import scope
 from members.auth import current_member, login_required, rate_limit_key
 

@@ -298,11 +298,10 @@ def reminder_audience(branch, kind):
     people = db.session.execute(select(Member.id, Member.name).where(Member.id.in_(group))
                                 .order_by(Member.name, Member.id)).all()
     keys = {idem_key(f"reminder_{kind}", period, member_id=mid): mid for mid, _ in people}
-    reminded = set()
-    for start in range(0, len(keys), CHUNK):
-        chunk = list(keys)[start:start + CHUNK]
-        reminded.update(keys[k] for k in db.session.scalars(select(Notification.idem_key)
-                                                            .where(Notification.idem_key.in_(chunk))))
+    ordered, reminded = list(keys), set()
+    for start in range(0, len(ordered), CHUNK):
+        reminded.update(keys[k] for k in db.session.scalars(
+            select(Notification.idem_key).where(Notification.idem_key.in_(ordered[start:start + CHUNK]))))
     members = [{"id": mid, "name": name, "reminded_today": mid in reminded} for mid, name in people]
     return {"kind": kind, "behind": len(members), "to_remind": len(members) - len(reminded),
             "already_reminded": len(reminded), "members": members}
