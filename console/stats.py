@@ -15,10 +15,11 @@ from members.scope import managed_branch_ids
 WEEKS = 12
 
 
-def _week_days(week_key, today):
+def week_days(week_key):
+    """Monday and Sunday of an ISO week."""
+    # The whole ISO week: learning counts only the material whose day has come (learning.stats.due_material).
     monday = clock.monday_of_week_key(week_key)
-    # This week counts only the days that have come: material scheduled for Saturday is not yet "behind".
-    return monday, min(monday + timedelta(days=6), today)
+    return monday, monday + timedelta(days=6)
 
 
 def recent_weeks(today=None, count=WEEKS):
@@ -27,11 +28,11 @@ def recent_weeks(today=None, count=WEEKS):
     return [clock.week_key(today - timedelta(weeks=i)) for i in reversed(range(count))]
 
 
-def reading_week(branch_ids, week_key, today=None):
+def reading_week(branch_ids, week_key):
     """Reading completion of a set of branches in one week: {rate, completed, expected, idle}."""
     from learning.stats import committee_reading
 
-    start, end = _week_days(week_key, today or clock.today())
+    start, end = week_days(week_key)
     total = committee_reading(branch_ids, start, end, 1, 1)["total"]
     return {"rate": total["rate"], "completed": total["completed"], "expected": total["expected"],
             "members": total["members"], "idle": total["idle_week_members"]}
@@ -129,10 +130,9 @@ def past_series(member, branch_ids, weeks, branch_id=None):
         cached = None
     if cached:
         return json.loads(cached)
-    today = clock.today()
     data = {"reading": [], "participation": [], "pass_rate": [], "average": []}
     for week in weeks:
-        data["reading"].append(reading_week(branch_ids, week, today)["rate"])
+        data["reading"].append(reading_week(branch_ids, week)["rate"])
         quiz = quiz_week(member, week, branch_id)
         data["participation"].append(quiz["participation"])
         data["pass_rate"].append(quiz["pass_rate"])
@@ -153,7 +153,7 @@ def overview(member, branch=None):
     else:
         branch_ids = managed_branch_ids(member)
     branch_id = branch.id if branch is not None else None
-    current = {"reading": reading_week(branch_ids, week, today), "quiz": quiz_week(member, week, branch_id)}
+    current = {"reading": reading_week(branch_ids, week), "quiz": quiz_week(member, week, branch_id)}
     return {
         "week": week, "today": today, "year": today.year, **current,
         "quota": quota_year(member, today.year, branch),
@@ -178,7 +178,7 @@ def branch_ranking(member, sort="reading", page=1, per_page=RANKING_PER_PAGE):
 
     today = clock.today()
     week = clock.week_key(today)
-    start, end = _week_days(week, today)
+    start, end = week_days(week)
     scoped = managed_branch_ids(member)
     rows = completion_stmt(scoped, start, end).order_by(None).subquery()
     expected = rows.c.members * rows.c.materials
@@ -207,25 +207,12 @@ def branch_ranking(member, sort="reading", page=1, per_page=RANKING_PER_PAGE):
     return {"items": items, "total": total, "page": page, "per_page": per_page, "sort": sort}
 
 
-def behind(branch):
-    """Who in a branch is behind: not studied this week, not taken this week's quiz, behind the 1+4+1 pace."""
-    from learning.stats import branch_reading_detail
+def behind(branch, kinds):
+    """Who in a branch each 一键提醒 kind would reach now: notifications' reminder_audience, the group it reminds."""
+    from notifications.services import reminder_audience
     from quizzes.services import quiz_for_branch
-    from quizzes.stats import members_not_submitted
-    from quotas.stats import members_behind_pace
 
-    today = clock.today()
-    start, end = _week_days(clock.week_key(today), today)
-    idle = branch_reading_detail(branch, start, end)["idle_this_week"]
-    quiz = quiz_for_branch(branch)
-    not_taken = _names(members_not_submitted(quiz, branch_id=branch.id)) if quiz is not None else []
-    pace = _names(members_behind_pace(today.year, today, branch_id=branch.id))
-    return {"reading": idle, "quiz": not_taken, "quiz_obj": quiz, "quota": pace}
-
-
-def _names(member_ids):
-    return [{"id": mid, "name": name} for mid, name in db.session.execute(
-        select(Member.id, Member.name).where(Member.id.in_(member_ids)).order_by(Member.name, Member.id))]
+    return {**{kind: reminder_audience(branch, kind) for kind in kinds}, "quiz_obj": quiz_for_branch(branch)}
 
 
 def recent_reminders(branch, limit=20):

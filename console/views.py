@@ -197,6 +197,20 @@ def branch_page(branch_id):
                            title=branch.name, branch=branch, pending_books=pending)
 
 
+@bp.get("/branches/<int:branch_id>/reading/export")
+@console_login
+def reading_export(branch_id):
+    """Download this week's reading completion as CSV or XLSX (learning's export, the figures of the card)."""
+    from learning.services import export_reading
+
+    branch = scope.branch_for(me(), branch_id)
+    kind = request.args.get("kind", "xlsx")
+    if kind not in ("csv", "xlsx"):
+        raise Invalid("导出格式应为 csv 或 xlsx")
+    start, end = stats.week_days(clock.week_key())
+    return export_reading(branch, start, end, kind)
+
+
 def _pending_books_count(branch):
     from sqlalchemy import func
 
@@ -210,7 +224,7 @@ def _pending_books_count(branch):
 def behind(branch_id):
     """Who is behind this week, with a 一键提醒 per kind, and the reminders already sent."""
     branch = scope.branch_for(me(), branch_id)
-    return render_template("console/behind.html", branch=branch, behind=stats.behind(branch),
+    return render_template("console/behind.html", branch=branch, behind=stats.behind(branch, REMINDER_KINDS),
                            kinds=REMINDER_KINDS, reminders=stats.recent_reminders(branch))
 
 

@@ -113,13 +113,41 @@ def revoke(event_key, *, meta=None):
     member = _lock_member(original.member_id)
     now = clock.now()
     day = clock.local_day_of(now)
+    # The original's meta (what earned it: ids, title) is kept, so the ledger can say what was taken back.
     row = {"member_id": original.member_id, "rule": original.rule, "points": -original.points,
            "event_key": "revoke:" + event_key, "occurred_at": now, "day": day, "created_at": now,
-           "meta": dict(meta or {}, revokes=event_key)}
+           "meta": dict(original.meta or {}, **(meta or {}), revokes=event_key)}
     if db.session.execute(_append_stmt(), row).first() is None:
         return 0
     leaderboards.after_commit_add(member, day, -original.points)
     return original.points
+
+
+# What each rule is called where a member reads it: /me/points' rules and each ledger row's label.
+RULE_LABELS = {"material_studied": "完成每日学习", "study_minutes": "每日学习时长", "quiz_full_marks": "每周一测满分",
+               "quiz_passed": "每周一测及格", "quiz_taken": "参加每周一测", "quota_talk_given": "交流发言",
+               "quota_exchange_attended": "参加交流", "quota_book_read": "阅读书籍"}
+
+
+def entry_label(rule, points, meta):
+    """The Chinese line a member reads for a ledger row: what earned it (or what was taken back), with its title."""
+    meta = meta or {}
+    label = RULE_LABELS.get(rule, "学习积分") + (f"《{meta['title']}》" if meta.get("title") else "")
+    if meta.get("upgraded_to"):
+        return f"按更高档次重新计分：{label}"
+    return f"撤回：{label}" if points < 0 else label
+
+
+def entry_page(meta):
+    """The mini-program page of what earned a ledger row (the item read, the quiz's result, the 1+4+1 page)."""
+    meta = meta or {}
+    if meta.get("material_id"):
+        return f"pages/study/reader?id={meta['material_id']}"
+    if meta.get("quiz_id"):
+        return f"pages/quiz/result?id={meta['quiz_id']}"
+    if meta.get("exchange_id") or meta.get("book_report_id"):
+        return "pages/quota/index"
+    return None
 
 
 def _lock_member(member_id):
@@ -158,14 +186,3 @@ def member_points(member_id, today=None):
     return {"total": int(total), "week": int(week), "year": int(year), "today": int(today_total),
             "week_key": clock.week_key(today), "rules": rules}
 
-
-RULE_LABELS = {
-    "material_studied": "学习文章/视频",
-    "study_minutes": "学习时长",
-    "quiz_full_marks": "每周一测满分",
-    "quiz_passed": "每周一测及格",
-    "quiz_taken": "参加每周一测",
-    "quota_talk_given": "讲党课/作交流",
-    "quota_exchange_attended": "参加学习交流",
-    "quota_book_read": "读书",
-}

@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.schemas import PageArgs, StrictSchema, page_schema
 from learning.models import KIND_LABELS, KINDS
+from learning.points import entry_label, entry_page
 
 TAG = fields.String(validate=validate.Length(min=1, max=20))
 
@@ -171,6 +172,10 @@ class PointEntrySchema(Schema):
     points = fields.Integer()
     occurred_at = fields.DateTime()
     day = fields.Date()
+    label = fields.Function(lambda e: entry_label(e.rule, e.points, e.meta),
+                            metadata={"description": "积分来源，如 完成每日学习《…》"})
+    page = fields.Function(lambda e: entry_page(e.meta), allow_none=True,
+                           metadata={"description": "小程序页面：学习内容、测验成绩或 1+4+1"})
 
 
 PointEntryPageSchema = page_schema(PointEntrySchema, "PointEntryPage")
@@ -212,6 +217,11 @@ class ReadingPeriodArgs(StrictSchema):
     def _not_both(self, data, **_):
         if "day" in data and "week" in data:
             raise ValidationError("day 与 week 只能选一个", "_schema")
+
+
+class ReadingExportArgs(ReadingPeriodArgs):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]),
+                           metadata={"description": "csv 或 xlsx"})
 
 
 class CommitteeReadingArgs(ReadingPeriodArgs, PageArgs):

@@ -13,7 +13,7 @@ from core.db import dialect_insert
 from core.cache import get_redis, key
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
-from core.tables import read_upload, reject_rows, row_error
+from core.tables import download, read_upload, reject_rows, row_error, to_csv, to_xlsx
 from learning import points, rollups, rules
 from learning.content import render_body
 from learning.models import KIND_LABELS, Material, MaterialAudience, Reading
@@ -473,7 +473,7 @@ def _complete(member, material, reading, credit, now):
 
 def _award_completion(member, material, reading, credit, now):
     spec = points.rule_spec("study_minutes")
-    meta = {"material_id": material.id}
+    meta = {"material_id": material.id, "title": material.title}
     return points.award_many(member.id, [
         ("material_studied", f"read:{reading.id}", None, meta),
         ("study_minutes", f"read-minutes:{reading.id}",
@@ -629,10 +629,39 @@ def members_with_material(day):
 
 
 def point_entries(member):
-    """A select of a member's ledger rows, newest first."""
+    """A select of a member's ledger rows, newest first by when they were earned (the id breaks ties, so pages
+    never overlap)."""
     from learning.models import PointEntry
 
-    return select(PointEntry).where(PointEntry.member_id == member.id).order_by(PointEntry.id.desc())
+    return (select(PointEntry).where(PointEntry.member_id == member.id)
+            .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()))
+
+
+READING_EXPORT_HEADERS = ("姓名", "已学（篇次）", "应学（篇次）", "学习时长（分钟）", "完成率")
+
+
+def _pct(rate):
+    return "" if rate is None else f"{rate * 100:.0f}%"
+
+
+def export_reading(branch, start, end, kind):
+    """A branch's reading completion over [start, end] as a CSV or XLSX download: one row a member, then 合计.
+
+    The rows are stats.branch_reading_detail's, so the file says what the API and the console say.
+    """
+    from learning.stats import branch_reading_detail
+
+    detail = branch_reading_detail(branch, start, end)
+    rows = [(m["name"], m["completed"], m["total"], round(m["seconds"] / 60),
+             _pct(m["completed"] / m["total"] if m["total"] else None)) for m in detail["members"]]
+    summary = detail["summary"]
+    rows.append(("合计", summary["completed"], summary["expected"],
+                 round(sum(m["seconds"] for m in detail["members"]) / 60), _pct(summary["rate"])))
+    period = detail["week_key"] if start != end else start.isoformat()
+    filename = f"{branch.name}_{period}学习完成情况.{kind}"
+    body = (to_csv(READING_EXPORT_HEADERS, rows) if kind == "csv"
+            else to_xlsx(READING_EXPORT_HEADERS, rows, title=f"{period}学习完成情况"))
+    return download(body, filename, kind)
 
 
 def subtree_branch_ids(committee):

@@ -45,14 +45,22 @@ def completion_stmt(branch_ids, start, end):
     return scratch_completion_stmt(branch_ids, start, end)
 
 
+def due_material(start, end, today=None):
+    """Conditions for material that is due in [start, end]: published, and its day has come (Asia/Shanghai).
+
+    The one definition of what members should have studied: the rate's `expected`, a member's `total`, and who is
+    behind all count only these items, so on a Wednesday the week's Thursday–Sunday items count nowhere yet.
+    """
+    return [Material.status == "published", Material.day >= start, Material.day <= min(end, today or clock.today())]
+
+
 def _members_and_materials(branch_ids, start, end):
     members = (select(Member.branch_id.label("b"), func.count().label("n"))
                .where(Member.active.is_(True), Member.branch_id.in_(branch_ids))
                .group_by(Member.branch_id).subquery())
     materials = (select(MaterialAudience.branch_id.label("b"), func.count().label("n"))
                  .join(Material, Material.id == MaterialAudience.material_id)
-                 .where(Material.status == "published", Material.day >= start, Material.day <= end,
-                        MaterialAudience.branch_id.in_(branch_ids))
+                 .where(*due_material(start, end), MaterialAudience.branch_id.in_(branch_ids))
                  .group_by(MaterialAudience.branch_id).subquery())
     return members, materials
 
@@ -159,7 +167,7 @@ def branch_reading_detail(branch, start, end):
     active = select(Member.id).where(Member.branch_id == branch.id, Member.active.is_(True))
     live = (select(Material.id).join(MaterialAudience, and_(MaterialAudience.material_id == Material.id,
                                                             MaterialAudience.branch_id == branch.id))
-            .where(Material.status == "published", Material.day >= start, Material.day <= end))
+            .where(*due_material(start, end)))
     done = and_(Reading.material_id == Material.id, Reading.completed_at.isnot(None), Reading.member_id.in_(active))
     materials = [{"id": mid, "title": title, "day": day, "audience_members": summary["members"], "completed": n}
                  for mid, title, day, n in db.session.execute(
@@ -189,15 +197,18 @@ def branch_reading_detail(branch, start, end):
             "materials": materials, "members": members, "idle_this_week": idle}
 
 
-def members_behind_reading(day, branch_id=None):
-    """A select of active members' ids who have material for a local day and have not studied all of it."""
+def members_behind_reading(start, end, branch_id=None):
+    """A select of active members' ids who have not studied every item due to their branch in [start, end].
+
+    Due is due_material's: published and its day come. This is the group a reading reminder reaches and the
+    console's 本周学习未完成 card lists (notifications.services.reminder_audience asks it for both).
+    """
     due = (select(MaterialAudience.branch_id.label("b"), func.count().label("n"))
            .join(Material, Material.id == MaterialAudience.material_id)
-           .where(Material.day == day, Material.status == "published").group_by(MaterialAudience.branch_id)
-           .subquery())
+           .where(*due_material(start, end)).group_by(MaterialAudience.branch_id).subquery())
     done = (select(Reading.member_id.label("m"), func.count().label("n"))
-            .join(Material, Material.id == Reading.material_id)
-            .where(Reading.day == day, Reading.completed_at.isnot(None), Material.status == "published")
+            .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
+            .where(*_completed_reads(start, end), *due_material(start, end))
             .group_by(Reading.member_id).subquery())
     stmt = (select(Member.id).join(due, due.c.b == Member.branch_id).outerjoin(done, done.c.m == Member.id)
             .where(Member.active.is_(True), func.coalesce(done.c.n, 0) < due.c.n))

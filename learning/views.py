@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core import clock
+from core import tables
 from core.errors import NotFound
 from core.extensions import db, limiter
 from core.schemas import PageArgs, paginate
@@ -13,8 +14,8 @@ from learning.schemas import (ArchiveArgs, LeaderboardArgs, LeaderboardSchema, B
                               PlanImportArgs, PlanImportResultSchema, PlanUploadSchema, ManageListArgs,
                               MaterialCreateSchema, MaterialDetailSchema, MaterialManagePageSchema,
                               MaterialManageSchema, MaterialPageSchema, MaterialUpdateSchema, MyPointsSchema,
-                              MyReadingSchema, ReadingPeriodArgs, PlanSchema, PointEntryPageSchema, ReadingStateSchema,
-                              TodaySchema, WithdrawSchema)
+                              MyReadingSchema, ReadingExportArgs, ReadingPeriodArgs, PlanSchema, PointEntryPageSchema,
+                              ReadingStateSchema, TodaySchema, WithdrawSchema)
 from members import scope
 from members.auth import current_member, login_required, rate_limit_key
 
@@ -183,6 +184,17 @@ def branch_reading(args, branch_id):
     branch = scope.branch_for(current_member(), branch_id)
     start, end, _ = stats.period_from_args(args)
     return stats.branch_reading_detail(branch, start, end)
+
+
+@bp.get("/branches/<int:branch_id>/reading/export")
+@login_required("secretary", "admin")
+@tables.documented_download(bp, "csv", "xlsx")
+@bp.arguments(ReadingExportArgs, location="query")
+def branch_reading_export(args, branch_id):
+    """Download a branch's reading completion for a day or an ISO week (CSV or XLSX, one row a member, 合计)."""
+    branch = scope.branch_for(current_member(), branch_id)
+    start, end, _ = stats.period_from_args(args)
+    return services.export_reading(branch, start, end, args["format"])
 
 
 @bp.get("/committees/<int:committee_id>/reading")

@@ -94,13 +94,16 @@ def quota_reminder_message(year, now):
 def behind_for_reminder(kind, branch, now):
     """(select of Member.id, message) for the secretary's 一键提醒 of one kind in one branch."""
     day = clock.local_day_of(now)
-    end_of_day = clock.day_bounds(day)[1] - timedelta(minutes=1)
     if kind == "reading":
         from learning.stats import members_behind_reading
 
-        message = task_message("学习提醒", "今天的学习材料您还没有学完，请抽空完成。", "今日学习材料未学完",
-                               end_of_day, "支部书记", "请抽空完成今日学习", "pages/study/index")
-        return members_behind_reading(day, branch_id=branch.id), message
+        # Behind this week: an item due so far this week (its day has come) not yet studied.
+        monday = clock.week_monday(day)
+        sunday = monday + timedelta(days=6)
+        message = task_message("学习提醒", "本周的学习材料您还没有学完，请抽空完成。", "本周学习材料未学完",
+                               clock.day_bounds(sunday)[1] - timedelta(minutes=1), "支部书记", "请抽空完成本周学习",
+                               "pages/study/index")
+        return members_behind_reading(monday, sunday, branch_id=branch.id), message
     if kind == "quiz":
         from quizzes.services import open_quizzes
         from quizzes.stats import members_not_submitted
@@ -122,6 +125,17 @@ def behind_for_reminder(kind, branch, now):
                                "支部书记", "请按计划完成交流和读书", "pages/quota/index")
         return members_behind_pace(day.year, day, branch_id=branch.id), message
     raise ValueError(f"unknown reminder kind {kind!r}")
+
+
+def book_reviewed_message(report):
+    """A member's book report was approved, or returned with the reviewer's reason."""
+    if report.status == "approved":
+        body, hint = f"您提交的读书报告《{report.title}》已审核通过，计入本年度 1+4+1 读书任务。", "已审核通过"
+    else:
+        body = f"您提交的读书报告《{report.title}》未通过审核，原因：{report.reject_reason.rstrip('。.')}。可修改后重新提交。"
+        hint = f"未通过：{report.reject_reason}"
+    return task_message("读书报告审核结果", body, f"读书报告《{report.title}》", report.reviewed_at, "支部书记", hint,
+                        "pages/quota/index")
 
 
 def _pct(rate):

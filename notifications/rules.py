@@ -20,6 +20,7 @@ KINDS = {
     "reminder_reading": ("task_reminder", False),
     "reminder_quiz": ("quiz_reminder", False),
     "reminder_quota": ("task_reminder", False),
+    "book_reviewed": ("task_reminder", True),  # the answer to the member's own request
     "branch_digest": (None, True),  # the WeCom group robot, no subscribe template
 }
 

@@ -91,8 +91,27 @@ class ReminderResultSchema(Schema):
     already_reminded = fields.Integer(metadata={"description": "今天已提醒过（不重复提醒）的人数"})
 
 
+class ReminderKindArgs(StrictSchema):
+    kind = fields.String(load_default="reading", validate=validate.OneOf(["reading", "quiz", "quota"]),
+                         metadata={"description": "reading（默认）、quiz 或 quota"})
+
+
+class ReminderMemberSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    reminded_today = fields.Boolean(metadata={"description": "今天已提醒过，本次不会再提醒"})
+
+
+class ReminderAudienceSchema(Schema):
+    kind = fields.String()
+    behind = fields.Integer(metadata={"description": "落后的人数（即下方名单）"})
+    to_remind = fields.Integer(metadata={"description": "现在提醒将新提醒的人数"})
+    already_reminded = fields.Integer(metadata={"description": "今天已提醒过的人数"})
+    members = fields.List(fields.Nested(ReminderMemberSchema))
+
+
 class OutboxArgs(PageArgs):
-    status = fields.String(load_default="dead", validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={"description": "按状态筛选；不填则列出全部"})
 
 
 class OutboxItemSchema(Schema):

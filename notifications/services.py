@@ -279,17 +279,40 @@ def remove_robot(actor, branch):
 
 # ---- the secretary's 一键提醒 --------------------------------------------------------------------------------
 
-def remind_branch(actor, branch, kind):
-    """Remind only the members of a branch who are behind on reading, the quiz or quotas; once per member,
-    kind and day. Returns {kind, behind, reminded, already_reminded}."""
+def _reminder_group(branch, kind):
+    """(select of the member ids a 一键提醒 of this kind reaches now, its message, its period): the one definition
+    both the preview and the reminder use, so the group shown is the group reminded."""
     from notifications import content
 
     now = clock.now()
-    day = clock.today()
     behind, message = content.behind_for_reminder(kind, branch, now)
-    period = day.isoformat()
-    behind_count = db.session.scalar(select(func.count()).select_from(behind.subquery()))
-    reminded = fan_out(behind, f"reminder_{kind}", period, message, commit=False)
+    active = select(Member.id).where(Member.id.in_(behind), Member.active.is_(True))
+    return active, message, clock.local_day_of(now).isoformat()
+
+
+def reminder_audience(branch, kind):
+    """Who a 一键提醒 of one kind in a branch would reach now, each marked if already reminded today.
+
+    Returns {kind, behind, to_remind, already_reminded, members: [{id, name, reminded_today}]}."""
+    group, _, period = _reminder_group(branch, kind)
+    people = db.session.execute(select(Member.id, Member.name).where(Member.id.in_(group))
+                                .order_by(Member.name, Member.id)).all()
+    keys = {idem_key(f"reminder_{kind}", period, member_id=mid): mid for mid, _ in people}
+    ordered, reminded = list(keys), set()
+    for start in range(0, len(ordered), CHUNK):
+        reminded.update(keys[k] for k in db.session.scalars(
+            select(Notification.idem_key).where(Notification.idem_key.in_(ordered[start:start + CHUNK]))))
+    members = [{"id": mid, "name": name, "reminded_today": mid in reminded} for mid, name in people]
+    return {"kind": kind, "behind": len(members), "to_remind": len(members) - len(reminded),
+            "already_reminded": len(reminded), "members": members}
+
+
+def remind_branch(actor, branch, kind):
+    """Remind the members of a branch who are behind on reading, the quiz or quotas (reminder_audience's group);
+    once per member, kind and day. Returns {kind, behind, reminded, already_reminded}."""
+    group, message, period = _reminder_group(branch, kind)
+    behind_count = db.session.scalar(select(func.count()).select_from(group.subquery()))
+    reminded = fan_out(group, f"reminder_{kind}", period, message, commit=False)
     audit.record(actor, "notifications.branch_reminder", "branch", branch.id, kind=kind, reminded=reminded)
     db.session.commit()
     return {"kind": kind, "behind": behind_count, "reminded": reminded, "already_reminded": behind_count - reminded}
@@ -312,15 +335,27 @@ def notify_quiz_close_moved(quiz, old_close):
                    commit=False)
 
 
+# ---- for the quotas room ----------------------------------------------------------------------------------
+
+def notify_book_reviewed(report):
+    """Tell a member their book report's review (approved, or rejected with the reason), in the review's
+    transaction; keyed by the report and the review's moment, so each review is told exactly once."""
+    from notifications import content
+
+    period = f"book{report.id}:{report.reviewed_at.astimezone(clock.UTC).isoformat()}"
+    return notify_member(report.member, "book_reviewed", period, content.book_reviewed_message(report))
+
+
 # ---- admin view of the outbox -----------------------------------------------------------------------------
 
-def outbox_query(admin, status=DEAD):
-    """A select of outbox rows in an admin's committee subtree, by status (dead ones by default)."""
+def outbox_query(admin, status=None):
+    """A select of outbox rows in an admin's committee subtree, newest first: every row, or those of one status."""
     from members.scope import subtree_committee_ids
 
-    return (select(Notification).where(Notification.committee_id.in_(subtree_committee_ids(admin.committee_id)),
-                                       Notification.status == status)
-            .order_by(Notification.id.desc()))
+    stmt = select(Notification).where(Notification.committee_id.in_(subtree_committee_ids(admin.committee_id)))
+    if status is not None:
+        stmt = stmt.where(Notification.status == status)
+    return stmt.order_by(Notification.id.desc())
 
 
 def retry_dead(actor, notification):

@@ -7,7 +7,8 @@ from members.auth import current_member, login_required
 from notifications import services
 from notifications.schemas import (ConsentSchema, InboxArgs, InboxItemSchema, InboxPageSchema, OutboxArgs,
                                    OutboxItemSchema, OutboxPageSchema, PreferencesSchema, PreferencesUpdateSchema,
-                                   ReminderRequestSchema, ReminderResultSchema, RobotStatusSchema,
+                                   ReminderAudienceSchema, ReminderKindArgs, ReminderRequestSchema,
+                                   ReminderResultSchema, RobotStatusSchema,
                                    RobotUpdateSchema, SubscriptionReportSchema, UnreadSchema, UpdatedSchema)
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="通知：站内信、订阅消息、群机器人、提醒")
@@ -107,6 +108,16 @@ def delete_robot(branch_id):
     return services.remove_robot(current_member(), scope.branch_for(current_member(), branch_id))
 
 
+@bp.get("/branches/<int:branch_id>/reminders")
+@login_required("secretary", "admin")
+@bp.arguments(ReminderKindArgs, location="query")
+@bp.response(200, ReminderAudienceSchema)
+def branch_reminder_audience(args, branch_id):
+    """Who 一键提醒 of a kind would reach now (exactly the group the POST reminds), marked if reminded today."""
+    branch = scope.branch_for(current_member(), branch_id)
+    return services.reminder_audience(branch, args["kind"])
+
+
 @bp.post("/branches/<int:branch_id>/reminders")
 @login_required("secretary", "admin")
 @bp.arguments(ReminderRequestSchema)
@@ -122,8 +133,8 @@ def branch_reminders(body, branch_id):
 @bp.arguments(OutboxArgs, location="query")
 @bp.response(200, OutboxPageSchema)
 def outbox(args):
-    """List outbox rows in my committee's subtree by status (dead ones by default)."""
-    return paginate(services.outbox_query(current_member(), args["status"]), args["page"], args["per_page"])
+    """List outbox rows in my committee's subtree, newest first; `status` filters (none: every row)."""
+    return paginate(services.outbox_query(current_member(), args.get("status")), args["page"], args["per_page"])
 
 
 @bp.post("/admin/outbox/<int:notification_id>/retry")

@@ -487,7 +487,7 @@ def order_seed(quiz_id, member_id, number):
 
 
 def start_attempt(member, quiz_id):
-    """Start an attempt, or return the one in progress (a resume after a lost connection)."""
+    """Start an attempt, or return the one in progress (a resume after a lost connection): → (attempt, started)."""
     now = clock.now()
     quiz = quiz_for_taker(member, quiz_id)
     attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
@@ -498,7 +498,7 @@ def start_attempt(member, quiz_id):
         db.session.commit()
         current = None
     if current is not None:
-        return current
+        return current, False
     phase = quiz.phase(now)
     if phase == "upcoming":
         raise Conflict(f"测验尚未开始，{clock.format_cn(quiz.opens_at)} 开始", code="quiz_not_open")
@@ -522,8 +522,8 @@ def start_attempt(member, quiz_id):
         current = _in_progress(quiz.id, member.id)
         if current is None:
             raise Conflict("作答次数已用完", code="no_attempts_left")
-        return current
-    return attempt
+        return current, False
+    return attempt, True
 
 
 def _commit_keeping(attempt):
@@ -665,7 +665,7 @@ def _give_points(member_id, quiz, rule, score, occurred_at):
     from learning import points
 
     points.award(member_id, rule, points_event_key(quiz.id, member_id, rule), occurred_at=occurred_at,
-                 meta={"quiz_id": quiz.id, "score": score})
+                 meta={"quiz_id": quiz.id, "title": quiz.title, "score": score})
 
 
 def _award_points(result, quiz, occurred_at):

@@ -233,10 +233,12 @@ def current_quiz():
 
 @bp.post("/quizzes/<int:quiz_id>/attempts")
 @login_required()
-@bp.response(201, RevealedAttemptSchema)
+@bp.response(201, RevealedAttemptSchema, description="开始新的作答")
+@bp.alt_response(200, schema=RevealedAttemptSchema, description="继续进行中的作答（断线重连）")
 def start_attempt(quiz_id):
-    """Start an attempt, or resume the one in progress: shuffled questions and options, never the answers."""
-    return _attempt_response(services.attempt_view(services.start_attempt(current_member(), quiz_id)), 201)
+    """Start an attempt (201), or resume the one in progress (200): shuffled questions and options, no answers."""
+    attempt, started = services.start_attempt(current_member(), quiz_id)
+    return _attempt_response(services.attempt_view(attempt), 201 if started else 200)
 
 
 @bp.get("/attempts/<int:attempt_id>")

@@ -367,7 +367,7 @@ def _attend_key(exchange_id, member_id):
 def _award_talks(exchange, member_ids):
     for member_id in member_ids:
         _points().award(member_id, "quota_talk_given", _talk_key(exchange.id, member_id),
-                        occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id})
+                        occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id, "title": exchange.title})
 
 
 # --- attendance and check-in -----------------------------------------------------------------------
@@ -425,7 +425,7 @@ def _insert_attendance(exchange, member_ids, via, recorded_by_id):
     added = list(db.session.scalars(stmt))
     for member_id in added:
         _points().award(member_id, "quota_exchange_attended", _attend_key(exchange.id, member_id),
-                        occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id})
+                        occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id, "title": exchange.title})
     return added
 
 
@@ -588,7 +588,11 @@ def revise_book(member, report, data):
 
 
 def review_book(actor, report, approve, reason=None):
-    """Approve a pending book report (it then counts, and earns points) or reject it with a reason."""
+    """Approve a pending book report (it then counts, and earns points) or reject it with a reason; the member
+    hears the result in their inbox (written in this transaction: a failed review tells nothing)."""
+    # Against the rooms' arrows, imported here, as a quiz edit asks notifications (README, Layout).
+    from notifications.services import notify_book_reviewed
+
     _require_reason(approve, reason)
     # Locked so two reviewers clicking at once cannot both pass the pending check.
     report = db.session.scalar(select(BookReport).where(BookReport.id == report.id)
@@ -603,6 +607,7 @@ def review_book(actor, report, approve, reason=None):
                         meta={"book_report_id": report.id, "title": report.title})
     audit.record(actor, "quota.book_approve" if approve else "quota.book_reject", "book_report", report.id,
                  member_id=report.member_id, reason=reason)
+    notify_book_reviewed(report)
     db.session.commit()
     return report
 

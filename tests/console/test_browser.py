@@ -176,3 +176,39 @@ def test_another_branchs_page_is_refused(page, org, account):
     assert "不在您的管理范围内" in page.content()
     response = page.goto(f"/console/branches/{sibling}/books")
     assert response.status == 404
+
+
+def test_the_reading_reminder_confirms_the_group_it_lists_and_reminds_that_group(page, client, org, account,
+                                                                                 frozen, login):
+    from notifications.models import Notification
+    from tests.learning.helpers import publish
+
+    frozen("2026-11-30 07:00")
+    secretary = login(org.secretary_a)
+    monday = publish(client, secretary, day="2026-11-30", minutes=1, title="周一学习")
+    publish(client, secretary, day="2026-12-01", minutes=1, title="周二学习")
+    headers = login(org.member_a)
+    frozen("2026-11-30 09:00")
+    client.post(f"/api/v1/materials/{monday['id']}/reads", headers=headers)
+    frozen("2026-11-30 09:05")
+    assert client.post(f"/api/v1/materials/{monday['id']}/reads/finish", json={},
+                       headers=headers).get_json()["completed"]
+    frozen("2026-12-01 10:00")  # 张三 studied Monday's item, not Tuesday's: all three are behind this week
+    account(org.secretary_a, "qianshuji")
+    _log_in(page, "qianshuji")
+    page.click("nav a:has-text('落后提醒')")
+    card = page.locator("#behind-reading")
+    listed = set(card.locator("ul.names li").all_inner_texts())
+    assert listed == {"张三", "李四", "钱书记"}
+    assert card.locator(".badge").inner_text() == "3 人"
+    asked = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message))
+    card.locator("button:has-text('一键提醒')").click()
+    page.wait_for_selector(".flash.ok")
+    assert asked == ["向 3 人发送学习提醒？"]
+    assert "已向 3 人发送提醒" in page.locator(".flash.ok").inner_text()
+    db.session.expire_all()
+    reminded = db.session.scalars(select(Notification.member_id).where(Notification.kind == "reminder_reading")).all()
+    assert sorted(reminded) == sorted([org.member_a.id, org.member_a2.id, org.secretary_a.id])
+    again = page.locator("#behind-reading")
+    assert again.locator("button:has-text('一键提醒')").is_disabled()

@@ -62,6 +62,7 @@ POLICY = {
     ("GET", f"{API}/branches/<int:branch_id>/leaderboard"): A_SIDE,
     ("GET", f"{API}/branches/<int:branch_id>/reading"): A_MANAGERS,
     ("GET", f"{API}/committees/<int:committee_id>/leaderboard"): A_SIDE,  # the committee's members see its board
+    ("GET", f"{API}/branches/<int:branch_id>/reading/export"): A_MANAGERS,
     ("GET", f"{API}/committees/<int:committee_id>/reading"): A_ADMIN,
     # quizzes
     ("GET", f"{API}/questions"): MANAGERS,
@@ -131,6 +132,7 @@ POLICY = {
     ("GET", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
     ("PUT", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
     ("DELETE", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
+    ("GET", f"{API}/branches/<int:branch_id>/reminders"): A_MANAGERS,
     ("POST", f"{API}/branches/<int:branch_id>/reminders"): A_MANAGERS,
     ("GET", f"{API}/admin/outbox"): ADMINS,
     ("POST", f"{API}/admin/outbox/<int:notification_id>/retry"): A_ADMIN,
@@ -366,6 +368,7 @@ CONSOLE_POLICY = {
     ("POST", f"{C}/logout"): PUBLIC,
     ("GET", f"{C}/"): DESK,  # a secretary is sent on to their own branch page
     ("GET", f"{C}/branches/<int:branch_id>"): DESK_A,
+    ("GET", f"{C}/branches/<int:branch_id>/reading/export"): DESK_A,
     ("GET", f"{C}/branches/<int:branch_id>/behind"): DESK_A,
     ("POST", f"{C}/branches/<int:branch_id>/remind"): DESK_A,
     ("GET", f"{C}/branches/<int:branch_id>/books"): DESK_A,

@@ -81,9 +81,9 @@ def test_the_query_services_for_notifications(client, login, org, frozen):
     monday = date(2026, 11, 23)
     with_material = set(db.session.scalars(services.members_with_material(monday)))
     assert with_material == {org.member_a.id, org.member_a2.id, org.secretary_a.id}
-    behind = set(db.session.scalars(stats.members_behind_reading(monday)))
+    behind = set(db.session.scalars(stats.members_behind_reading(monday, monday)))
     assert behind == {org.member_a2.id, org.secretary_a.id}
-    assert set(db.session.scalars(stats.members_behind_reading(monday, branch_id=org.branch_a2.id))) == set()
+    assert set(db.session.scalars(stats.members_behind_reading(monday, monday, branch_id=org.branch_a2.id))) == set()
     summary = stats.branch_reading_summary([org.branch_a.id, org.branch_b.id], "2026-W48")
     assert [(r["branch_id"], r["completed"]) for r in summary] == [(org.branch_a.id, 3), (org.branch_b.id, 0)]
 

@@ -140,3 +140,24 @@ def test_an_admin_can_retry_a_dead_row(client, org, login, fake_wechat, frozen):
     assert response.status_code == 200 and response.get_json()["status"] == PENDING
     send_all()
     assert rows()[0].status == SENT
+
+
+def test_the_outbox_lists_every_row_unless_a_status_is_asked(client, org, login, fake_wechat, frozen):
+    frozen("2026-11-23 08:00")
+    consent(client, login(org.member_a), QUIZ_OPEN)
+    fake_wechat.grant_consent(org.member_a.openid, QUIZ_OPEN)
+    queue(org.member_a)
+    fake_wechat.fault("/cgi-bin/message/subscribe/send", errcode=47003)
+    send_all()
+    queue(org.member_a, period="p2")
+    dead, pending = rows()
+    assert (dead.status, pending.status) == (DEAD, "pending")
+    admin = login(org.admin_a)
+    every = client.get("/api/v1/admin/outbox", headers=admin).get_json()
+    assert [(r["id"], r["status"]) for r in every["items"]] == [(pending.id, "pending"), (dead.id, "dead")]
+    assert every["total"] == 2
+    only_dead = client.get("/api/v1/admin/outbox?status=dead", headers=admin).get_json()
+    assert [r["id"] for r in only_dead["items"]] == [dead.id]
+    only_pending = client.get("/api/v1/admin/outbox?status=pending", headers=admin).get_json()
+    assert [r["id"] for r in only_pending["items"]] == [pending.id]
+    assert client.get("/api/v1/admin/outbox?status=lost", headers=admin).status_code == 422

@@ -55,3 +55,42 @@ def test_reminders_are_scoped_and_validated(client, org, login):
     bad = _remind(client, login(org.secretary_a), org.branch_a, "everything")
     assert bad.status_code == 422 and "kind" in bad.get_json()["details"]["fields"]
     assert rows() == []
+
+
+def _study(client, headers, material, frozen, start, end):
+    frozen(start)
+    client.post(f"/api/v1/materials/{material['id']}/reads", headers=headers)
+    frozen(end)
+    assert client.post(f"/api/v1/materials/{material['id']}/reads/finish", json={},
+                       headers=headers).get_json()["completed"] is True
+
+
+def test_the_reading_reminder_reaches_exactly_the_group_it_shows(client, org, login, frozen):
+    """Behind = an item due so far this week not studied; the preview lists that group and the POST reminds it."""
+    frozen("2026-11-30 07:00")
+    secretary = login(org.secretary_a)
+    monday = publish(client, secretary, day="2026-11-30", minutes=1, title="周一学习")
+    tuesday = publish(client, secretary, day="2026-12-01", minutes=1, title="周二学习")
+    publish(client, secretary, day="2026-12-03", minutes=1, title="周四学习")  # not due on Tuesday
+    _study(client, login(org.member_a), monday, frozen, "2026-11-30 09:00", "2026-11-30 09:05")
+    _study(client, login(org.member_a), tuesday, frozen, "2026-12-01 09:00", "2026-12-01 09:05")
+    _study(client, login(org.member_a2), tuesday, frozen, "2026-12-01 09:10", "2026-12-01 09:15")
+    frozen("2026-12-01 10:00")
+    # 张三 has studied everything due; 李四 skipped Monday's; 钱书记 studied nothing.
+    url = f"/api/v1/branches/{org.branch_a.id}/reminders"
+    shown = client.get(f"{url}?kind=reading", headers=secretary)
+    assert shown.status_code == 200, shown.get_json()
+    assert shown.get_json() == {"kind": "reading", "behind": 2, "to_remind": 2, "already_reminded": 0, "members": [
+        {"id": org.member_a2.id, "name": "李四", "reminded_today": False},
+        {"id": org.secretary_a.id, "name": "钱书记", "reminded_today": False}]}
+    response = _remind(client, secretary, org.branch_a, "reading")
+    assert response.get_json() == {"kind": "reading", "behind": 2, "reminded": 2, "already_reminded": 0}
+    assert sorted(r.member_id for r in rows(kind="reminder_reading")) == sorted(m["id"] for m in
+                                                                                shown.get_json()["members"])
+    assert rows(kind="reminder_reading")[0].body == "本周的学习材料您还没有学完，请抽空完成。"
+    again = client.get(f"{url}?kind=reading", headers=secretary).get_json()
+    assert (again["behind"], again["to_remind"], again["already_reminded"]) == (2, 0, 2)
+    assert all(m["reminded_today"] for m in again["members"])
+    assert client.get(f"{url}?kind=everything", headers=secretary).status_code == 422
+    assert client.get(f"{url}?kind=reading", headers=login(org.secretary_b)).status_code == 404
+    assert client.get(f"{url}?kind=reading", headers=login(org.member_a)).status_code == 403

@@ -302,3 +302,13 @@ def test_a_member_with_no_quiz_this_week_hears_so(client, login, org, frozen):
     frozen("2026-11-23 08:00")
     body = client.get("/api/v1/quizzes/current", headers=login(org.member_b)).get_json()
     assert body["quiz"] is None and body["state"] == "none"
+
+
+def test_a_start_answers_201_and_a_resume_200_with_the_same_attempt(client, login, org, quiz):
+    headers = login(org.member_a)
+    started = _start(client, headers, quiz["id"])
+    assert started.status_code == 201, started.get_json()
+    resumed = _start(client, headers, quiz["id"])
+    assert resumed.status_code == 200, resumed.get_json()
+    assert resumed.get_json()["id"] == started.get_json()["id"]
+    assert len(db.session.scalars(db.select(Attempt).where(Attempt.member_id == org.member_a.id)).all()) == 1

@@ -92,3 +92,32 @@ def test_only_the_owners_secretary_reviews_and_only_the_owner_revises(client, lo
     assert _review(client, login, org.admin_a, own["id"], approve=True).status_code == 200
     listed = client.get("/api/v1/me/books?year=2026", headers=login(org.member_a)).get_json()
     assert listed["total"] == 1
+
+
+def test_each_review_tells_the_member_once_in_their_inbox_with_the_reason(client, login, org, frozen, report_book):
+    frozen("2026-11-23 08:00")
+    report = report_book(org.member_a).get_json()
+    frozen("2026-11-23 09:00")
+    assert _review(client, login, org.secretary_a, report["id"], approve=False,
+                   reason="心得过于笼统，请结合工作").status_code == 200
+    assert _review(client, login, org.secretary_a, report["id"], approve=False, reason="重复点击").status_code == 409
+    inbox = client.get("/api/v1/me/inbox", headers=login(org.member_a)).get_json()
+    assert inbox["total"] == 1
+    [told] = inbox["items"]
+    assert (told["kind"], told["title"], told["page"]) == ("book_reviewed", "读书报告审核结果", "pages/quota/index")
+    assert told["body"] == ("您提交的读书报告《数据密集型应用系统设计》未通过审核，原因：心得过于笼统，请结合工作。"
+                            "可修改后重新提交。")
+
+    frozen("2026-11-23 10:00")
+    assert client.put(f"/api/v1/books/{report['id']}", headers=login(org.member_a), json={
+        "title": "数据密集型应用系统设计", "author": "Martin Kleppmann", "finished_on": "2026-10-08",
+        "reflection": REFLECTION + "结合本部门的数据同步方案，我提出了三点改进。"}).status_code == 200
+    frozen("2026-11-23 11:00")
+    assert _review(client, login, org.secretary_a, report["id"], approve=True).status_code == 200
+    assert _review(client, login, org.secretary_a, report["id"], approve=True).status_code == 409
+    inbox = client.get("/api/v1/me/inbox", headers=login(org.member_a)).get_json()
+    assert [i["body"] for i in inbox["items"]][0] == \
+        "您提交的读书报告《数据密集型应用系统设计》已审核通过，计入本年度 1+4+1 读书任务。"
+    assert inbox["total"] == 2
+    # Only the member hears it.
+    assert client.get("/api/v1/me/inbox", headers=login(org.member_a2)).get_json()["total"] == 0
