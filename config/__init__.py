@@ -29,6 +29,8 @@ SCHEDULE = {
     "quiz_results": {"minute": "*/5"},
     "quota_monthly": {"day": 1, "hour": 9, "minute": 0},
     "quota_quarterly": {"month": "1,4,7,10", "day": 1, "hour": 9, "minute": 30},
+    # Talks and attendance are paid once their exchange has ended: each run pays every exchange ended since.
+    "quota_settle": {"minute": "*/5"},
     "secretary_digest": {"day_of_week": "mon", "hour": 9, "minute": 0},
 }
 

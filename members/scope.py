@@ -81,6 +81,35 @@ def member_for(viewer, member_id):
     raise NotFound()
 
 
+def member_write_refusal(actor, target, branch=None, role=None):
+    """Why `actor` may not write `target` (None: a new member) into `branch` with `role`, as (what, reason) with
+    what one of "member", "branch", "role"; None when they may. `branch` or `role` None: left as it is.
+
+    The one rule for every path that writes a member (PATCH /members/{id}, the roster imports of the API and the
+    console): a secretary creates and edits members of their own branch only, creates them as 党员 and changes no
+    role; an admin writes anyone in their committee's subtree, moves them between its branches and sets roles;
+    nobody changes their own role, and only an admin writes an admin.
+    """
+    if actor.role not in ("secretary", "admin"):
+        return "member", "仅支部书记或党委管理员可以修改党员信息"
+    if target is not None:
+        if actor.role == "secretary" and (actor.branch_id is None or target.branch_id != actor.branch_id):
+            return "member", "该手机号已登记在其他支部，支部书记只能导入和修改本支部的党员，请联系党委管理员"
+        if actor.role == "admin" and not in_committee_subtree(actor, target.committee_id):
+            return "member", "该手机号已登记在其他党委，请联系管理员"
+        if target.role == "admin" and actor.role != "admin":
+            return "member", "支部书记不能修改党委管理员"
+    if branch is not None and not can_manage_branch(actor, branch):
+        return "branch", "只能把党员登记到自己管理的支部"
+    current = target.role if target is not None else "member"
+    if role is not None and role != current:
+        if actor.role != "admin":
+            return "role", "只有党委管理员可以设置或修改角色，支部书记登记的均为党员"
+        if target is not None and target.id == actor.id:
+            return "role", "不能修改自己的角色"
+    return None
+
+
 def members_in_scope_clause(viewer):
     """A WHERE clause over Member limiting rows to those the viewer manages."""
     if viewer.role == "admin":
@@ -91,4 +120,4 @@ def members_in_scope_clause(viewer):
 
 
 __all__ = ["subtree_committee_ids", "managed_branch_ids", "can_manage_branch", "in_committee_subtree",
-           "branch_for", "committee_for", "member_for", "members_in_scope_clause"]
+           "branch_for", "committee_for", "member_for", "member_write_refusal", "members_in_scope_clause"]

@@ -12,7 +12,7 @@ from core.extensions import db, limiter
 from core.tables import read_upload, reject_rows, row_error
 from members import auth
 from members.models import ROLE_LABELS, Branch, Committee, Member, PartyGroup
-from members.scope import members_in_scope_clause
+from members.scope import member_write_refusal, members_in_scope_clause
 
 ROSTER_HEADERS = ("姓名", "手机号", "支部", "党小组", "角色", "入党日期")
 ROSTER_REQUIRED = ("姓名", "手机号", "支部", "角色")
@@ -100,10 +100,14 @@ def import_roster(actor, file_storage, committee, branch=None):
     return result
 
 
+REFUSAL_COLUMNS = {"member": "手机号", "branch": "支部", "role": "角色"}
+
+
 def _validate_roster(actor, rows, committee, branch):
     errors, parsed, seen = [], [], {}
     phones = [normalise_phone(r["手机号"]) for _, r in rows]
     existing = _members_by_phone([p for p in phones if p])
+    branches = {b.name: b for b in db.session.scalars(select(Branch).where(Branch.committee_id == committee.id))}
     for (number, row), phone in zip(rows, phones):
         problems = []
         name = row["姓名"]
@@ -130,27 +134,20 @@ def _validate_roster(actor, rows, committee, branch):
         role = ROLE_BY_LABEL.get(row["角色"])
         if role is None:
             problems.append(row_error(number, "角色", "角色应为 党员、支部书记 或 党委管理员"))
-        elif role == "admin" and actor.role != "admin":
-            problems.append(row_error(number, "角色", "支部书记不能设置党委管理员"))
         joined_on, reason = _parse_date(row.get("入党日期", ""))
         if reason:
             problems.append(row_error(number, "入党日期", reason))
         current = existing.get(phone)
-        if current is not None and not _same_org(current, committee):
-            problems.append(row_error(number, "手机号", "该手机号已登记在其他党委，请联系管理员"))
-        elif current is not None and actor.role == "secretary" and current.role == "admin":
-            problems.append(row_error(number, "角色", "支部书记不能修改党委管理员"))
+        # A branch the file names that does not exist yet is created in `committee`, which is already in scope.
+        refusal = member_write_refusal(actor, current, branches.get(branch_name), role) if phone else None
+        if refusal is not None:
+            problems.append(row_error(number, REFUSAL_COLUMNS[refusal[0]], refusal[1]))
         if problems:
             errors.extend(problems)
         else:
             parsed.append({"name": name, "phone": phone, "branch": branch_name, "group": group_name or None,
                            "role": role, "joined_on": joined_on, "current": current})
     return parsed, errors
-
-
-def _same_org(member, committee):
-    own = db.session.get(Committee, member.committee_id)
-    return own.path.startswith(committee.path)
 
 
 def _members_by_phone(phones):
@@ -202,6 +199,9 @@ def _apply_roster(actor, parsed, committee):
             db.session.add(Member(phone=item["phone"], **values))
             created += 1
         elif any(getattr(member, k) != v for k, v in values.items()):
+            if member.branch_id != values["branch_id"]:
+                audit.record(actor, "member.move", "member", member.id, from_branch_id=member.branch_id,
+                             to_branch_id=values["branch_id"], via="roster")
             if member.role != values["role"]:
                 audit.record(actor, "member.role_change", "member", member.id, old=member.role, new=values["role"],
                              via="roster")
@@ -232,16 +232,15 @@ def update_member(actor, member, changes):
     """Change a member's role or active flag, within the actor's powers; deactivation revokes sessions."""
     if member.id == actor.id:
         raise Forbidden("不能修改自己的角色或状态")
+    refusal = member_write_refusal(actor, member, role=changes.get("role"))
+    if refusal is not None:
+        raise Forbidden(refusal[1])
     if "role" in changes and changes["role"] != member.role:
-        if actor.role != "admin":
-            raise Forbidden("只有党委管理员可以修改角色")
         if changes["role"] in ("member", "secretary") and member.branch_id is None:
             raise Invalid("该成员不属于任何支部，不能设为党员或支部书记")
         audit.record(actor, "member.role_change", "member", member.id, old=member.role, new=changes["role"])
         member.role = changes["role"]
     if "active" in changes and changes["active"] != member.active:
-        if member.role == "admin" and actor.role != "admin":
-            raise Forbidden("支部书记不能停用党委管理员")
         member.active = changes["active"]
         if not member.active:
             auth.revoke_all_sessions(member.id)

@@ -178,6 +178,17 @@ def run_quota_quarterly(now):
     return _run("quota_quarterly", period, body)
 
 
+def run_quota_settle(now):
+    """Every 5 minutes: pay the talks and attendance of the exchanges that have ended since (each payment once).
+
+    Not keyed in job_runs: each exchange is settled once under its row lock (settled_at), and each payment has its
+    ledger key, so a second scheduler or a catch-up finds nothing left to pay.
+    """
+    from quotas.services import settle_held_exchanges
+
+    return settle_held_exchanges()
+
+
 def run_secretary_digest(now):
     """Monday 09:00: last week's reading and quiz completion, and who is behind, to each secretary and robot."""
     day = clock.local_day_of(now)
@@ -275,5 +286,6 @@ JOBS = {
     "quiz_results": run_quiz_results,
     "quota_monthly": run_quota_monthly,
     "quota_quarterly": run_quota_quarterly,
+    "quota_settle": run_quota_settle,
     "secretary_digest": run_secretary_digest,
 }

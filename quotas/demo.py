@@ -100,11 +100,13 @@ def _exchange(rng, branch, secretary, starts, speakers, status, shared=False, pr
                         proposed_by_id=proposer.id if proposer else None, checkin_salt=secrets.token_hex(8),
                         reviewed_by_id=secretary.id if status != "pending" else None,
                         reviewed_at=starts - timedelta(days=3) if status != "pending" else None)
+    held = status == "approved" and exchange.ends_at <= clock.now()
+    exchange.settled_at = exchange.ends_at if held else None  # paid here, as the settle job would have
     db.session.add(exchange)
     db.session.flush()
     for speaker in speakers:
         db.session.add(ExchangeSpeaker(exchange_id=exchange.id, member_id=speaker.id))
-        if status == "approved" and starts <= clock.now():
+        if held:
             points.award(speaker.id, "quota_talk_given", f"quota:talk:{exchange.id}:{speaker.id}",
                          occurred_at=starts)
     return exchange

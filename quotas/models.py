@@ -1,5 +1,5 @@
 """1+4+1: policies, exchanges with speakers and attendance, book reports, and frozen monthly postings."""
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 
 from core import clock
 from core.db import BigId, UTCDateTime
@@ -9,6 +9,9 @@ STATUSES = ("pending", "approved", "rejected")
 # An exchange can also be cancelled (or, while pending, withdrawn by its proposer); a book report cannot.
 EXCHANGE_STATUSES = STATUSES + ("cancelled",)
 STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "cancelled": "已取消"}
+# An approved exchange whose end has not passed yet: it is on the calendar but counts for nobody so far.
+SCHEDULED_LABEL = "已安排"
+UNSETTLED = text("status = 'approved' AND settled_at IS NULL")
 ATTENDANCE_VIA = ("checkin", "secretary")
 
 
@@ -57,6 +60,8 @@ class Exchange(db.Model):
         Index("ix_quota_exchanges_branch_year", "branch_id", "year"),
         Index("ix_quota_exchanges_committee_year", "committee_id", "year"),
         Index("ix_quota_exchanges_year_status", "year", "status"),
+        # The settle job's work list: approved exchanges not yet paid out, by when they end.
+        Index("ix_quota_exchanges_unsettled", "ends_at", postgresql_where=UNSETTLED, sqlite_where=UNSETTLED),
     )
     id = db.Column(db.Integer, primary_key=True)
     committee_id = db.Column(db.Integer, db.ForeignKey("committees.id"), nullable=False)
@@ -82,6 +87,9 @@ class Exchange(db.Model):
     cancelled_at = db.Column(UTCDateTime, nullable=True)
     cancelled_by_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=True)
     cancel_reason = db.Column(db.String(200), nullable=True)
+    # When the talks and attendance of this held exchange were paid (the settle job, or the first action after its
+    # end); each payment is also keyed in the ledger, so paying again is a no-op.
+    settled_at = db.Column(UTCDateTime, nullable=True)
     # Salt of the derived check-in code: the code itself is never stored.
     checkin_salt = db.Column(db.String(32), nullable=False)
     created_at = db.Column(UTCDateTime, nullable=False, default=clock.now)

@@ -187,9 +187,11 @@ class ExchangeRecordSchema(Schema):
     exchange_id = fields.Integer()
     title = fields.String()
     starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
     status = fields.String()
-    status_label = fields.String()
-    counts = fields.Boolean(metadata={"description": "是否计入完成数（仅已通过的计入）"})
+    status_label = fields.String(metadata={"description": "已通过而尚未举行的为“已安排”"})
+    held = fields.Boolean(metadata={"description": "交流是否已举行（结束时间已过）"})
+    counts = fields.Boolean(metadata={"description": "是否计入完成数（已通过且已举行的才计入）"})
     via = fields.String()
     recorded_at = fields.DateTime()
 
@@ -201,6 +203,8 @@ class ProgressSchema(Schema):
     given = fields.Integer()
     attended = fields.Integer()
     read = fields.Integer()
+    given_scheduled = fields.Integer(metadata={"description": "已安排（已通过、尚未举行）的交流发言"})
+    attended_scheduled = fields.Integer(metadata={"description": "已安排（已通过、尚未举行）的参加交流"})
     complete = fields.Boolean()
     pace = fields.String(metadata={"description": "complete 已完成 / on_track 进度正常 / behind 进度落后"})
     months_elapsed = fields.Integer()
@@ -217,6 +221,8 @@ class BoardRowSchema(Schema):
     given = fields.Integer()
     attended = fields.Integer()
     read = fields.Integer()
+    given_scheduled = fields.Integer(metadata={"description": "已安排（已通过、尚未举行）的交流发言"})
+    attended_scheduled = fields.Integer(metadata={"description": "已安排（已通过、尚未举行）的参加交流"})
     complete = fields.Boolean()
 
 

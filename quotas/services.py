@@ -15,8 +15,8 @@ from core.tables import download, to_csv, to_xlsx
 from members.models import Branch, Member
 from members.scope import can_manage_branch, managed_branch_ids
 from quotas import rules, stats
-from quotas.models import (STATUS_LABELS, Attendance, BookReport, BranchQuotaPolicy, Exchange, ExchangeSpeaker,
-                           QuotaPolicy, QuotaPosting)
+from quotas.models import (SCHEDULED_LABEL, STATUS_LABELS, Attendance, BookReport, BranchQuotaPolicy, Exchange,
+                           ExchangeSpeaker, QuotaPolicy, QuotaPosting)
 
 MAX_SPEAKERS = 10
 MAX_EXCHANGE_HOURS = 12
@@ -158,6 +158,7 @@ def exchange_detail(viewer, exchange):
 def create_exchange(actor, data):
     """Record an exchange (secretary/admin: approved at once) or propose one (member: pending approval).
 
+    A manager who is among the speakers proposes it like a member: nobody approves their own talk.
     Returns (exchange, created): a retried identical request returns the exchange it already made.
     """
     branch_id = data.pop("branch_id", None) or actor.branch_id
@@ -170,15 +171,16 @@ def create_exchange(actor, data):
     if not manager and actor.branch_id != branch.id:
         raise NotFound()
     speaker_ids = data.pop("speaker_ids", [])
+    approves = manager and actor.id not in speaker_ids
     _check_window(data["starts_at"], data["ends_at"])
     _check_where(data.get("place"), data.get("online_url"))
     existing = _same_exchange(branch.id, data["starts_at"], data["title"])
     if existing is not None:
         return _existing_exchange(actor, existing), False
     exchange = Exchange(committee_id=branch.committee_id, branch_id=branch.id, year=_local_year(data["starts_at"]),
-                        status="approved" if manager else "pending", created_by_id=actor.id,
-                        proposed_by_id=None if manager else actor.id, checkin_salt=secrets.token_hex(8), **data)
-    if manager:
+                        status="approved" if approves else "pending", created_by_id=actor.id,
+                        proposed_by_id=None if approves else actor.id, checkin_salt=secrets.token_hex(8), **data)
+    if approves:
         exchange.reviewed_by_id, exchange.reviewed_at = actor.id, clock.now()
     db.session.add(exchange)
     try:
@@ -189,8 +191,8 @@ def create_exchange(actor, data):
     _set_speakers(exchange, speaker_ids)
     if not speaker_ids and not exchange.guest_speakers:
         raise Invalid("请填写主讲人", details={"fields": {"speaker_ids": ["至少一位主讲人"]}})
+    _settle(exchange)  # a back-dated record is paid at once; one still to come, by the settle job after its end
     if manager:
-        _award_talks(exchange, [s.member_id for s in exchange.speakers])
         audit.record(actor, "quota.exchange_create", "exchange", exchange.id, title=exchange.title)
     db.session.commit()
     return exchange, True
@@ -218,8 +220,14 @@ def update_exchange(actor, exchange, changes):
         if exchange.proposed_by_id != actor.id or exchange.status != "pending":
             raise Forbidden("只能修改自己提议且待审核的交流")
     speaker_ids = changes.pop("speaker_ids", None)
+    if (exchange.status == "approved" and speaker_ids is not None and actor.id in speaker_ids
+            and actor.id not in {s.member_id for s in exchange.speakers}):
+        raise _own_exchange_refused()
     starts_at, ends_at = changes.get("starts_at", exchange.starts_at), changes.get("ends_at", exchange.ends_at)
     _check_window(starts_at, ends_at)
+    # What has been held (and paid) stays held: its time can be corrected, not moved into the future.
+    if exchange.status == "approved" and _held(exchange) and ends_at > clock.now():
+        raise Conflict("交流已举行，不能改为尚未到来的时间", code="exchange_held")
     _check_where(changes.get("place", exchange.place), changes.get("online_url", exchange.online_url))
     for field, value in changes.items():
         setattr(exchange, field, value)
@@ -235,9 +243,9 @@ def update_exchange(actor, exchange, changes):
         if exchange.status == "approved":
             for member_id in before - after:
                 _points().revoke(_talk_key(exchange.id, member_id))
-            _award_talks(exchange, [m for m in after - before])
     if not exchange.speakers and not exchange.guest_speakers:
         raise Invalid("请填写主讲人", details={"fields": {"speaker_ids": ["至少一位主讲人"]}})
+    _settle(exchange)
     if can_manage_exchange(actor, exchange):
         audit.record(actor, "quota.exchange_update", "exchange", exchange.id, fields=sorted(changes))
     db.session.commit()
@@ -257,11 +265,12 @@ def review_exchange(actor, exchange, approve, reason=None):
     _refuse_cancelled(exchange)
     if exchange.status != "pending":
         raise Conflict("该交流已审核", code="already_reviewed", details={"status": exchange.status})
+    if _own_exchange(actor, exchange):
+        raise _own_exchange_refused()
     exchange.status = "approved" if approve else "rejected"
     exchange.reject_reason = None if approve else reason
     exchange.reviewed_by_id, exchange.reviewed_at = actor.id, clock.now()
-    if approve:
-        _award_talks(exchange, [s.member_id for s in exchange.speakers])
+    _settle(exchange)
     audit.record(actor, "quota.exchange_approve" if approve else "quota.exchange_reject", "exchange", exchange.id,
                  reason=reason)
     db.session.commit()
@@ -308,8 +317,22 @@ def cancel_exchange(actor, exchange, reason=None):
 
 def _locked(exchange, share=False):
     """Re-read an exchange under a row lock (FOR SHARE with share=True); SQLite's writers are serial anyway."""
-    return db.session.scalar(select(Exchange).where(Exchange.id == exchange.id)
+    return _locked_id(exchange.id, share)
+
+
+def _locked_id(exchange_id, share=False):
+    return db.session.scalar(select(Exchange).where(Exchange.id == exchange_id)
                              .with_for_update(of=Exchange, read=share).execution_options(populate_existing=True))
+
+
+def _own_exchange(actor, exchange):
+    """Whether reviewing would be approving one's own: the actor created or proposed it, or speaks at it."""
+    return (actor.id in (exchange.created_by_id, exchange.proposed_by_id)
+            or actor.id in {s.member_id for s in exchange.speakers})
+
+
+def _own_exchange_refused():
+    return Forbidden("不能审核自己主讲或自己提交的交流，请由上级党委管理员或其他支部书记审核", code="own_exchange")
 
 
 def _refuse_cancelled(exchange):
@@ -370,6 +393,49 @@ def _award_talks(exchange, member_ids):
                         occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id, "title": exchange.title})
 
 
+def _award_attendance(exchange, member_ids):
+    for member_id in member_ids:
+        _points().award(member_id, "quota_exchange_attended", _attend_key(exchange.id, member_id),
+                        occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id, "title": exchange.title})
+
+
+# --- holding: what counts and pays once an exchange has taken place ---------------------------------
+
+def _held(exchange):
+    """Whether an exchange has taken place: its end has passed."""
+    return clock.now() >= exchange.ends_at
+
+
+def _settle(exchange):
+    """Pay an approved, held exchange's talks and attendance; each payment once, by its ledger key."""
+    if exchange.status != "approved" or not _held(exchange):
+        return
+    _award_talks(exchange, [s.member_id for s in exchange.speakers])
+    _award_attendance(exchange, list(db.session.scalars(
+        select(Attendance.member_id).where(Attendance.exchange_id == exchange.id).order_by(Attendance.member_id))))
+    if exchange.settled_at is None:
+        exchange.settled_at = clock.now()
+
+
+def settle_held_exchanges():
+    """Pay every approved exchange that has ended and is not settled yet (the scheduler's job); → how many.
+
+    Each exchange is settled under its row lock in a transaction of its own, so a cancel waits for it (and then
+    takes back what it paid) or wins (and nothing is paid); two runs at once pay nothing twice.
+    """
+    ids = db.session.scalars(select(Exchange.id).where(Exchange.status == "approved", Exchange.settled_at.is_(None),
+                                                       Exchange.ends_at <= clock.now())
+                             .order_by(Exchange.ends_at, Exchange.id)).all()
+    settled = 0
+    for exchange_id in ids:
+        exchange = _locked_id(exchange_id)
+        if exchange.settled_at is None and exchange.status == "approved":  # not settled or cancelled meanwhile
+            _settle(exchange)
+            settled += 1
+        db.session.commit()
+    return settled
+
+
 # --- attendance and check-in -----------------------------------------------------------------------
 
 def attendance_rows(exchange):
@@ -380,7 +446,7 @@ def attendance_rows(exchange):
 
 
 def mark_attendance(actor, exchange, member_ids):
-    """Mark members present (idempotent: those already present are left as they are)."""
+    """Mark members present (idempotent: those already present are left as they are); it counts once held."""
     _require_approved(exchange)
     member_ids = list(dict.fromkeys(member_ids))
     found = set(db.session.scalars(select(Member.id).where(Member.id.in_(member_ids), Member.active.is_(True),
@@ -423,9 +489,8 @@ def _insert_attendance(exchange, member_ids, via, recorded_by_id):
                       "recorded_at": now} for m in member_ids])
             .on_conflict_do_nothing().returning(Attendance.member_id))
     added = list(db.session.scalars(stmt))
-    for member_id in added:
-        _points().award(member_id, "quota_exchange_attended", _attend_key(exchange.id, member_id),
-                        occurred_at=exchange.starts_at, meta={"exchange_id": exchange.id, "title": exchange.title})
+    if _held(exchange):  # before its end, the settle job pays it when the end passes
+        _award_attendance(exchange, added)
     return added
 
 
@@ -646,21 +711,27 @@ def member_progress(member, year):
         select(Exchange, Attendance).join(Attendance, Attendance.exchange_id == Exchange.id)
         .where(Attendance.member_id == member.id, Exchange.year == year).order_by(Exchange.starts_at)).all()
     books = db.session.scalars(member_books(member, year)).all()
+    talks = [_exchange_record(e) for e in talks]
+    attended = [{**_exchange_record(e), "via": a.via, "recorded_at": a.recorded_at} for e, a in attended]
     return {
         "member": {"id": member.id, "name": member.name}, "year": year, "policy": policy,
         "given": counts["talks"], "attended": counts["attends"], "read": counts["books"],
         "complete": verdict["complete"], "pace": verdict["status"], "months_elapsed": verdict["months_elapsed"],
         "items": verdict["items"],
-        "talks": [_exchange_record(e) for e in talks],
-        "attendance": [{**_exchange_record(e), "via": a.via, "recorded_at": a.recorded_at} for e, a in attended],
+        "given_scheduled": sum(1 for t in talks if t["status_label"] == SCHEDULED_LABEL),
+        "attended_scheduled": sum(1 for a in attended if a["status_label"] == SCHEDULED_LABEL),
+        "talks": talks, "attendance": attended,
         "books": books,
     }
 
 
 def _exchange_record(exchange):
+    held = _held(exchange)
+    scheduled = exchange.status == "approved" and not held
     return {"exchange_id": exchange.id, "title": exchange.title, "starts_at": exchange.starts_at,
-            "status": exchange.status, "status_label": STATUS_LABELS[exchange.status],
-            "counts": exchange.status == "approved"}
+            "ends_at": exchange.ends_at, "status": exchange.status, "held": held,
+            "status_label": SCHEDULED_LABEL if scheduled else STATUS_LABELS[exchange.status],
+            "counts": exchange.status == "approved" and held}
 
 
 # --- the board, exports and postings ----------------------------------------------------------------

@@ -38,24 +38,28 @@ def policy_dict(row, source):
 
 
 def count_subqueries(year, member_ids):
-    """Three subqueries (member_id, n): approved talks given, exchanges attended, distinct books read in `year`.
+    """Three subqueries (member_id, n, scheduled): talks given, exchanges attended, distinct books read in `year`.
 
-    `member_ids` is a select of Member.id restricting the work to the members asked about.
+    A talk or an attendance counts (n) once its exchange is approved and has taken place (its end has passed);
+    approved and still to come it is `scheduled` (已安排). `member_ids` is a select of Member.id restricting the
+    work to the members asked about.
     """
     approved = and_(Exchange.year == year, Exchange.status == "approved")
-    talks = (select(ExchangeSpeaker.member_id.label("member_id"), func.count().label("n"))
-             .join(Exchange, Exchange.id == ExchangeSpeaker.exchange_id)
-             .where(approved, ExchangeSpeaker.member_id.in_(member_ids))
-             .group_by(ExchangeSpeaker.member_id).subquery("talks"))
-    attends = (select(Attendance.member_id.label("member_id"), func.count().label("n"))
-               .join(Exchange, Exchange.id == Attendance.exchange_id)
-               .where(approved, Attendance.member_id.in_(member_ids))
-               .group_by(Attendance.member_id).subquery("attends"))
+    held = Exchange.ends_at <= clock.now()
+
+    def per_member(model, name):
+        return (select(model.member_id.label("member_id"), func.count().filter(held).label("n"),
+                       func.count().filter(~held).label("scheduled"))
+                .join(Exchange, Exchange.id == model.exchange_id)
+                .where(approved, model.member_id.in_(member_ids))
+                .group_by(model.member_id).subquery(name))
+
     # The (member, year, book_key) unique key already makes a book count once; DISTINCT says so here too.
-    books = (select(BookReport.member_id.label("member_id"), func.count(BookReport.book_key.distinct()).label("n"))
+    books = (select(BookReport.member_id.label("member_id"), func.count(BookReport.book_key.distinct()).label("n"),
+                    literal(0).label("scheduled"))
              .where(BookReport.year == year, BookReport.status == "approved", BookReport.member_id.in_(member_ids))
              .group_by(BookReport.member_id).subquery("books"))
-    return talks, attends, books
+    return per_member(ExchangeSpeaker, "talks"), per_member(Attendance, "attends"), books
 
 
 def policy_columns(year, branch_id_col, committee_id_col):
@@ -80,6 +84,8 @@ def _member_rows(year, member_filter):
     complete = and_(given >= q_talks, attended >= q_attends, read >= q_books)
     stmt = (select(Member.id.label("member_id"), Member.name, Member.branch_id, PartyGroup.name.label("group"),
                    given.label("given"), attended.label("attended"), read.label("read"),
+                   func.coalesce(talks.c.scheduled, 0).label("given_scheduled"),
+                   func.coalesce(attends.c.scheduled, 0).label("attended_scheduled"),
                    q_talks.label("q_talks"), q_attends.label("q_attends"), q_books.label("q_books"),
                    case((complete, 1), else_=0).label("complete"))
             .join(Branch, Branch.id == Member.branch_id)
@@ -94,7 +100,7 @@ def _member_rows(year, member_filter):
 
 
 def member_counts(member_id, year):
-    """{talks, attends, books} approved for one member in one year."""
+    """{talks, attends, books} that count for one member in one year (approved; exchanges held)."""
     ids = select(Member.id).where(Member.id == member_id)
     return {item: db.session.scalar(select(func.coalesce(func.max(sub.c.n), 0)))
             for item, sub in zip(rules.ITEMS, count_subqueries(year, ids))}
@@ -106,7 +112,8 @@ def branch_tally(branch_id, year):
     rows = db.session.execute(_member_rows(year, Member.branch_id == branch_id)
                               .order_by(Member.name, Member.id)).all()
     members = [{"member_id": r.member_id, "name": r.name, "group": r.group, "given": r.given,
-                "attended": r.attended, "read": r.read, "complete": bool(r.complete)} for r in rows]
+                "attended": r.attended, "read": r.read, "given_scheduled": r.given_scheduled,
+                "attended_scheduled": r.attended_scheduled, "complete": bool(r.complete)} for r in rows]
     complete = sum(1 for m in members if m["complete"])
     return {"branch": {"id": branch.id, "name": branch.name}, "year": year,
             "policy": effective_policy(branch, year), "members": members, "member_count": len(members),

@@ -17,7 +17,7 @@ def _complete(client, login, org, make_exchange, report_book, member, attends=4)
     make_exchange(org.secretary_a, speakers=[member], title="发言")
     others = []
     for n in range(attends):
-        others.append(make_exchange(org.secretary_a, speakers=[org.secretary_a], title=f"交流{n}",
+        others.append(make_exchange(org.secretary_a, speakers=[org.member_a2], title=f"交流{n}",
                                     starts=f"2026-0{n + 3}-10T14:00:00", ends=f"2026-0{n + 3}-10T15:00:00"))
     for exchange in others:
         client.post(f"/api/v1/exchanges/{exchange['id']}/attendance", json={"member_ids": [member.id]},
@@ -28,9 +28,9 @@ def _complete(client, login, org, make_exchange, report_book, member, attends=4)
 
 def test_my_quota_shows_counts_records_and_pace(client, login, org, frozen, make_exchange, report_book):
     frozen("2026-10-01 09:00")  # September is over: 3 of 4 attended are expected by now
-    make_exchange(org.secretary_a, speakers=[org.member_a])
+    make_exchange(org.secretary_a, speakers=[org.member_a], starts="2026-09-10T14:00:00", ends="2026-09-10T15:00:00")
     for n in range(2):
-        exchange = make_exchange(org.secretary_a, speakers=[org.secretary_a], title=f"交流{n}",
+        exchange = make_exchange(org.secretary_a, speakers=[org.member_a2], title=f"交流{n}",
                                  starts=f"2026-0{n + 4}-10T14:00:00", ends=f"2026-0{n + 4}-10T15:00:00")
         client.post(f"/api/v1/exchanges/{exchange['id']}/attendance", json={"member_ids": [org.member_a.id]},
                     headers=login(org.secretary_a))
@@ -55,7 +55,7 @@ def test_my_quota_shows_counts_records_and_pace(client, login, org, frozen, make
 
 def test_the_board_counts_approved_records_and_hides_reflections(client, login, org, frozen, make_exchange,
                                                                  report_book):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")  # the day's exchange is over
     _complete(client, login, org, make_exchange, report_book, org.member_a)
     report_book(org.member_a2)  # pending: not counted
     url = f"/api/v1/branches/{org.branch_a.id}/quota-board?year=2026"
@@ -64,9 +64,10 @@ def test_the_board_counts_approved_records_and_hides_reflections(client, login, 
     body = board.get_json()
     rows = {r["name"]: r for r in body["members"]}
     assert rows["张三"] == {"member_id": org.member_a.id, "name": "张三", "group": None, "given": 1,
-                            "attended": 4, "read": 1, "complete": True}
+                            "attended": 4, "read": 1, "given_scheduled": 0, "attended_scheduled": 0,
+                            "complete": True}
     assert rows["李四"]["read"] == 0 and rows["李四"]["complete"] is False
-    assert rows["钱书记"]["given"] == 4
+    assert rows["李四"]["given"] == 4
     assert body["complete_count"] == 1 and body["member_count"] == 3
     assert "reflection" not in board.get_data(as_text=True) and "心得" not in board.get_data(as_text=True)
     assert client.get(url, headers=login(org.member_a2_branch)).status_code == 404
@@ -76,7 +77,7 @@ def test_the_board_counts_approved_records_and_hides_reflections(client, login, 
 
 
 def test_exports_keep_their_chinese_headers(client, login, org, frozen, make_exchange, report_book):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")  # the day's exchange is over
     _complete(client, login, org, make_exchange, report_book, org.member_a)
     base = f"/api/v1/branches/{org.branch_a.id}/quota-board/export?year=2026"
     xlsx = client.get(base + "&format=xlsx", headers=login(org.secretary_a))
@@ -123,7 +124,7 @@ def test_a_monthly_posting_freezes_what_was_posted(client, login, org, frozen, m
 
 
 def test_admins_see_each_branchs_completion_rate(client, login, org, frozen, make_exchange, report_book):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")  # the day's exchange is over
     _complete(client, login, org, make_exchange, report_book, org.member_a)
     url = f"/api/v1/committees/{org.committee_a.id}/quota-completion?year=2026"
     rates = {r["branch_name"]: r for r in client.get(url, headers=login(org.admin_a)).get_json()}
@@ -136,7 +137,7 @@ def test_admins_see_each_branchs_completion_rate(client, login, org, frozen, mak
 
 
 def test_policies_per_committee_with_branch_overrides(client, login, org, frozen, make_exchange, report_book):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")  # the day's exchange is over
     url = f"/api/v1/committees/{org.committee_a.id}/quota-policy"
     body = {"year": 2026, "talks": 1, "attends": 2, "books": 1}
     assert client.put(url, json=body, headers=login(org.admin_b)).status_code == 404
@@ -185,7 +186,7 @@ def test_members_behind_pace_matches_the_rule(client, login, org, frozen, make_e
     frozen("2026-11-23 08:00")
     make_exchange(org.secretary_a, speakers=[org.member_a], starts="2026-02-10T14:00:00", ends="2026-02-10T15:00:00")
     for n in range(2):
-        exchange = make_exchange(org.secretary_a, speakers=[org.secretary_a], title=f"交流{n}",
+        exchange = make_exchange(org.secretary_a, speakers=[org.member_a2], title=f"交流{n}",
                                  starts=f"2026-0{n + 3}-10T14:00:00", ends=f"2026-0{n + 3}-10T15:00:00")
         client.post(f"/api/v1/exchanges/{exchange['id']}/attendance", json={"member_ids": [org.member_a.id]},
                     headers=login(org.secretary_a))

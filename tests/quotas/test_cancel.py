@@ -3,9 +3,11 @@ import csv
 import io
 import threading
 
+from core import clock
 from core.audit import AuditEntry
 from core.extensions import db
 from learning.models import PointEntry
+from notifications.jobs import JOBS
 from quotas.models import Attendance, Exchange
 
 
@@ -38,6 +40,9 @@ def _held(client, login, org, frozen, make_exchange):
     assert checked.status_code == 200, checked.get_json()
     client.post(f"/api/v1/exchanges/{exchange['id']}/attendance", json={"member_ids": [org.secretary_a.id]},
                 headers=login(org.secretary_a))
+    frozen("2026-11-23 16:05")  # over: the settle job pays what was held
+    db.session.rollback()
+    JOBS["quota_settle"](clock.now())
     return exchange, code.get_json()["code"]
 
 
@@ -154,7 +159,7 @@ def test_a_member_withdraws_their_own_pending_proposal(client, login, org, froze
 
 
 def test_a_member_cannot_cancel_someone_elses_or_an_approved_exchange(client, login, org, frozen, make_exchange):
-    frozen("2026-11-20 08:00")
+    frozen("2026-11-24 08:00")  # the day after the exchanges: what was approved has been held
     others = make_exchange(org.member_a2, speakers=[org.member_a2], title="别人的提议")
     assert _cancel(client, login, org.member_a, others["id"]).status_code == 404  # not theirs to see
 

@@ -2,6 +2,7 @@
 from core import clock
 from core.extensions import db
 from learning.models import PointEntry
+from notifications.jobs import JOBS
 
 
 def _quota(client, login, who, year=2026):
@@ -15,7 +16,7 @@ def _code(client, login, who, exchange_id):
 
 
 def test_a_secretary_records_an_exchange_and_the_speakers_talk_counts(client, login, org, frozen, make_exchange):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")  # recorded once held: it counts, and pays, at once
     exchange = make_exchange(org.secretary_a, speakers=[org.member_a])
     assert exchange["status"] == "approved" and exchange["year"] == 2026
     assert [s["name"] for s in exchange["speakers"]] == ["张三"]
@@ -25,7 +26,7 @@ def test_a_secretary_records_an_exchange_and_the_speakers_talk_counts(client, lo
 
 
 def test_a_member_proposes_and_it_counts_only_once_approved(client, login, org, frozen, make_exchange):
-    frozen("2026-11-20 08:00")
+    frozen("2026-11-24 08:00")  # proposed after it was held
     proposal = make_exchange(org.member_a, speakers=[org.member_a])
     assert proposal["status"] == "pending"
     assert _quota(client, login, org.member_a)["given"] == 0
@@ -103,9 +104,8 @@ def test_check_in_with_the_code_inside_the_window_once(client, login, org, froze
     assert first.status_code == 200 and first.get_json()["first_time"] is True
     double = client.post(url, json={"code": code["code"]}, headers=login(org.member_a2))
     assert double.status_code == 200 and double.get_json()["first_time"] is False
-    assert _quota(client, login, org.member_a2)["attended"] == 1
-    assert db.session.scalar(db.select(db.func.count()).select_from(PointEntry)
-                             .where(PointEntry.rule == "quota_exchange_attended")) == 1
+    under_way = _quota(client, login, org.member_a2)
+    assert (under_way["attended"], under_way["attended_scheduled"]) == (0, 1)  # counts once the exchange is over
 
     speaker = client.post(url, json={"code": code["code"]}, headers=login(org.member_a))
     assert speaker.status_code == 409 and speaker.get_json()["code"] == "speaker_not_attendee"
@@ -115,6 +115,11 @@ def test_check_in_with_the_code_inside_the_window_once(client, login, org, froze
     late = client.post(url, json={"code": code["code"]}, headers=login(org.secretary_a))
     assert late.status_code == 409 and late.get_json()["code"] == "checkin_closed"
     assert "过期" in late.get_json()["message"]
+    assert _quota(client, login, org.member_a2)["attended"] == 1
+    db.session.rollback()
+    JOBS["quota_settle"](clock.now())
+    assert db.session.scalar(db.select(db.func.count()).select_from(PointEntry)
+                             .where(PointEntry.rule == "quota_exchange_attended")) == 1
 
 
 def test_guessing_codes_is_refused_then_rate_limited(client, login, org, frozen, make_exchange):
@@ -166,7 +171,7 @@ def test_a_shared_exchange_is_open_to_the_committees_branches(client, login, org
 
 
 def test_the_year_of_an_exchange_is_its_beijing_year(client, login, org, frozen, make_exchange):
-    frozen("2026-12-31 20:00")
+    frozen("2027-01-01 02:00")
     late = make_exchange(org.secretary_a, speakers=[org.member_a], starts="2026-12-31T15:30:00Z",
                          ends="2026-12-31T15:50:00Z")
     early = make_exchange(org.secretary_a, speakers=[org.member_a2], starts="2026-12-31T16:10:00Z",
@@ -178,7 +183,7 @@ def test_the_year_of_an_exchange_is_its_beijing_year(client, login, org, frozen,
 
 
 def test_editing_speakers_moves_the_talk_and_its_points(client, login, org, frozen, make_exchange):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")
     exchange = make_exchange(org.secretary_a, speakers=[org.member_a])
     changed = client.patch(f"/api/v1/exchanges/{exchange['id']}", json={"speaker_ids": [org.member_a2.id]},
                            headers=login(org.secretary_a))
@@ -195,7 +200,7 @@ def test_editing_speakers_moves_the_talk_and_its_points(client, login, org, froz
 
 
 def test_a_retried_create_returns_the_same_exchange(client, login, org, frozen, make_exchange):
-    frozen("2026-11-23 08:00")
+    frozen("2026-11-23 18:00")
     first = make_exchange(org.secretary_a, speakers=[org.member_a])
     retry = make_exchange(org.secretary_a, speakers=[org.member_a], expect=200)
     assert retry["id"] == first["id"]
