@@ -258,7 +258,7 @@ class MemberQuestionSchema(Schema):
 
 
 class RevealedQuestionSchema(MemberQuestionSchema):
-    """After close (if the quiz reveals them): the answer, the explanation and whether the member got it."""
+    """Once the results are final (if the quiz reveals them): the answer, the explanation, whether the member got it."""
 
     answer = fields.Raw(metadata={"description": "仅在测验结束且公布答案后出现"})
     answer_text = fields.String(metadata={"description": "仅在测验结束且公布答案后出现"})
