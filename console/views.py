@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from core import clock
-from core.errors import AppError, Invalid
+from core.errors import AppError, Forbidden, Invalid
 from core.extensions import db, limiter
 from core.schemas import paginate
 from console import charts, csrf, services, stats
@@ -366,15 +366,16 @@ def _page():
 @bp.get("/quizzes/<int:quiz_id>")
 @console_login
 def quiz(quiz_id):
-    """A quiz's figures in scope and, once closed, its item analysis."""
+    """A quiz's figures in scope and, once its results are final, its item analysis (keys as quizzes.audience says)."""
+    from quizzes.audience import answers_withheld, results_final
     from quizzes.services import quiz_for_manager, scoped_branch_ids
     from quizzes.stats import branch_quiz_stats, item_analysis, overall_stats
 
     quiz = quiz_for_manager(me(), quiz_id)
     ids = scoped_branch_ids(me(), quiz)
-    closed = quiz.phase() == "closed"
+    analysis = item_analysis(quiz, answers_withheld(me())) if results_final(quiz) else None
     return render_template("console/quiz.html", quiz=quiz, overall=overall_stats(quiz, ids),
-                           branches=branch_quiz_stats(quiz, ids), analysis=item_analysis(quiz) if closed else None)
+                           branches=branch_quiz_stats(quiz, ids), analysis=analysis)
 
 
 # --- content: material ---------------------------------------------------------------------------------
@@ -463,13 +464,18 @@ def new_question():
 @console_login
 def question(question_id):
     """Edit one question (a question already used in a quiz is kept and replaced by a new version)."""
+    from quizzes.audience import show_answers
     from quizzes.bank import answer_text, can_edit, question_for, update_question
     from quizzes.schemas import QuestionUpdateSchema
 
     item = question_for(me(), question_id)
+    # While the question is in a quiz this reader may still take, its answer is neither shown nor editable.
+    withheld = show_answers(me(), [item])[0].answers_withheld
     errors, form = {}, None
     if request.method == "POST":
         question_for(me(), question_id, edit=True)
+        if withheld:
+            raise Forbidden("这道题在你尚可参加、还未结束的测验中，测验结束前不能查看或修改")
         form = request.form.to_dict()
         try:
             saved = update_question(me(), item, QuestionUpdateSchema().load(question_body(form, item.kind)))
@@ -479,10 +485,11 @@ def question(question_id):
             errors = _form_errors(exc)
     if form is None:
         form = {"stem": item.stem, "options": "\n".join(o["text"] for o in item.options) if item.kind != "judge"
-                else "", "answer": answer_text(item), "explanation": item.explanation,
+                else "", "answer": "" if withheld else answer_text(item),
+                "explanation": "" if withheld else item.explanation,
                 "tags": " ".join(item.tag_list), "difficulty": str(item.difficulty), "source": item.source}
-    return render_template("console/question.html", item=item, form=form, errors=errors,
-                           editable=can_edit(me(), item)), 422 if errors else 200
+    return render_template("console/question.html", item=item, form=form, errors=errors, withheld=withheld,
+                           editable=can_edit(me(), item) and not withheld), 422 if errors else 200
 
 
 @bp.post("/questions/<int:question_id>/retire")

@@ -2,7 +2,7 @@
 
 Anything outside the caller's scope is reported as not found, so guessing ids reveals nothing.
 """
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from core.errors import Forbidden, NotFound
 from core.extensions import db
@@ -41,6 +41,18 @@ def in_committee_subtree(member, committee_id):
     target = db.session.get(Committee, committee_id)
     own = db.session.get(Committee, member.committee_id)
     return target is not None and target.path.startswith(own.path)
+
+
+def managers_clause(committee_id, branch_id=None):
+    """A WHERE clause over Member: who manages a committee (its admins and those above), or a branch (also its secretary).
+
+    The set of people for whom can_manage_branch / in_committee_subtree hold, as SQL."""
+    path = db.session.get(Committee, committee_id).path
+    above = [int(part) for part in path.strip("/").split("/") if part]
+    admins = and_(Member.role == "admin", Member.committee_id.in_(above))
+    if branch_id is None:
+        return admins
+    return or_(admins, and_(Member.role == "secretary", Member.branch_id == branch_id))
 
 
 def branch_for(member, branch_id, manage=True):
@@ -120,4 +132,5 @@ def members_in_scope_clause(viewer):
 
 
 __all__ = ["subtree_committee_ids", "managed_branch_ids", "can_manage_branch", "in_committee_subtree",
-           "branch_for", "committee_for", "member_for", "member_write_refusal", "members_in_scope_clause"]
+           "managers_clause", "branch_for", "committee_for", "member_for", "member_write_refusal",
+           "members_in_scope_clause"]

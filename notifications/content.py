@@ -5,7 +5,7 @@ loads none of those rooms.
 """
 from datetime import timedelta
 
-from sqlalchemy import select, union
+from sqlalchemy import select
 
 from core import clock
 from core.clock import format_cn
@@ -105,18 +105,14 @@ def behind_for_reminder(kind, branch, now):
                                "pages/study/index")
         return members_behind_reading(monday, sunday, branch_id=branch.id), message
     if kind == "quiz":
-        from quizzes.services import open_quizzes
+        from quizzes.services import open_quiz_for_branch
         from quizzes.stats import members_not_submitted
 
-        from core.extensions import db
-
-        quizzes = db.session.scalars(open_quizzes(now)).all()
-        parts = [members_not_submitted(q, branch_id=branch.id) for q in quizzes]
-        if not parts:
+        # The branch's members all take one quiz: the branch's own, else their committee's (quizzes.audience).
+        quiz = open_quiz_for_branch(branch, now)
+        if quiz is None:
             return select(Member.id).where(Member.id.is_(None)), None
-        first = min(quizzes, key=lambda q: q.closes_at)
-        stmt = parts[0] if len(parts) == 1 else select(union(*parts).subquery().c[0])
-        return stmt, reminder_quiz_message(first)
+        return members_not_submitted(quiz, branch_id=branch.id), reminder_quiz_message(quiz)
     if kind == "quota":
         from quotas.stats import members_behind_pace
 

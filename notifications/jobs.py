@@ -93,7 +93,7 @@ def run_quiz_open(now):
         return _not_done("quiz_open", open_quizzes(now))
 
     def announce(quiz):
-        from quizzes.services import quiz_audience
+        from quizzes.audience import quiz_audience
 
         return fan_out(quiz_audience(quiz), "quiz_open", f"quiz{quiz.id}", content.quiz_open_message(quiz))
 
@@ -131,7 +131,7 @@ def run_quiz_results(now):
         return [quiz for quiz in found if quiz.closed_at is not None]
 
     def announce(quiz):
-        from quizzes.services import quiz_audience
+        from quizzes.audience import quiz_audience
 
         if quiz.closes_at < now - RESULTS_NOTICE_WITHIN:
             log.info("quiz %s closed too long ago to announce its results", quiz.id)

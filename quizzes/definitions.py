@@ -10,11 +10,9 @@ import json
 import logging
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
-
 from core.cache import get_redis, key
 from core.extensions import db
-from members.models import Branch, Committee
+from quizzes import audience
 from quizzes.models import Quiz
 
 log = logging.getLogger(__name__)
@@ -129,9 +127,9 @@ def _branch_map_key(week):
 
 
 def quiz_id_for_branch(branch_id, week):
-    """The id of the quiz a branch takes in a week (its own, else the nearest committee's), or None.
+    """The id of the quiz a branch takes in a week (its own, else the nearest committee's: quizzes.audience), or None.
 
-    Cached per week in one Redis hash holding every branch, filled at once on a miss (two queries, whatever the
+    Cached per week in one Redis hash holding every branch, filled at once on a miss (one query, whatever the
     number of branches), dropped whenever a quiz of that week is created or deleted; the short TTL bounds what a
     read racing such a change can leave behind.
     """
@@ -145,8 +143,8 @@ def quiz_id_for_branch(branch_id, week):
         log.warning("quiz lookup cache unavailable", exc_info=True)
         redis = None
     if redis is None:
-        return _quiz_id_for_branch(branch_id, week)
-    found = week_map(week)
+        return audience.quiz_id_for_branch(branch_id, week)
+    found = audience.week_map(week)
     try:
         pipe = redis.pipeline()
         pipe.hset(_branch_map_key(week), mapping={b: q or 0 for b, q in found.items()} or {branch_id: 0})
@@ -163,38 +161,3 @@ def clear_week(week):
         get_redis().delete(_branch_map_key(week))
     except Exception:
         log.warning("quiz lookup cache unavailable; it expires on its own", exc_info=True)
-
-
-def week_map(week):
-    """{branch id: quiz id or None} for every branch: its own quiz of the week, else its nearest committee's."""
-    quizzes = db.session.execute(select(Quiz.id, Quiz.branch_id, Committee.path)
-                                 .join(Committee, Committee.id == Quiz.committee_id)
-                                 .where(Quiz.week_key == week)).all()
-    own = {branch_id: quiz_id for quiz_id, branch_id, _ in quizzes if branch_id is not None}
-    # A committee quiz is for every branch under it; the nearest committee has the longest path prefix.
-    committee_quizzes = sorted(((path, quiz_id) for quiz_id, branch_id, path in quizzes if branch_id is None),
-                               key=lambda pq: len(pq[0]), reverse=True)
-    found = {}
-    for branch_id, path in db.session.execute(select(Branch.id, Committee.path)
-                                              .join(Committee, Committee.id == Branch.committee_id)):
-        found[branch_id] = own.get(branch_id) or next(
-            (quiz_id for prefix, quiz_id in committee_quizzes if path.startswith(prefix)), None)
-    return found
-
-
-def _quiz_id_for_branch(branch_id, week):
-    """One query: the id of the quiz a branch takes in a week, or None (what week_map gives, for one branch)."""
-    own = Committee.__table__.alias("branch_committee")
-    owner = Committee.__table__.alias("quiz_committee")
-    # A committee quiz is for every branch under it: the branch committee's path starts with the quiz committee's.
-    stmt = (select(Quiz.id)
-            .select_from(Branch)
-            .join(own, own.c.id == Branch.committee_id)
-            .join(Quiz, Quiz.week_key == week)
-            .join(owner, owner.c.id == Quiz.committee_id)
-            .where(Branch.id == branch_id,
-                   or_(Quiz.branch_id == branch_id,
-                       and_(Quiz.branch_id.is_(None), own.c.path.like(owner.c.path + "%"))))
-            .order_by(Quiz.branch_id.is_(None), owner.c.path.desc())
-            .limit(1))
-    return db.session.scalar(stmt)

@@ -1,5 +1,5 @@
 """What goes in and out of the quiz room. Field sets per audience: a member never gets answers before close."""
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema, fields, post_dump, validate, validates_schema, ValidationError
 
 from core.schemas import PageArgs, StrictSchema, page_schema
 from quizzes.models import DIFFICULTIES, QUESTION_TYPES, TYPE_LABELS
@@ -12,8 +12,15 @@ class OptionSchema(Schema):
     text = fields.String()
 
 
+ANSWER_FIELDS = ("answer", "answer_text", "explanation")
+
+
 class QuestionSchema(Schema):
-    """A bank question as its managers see it, answer included."""
+    """A bank question with its answer, unless the caller may still take a quiz that asks it (quizzes.audience).
+
+    The answer fields are dumped only for a question marked readable by `audience.show_answers`; an unmarked one
+    shows none, so a path that forgot to ask leaks nothing.
+    """
 
     id = fields.Integer()
     kind = fields.String(metadata={"enum": list(QUESTION_TYPES)})
@@ -32,6 +39,15 @@ class QuestionSchema(Schema):
     branch_id = fields.Integer(allow_none=True)
     replaced_by_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
+    answers_withheld = fields.Function(
+        lambda q: getattr(q, "answers_withheld", True),
+        metadata={"description": "true：你可能参加含此题、尚未结束的测验，答案与解析暂不显示（为 null）"})
+
+    @post_dump(pass_original=True)
+    def _withhold(self, data, question, **_):
+        if getattr(question, "answers_withheld", True):
+            data.update(dict.fromkeys(ANSWER_FIELDS))
+        return data
 
 
 QuestionPageSchema = page_schema(QuestionSchema, "QuestionPage")
@@ -242,7 +258,7 @@ class MemberQuestionSchema(Schema):
 
 
 class RevealedQuestionSchema(MemberQuestionSchema):
-    """After close (if the quiz reveals them): the answer, the explanation and whether the member got it."""
+    """Once the results are final (if the quiz reveals them): the answer, the explanation, whether the member got it."""
 
     answer = fields.Raw(metadata={"description": "仅在测验结束且公布答案后出现"})
     answer_text = fields.String(metadata={"description": "仅在测验结束且公布答案后出现"})

@@ -15,9 +15,10 @@ from core import audit, clock
 from core.db import dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
-from members.models import Branch, Committee, Member
+from members.models import Branch, Committee
 from members.scope import in_committee_subtree
-from quizzes import definitions, grading
+from quizzes import audience, definitions, grading
+from quizzes.audience import audience_branch_ids, grace
 from quizzes.bank import ancestor_ids, owner_bank_clause, resolve_owner
 from quizzes.models import Attempt, AttemptAnswer, Question, Quiz, QuizItem, QuizResult
 
@@ -321,40 +322,8 @@ def quiz_for_member(member, week=None):
 
 def quiz_for_branch(branch, week=None):
     """The quiz a branch's members take in a week: the branch's own, else the nearest committee's; or None."""
-    week = week or clock.week_key()
-    lineage = ancestor_ids(branch.committee)
-    candidates = db.session.scalars(select(Quiz).where(Quiz.week_key == week, or_(
-        Quiz.branch_id == branch.id, and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(lineage))))).all()
-    if not candidates:
-        return None
-    return min(candidates, key=lambda q: (q.branch_id is None, -lineage.index(q.committee_id)))
-
-
-def audience_branch_ids(quiz):
-    """A select of the branches a quiz is for: deeper quizzes that week (a branch's, a sub-committee's) win."""
-    if quiz.branch_id is not None:
-        return select(Branch.id).where(Branch.id == quiz.branch_id)
-    committee = db.session.get(Committee, quiz.committee_id)
-    stmt = (select(Branch.id).join(Committee, Committee.id == Branch.committee_id)
-            .where(Committee.path.like(committee.path + "%"))
-            .where(Branch.id.not_in(select(Quiz.branch_id).where(Quiz.week_key == quiz.week_key,
-                                                                 Quiz.branch_id.is_not(None)))))
-    deeper = db.session.scalars(select(Committee.path).join(Quiz, Quiz.committee_id == Committee.id).where(
-        Quiz.week_key == quiz.week_key, Quiz.branch_id.is_(None), Quiz.id != quiz.id,
-        Committee.path.like(committee.path + "_%"))).all()
-    for path in deeper:
-        stmt = stmt.where(~Committee.path.like(path + "%"))
-    return stmt
-
-
-def quiz_audience(quiz):
-    """A select of Member.id: the active members a quiz is for (scheduler-facing; iterate in chunks)."""
-    return select(Member.id).where(Member.active.is_(True), Member.branch_id.in_(audience_branch_ids(quiz)))
-
-
-def in_audience(member, quiz):
-    found = quiz_for_member(member, quiz.week_key)
-    return member.active and found is not None and found.id == quiz.id
+    quiz_id = audience.quiz_id_for_branch(branch.id, week or clock.week_key())
+    return db.session.get(Quiz, quiz_id) if quiz_id is not None else None
 
 
 def _member_can_see(member, quiz):
@@ -367,17 +336,18 @@ def _member_can_see(member, quiz):
 
 
 def quiz_for_taker(member, quiz_id):
-    """The definition of a quiz a member may take: 404 if not theirs to see, 403 if a deeper quiz is theirs that week."""
+    """The definition of a quiz a member may take: 404 if not theirs to see, 403 if not in its audience."""
     quiz = definitions.get_definition(quiz_id)
     if quiz is None:
         raise NotFound("测验不存在")
-    if member.active and member.branch_id and definitions.quiz_id_for_branch(member.branch_id,
-                                                                            quiz.week_key) == quiz.id:
+    if audience.takes_quiz(member, quiz):
         return quiz
-    # Not this member's quiz: tell "not yours to see" (404) from "a deeper quiz is yours" (403).
+    # Not this member's quiz: tell "not yours to see" (404) from "a deeper quiz is yours" or "you manage it" (403).
     row = db.session.get(Quiz, quiz_id)
     if not _member_can_see(member, row):
         raise NotFound("测验不存在")
+    if audience.is_quiz_manager(member, row):
+        raise AppError("你管理本测验、可查看答案，因此不参加作答，也不计入统计", code="not_in_audience", status=403)
     raise AppError("本测验不面向你所在的支部", code="not_in_audience", status=403)
 
 
@@ -394,9 +364,8 @@ def can_manage_quiz(member, quiz):
 
 
 def can_edit_quiz(member, quiz):
-    if member.role == "admin":
-        return in_committee_subtree(member, quiz.committee_id)
-    return member.role == "secretary" and quiz.branch_id is not None and quiz.branch_id == member.branch_id
+    """Whether a member manages the quiz: edits it, reads its answers at any time, and is not in its audience."""
+    return audience.is_quiz_manager(member, quiz)
 
 
 def quiz_for_manager(member, quiz_id):
@@ -443,6 +412,8 @@ def current_state(member):
     if quiz_id is None:
         return state
     quiz = definitions.get_definition(quiz_id)
+    if audience.is_quiz_manager(member, quiz):  # its managers read its answers, so they do not take it
+        return state
     attempts, result = _week_rows(quiz.id, member.id)
     in_progress = next((a for a in attempts if a.status == "in_progress"), None)
     if in_progress is not None and in_progress.deadline_at < now - grace():
@@ -547,10 +518,6 @@ def attempt_for(member, attempt_id, lock=False):
     if attempt is None:
         raise NotFound("作答记录不存在")
     return attempt
-
-
-def grace():
-    return timedelta(seconds=current_app.config["QUIZ_GRACE_SECONDS"])
 
 
 def _deadline(attempt, quiz):
@@ -695,8 +662,9 @@ def _grade_expired(member_id, quiz, now):
 
 
 def reveals_answers(quiz, now=None):
-    """Whether members may now see the correct answers and explanations."""
-    return quiz.reveal_answers and quiz.phase(now) == "closed"
+    """Whether members may now see the correct answers and explanations: the quiz reveals them and its results are
+    final (no attempt can change any more)."""
+    return quiz.reveal_answers and audience.results_final(quiz, now)
 
 
 def my_quizzes(member, page, per_page):
@@ -715,6 +683,12 @@ def my_quizzes(member, page, per_page):
 def open_quizzes(now):
     """A select of the quizzes open at a moment."""
     return select(Quiz).where(Quiz.opens_at <= now, Quiz.closes_at > now).order_by(Quiz.id)
+
+
+def open_quiz_for_branch(branch, now):
+    """The quiz a branch's members take that is open at a moment (the first to close, if two windows overlap)."""
+    return db.session.scalars(open_quizzes(now).where(Quiz.id == audience.branch_quiz(branch.id, Quiz.week_key))
+                              .order_by(None).order_by(Quiz.closes_at, Quiz.id).limit(1)).first()
 
 
 def quizzes_due_between(since, now):
@@ -751,18 +725,20 @@ def seconds_left(attempt, now=None):
     return max(0, int((attempt.deadline_at - (now or clock.now())).total_seconds()))
 
 
-def attempt_view(attempt):
-    """The attempt as the member sees it: their order, their saved answers; answers only once revealed."""
+def attempt_view(member, attempt):
+    """The attempt as its member sees it: their order, their saved answers; answers only once revealed."""
     from quizzes.bank import answer_text
     from quizzes.models import TYPE_LABELS
 
     quiz = definitions.get_definition(attempt.quiz_id)
     items = {item.question_id: item for item in quiz.items}
     revealed = attempt.status == "submitted" and reveals_answers(quiz)
-    graded = {}
+    graded, withheld = {}, set()
     if revealed:
         graded = dict(db.session.execute(select(AttemptAnswer.question_id, AttemptAnswer.correct)
                                          .where(AttemptAnswer.attempt_id == attempt.id)).all())
+        # A question asked again in a quiz the member may still take stays hidden in this review too.
+        withheld = audience.answers_withheld(member)
     questions = []
     for entry in attempt.order:
         item = items[entry["q"]]
@@ -771,7 +747,9 @@ def attempt_view(attempt):
         shown = {"id": question.id, "kind": question.kind, "kind_label": TYPE_LABELS[question.kind],
                  "stem": question.stem, "options": [{"key": k, "text": texts[k]} for k in entry["o"]],
                  "blanks": len(question.answer) if question.kind == "blank" else None, "points": item.points}
-        if revealed:
+        if revealed and question.id in withheld:
+            shown.update(answer=None, answer_text=None, explanation=None, correct=None)
+        elif revealed:
             shown.update(answer=question.answer, answer_text=answer_text(question),
                          explanation=question.explanation, correct=graded.get(question.id))
         questions.append(shown)
@@ -794,4 +772,4 @@ def show_attempt(member, attempt_id):
         if attempt.status == "in_progress":
             grade_attempt(attempt, definitions.get_definition(attempt.quiz_id), clock.now())
         db.session.commit()
-    return attempt_view(attempt)
+    return attempt_view(member, attempt)

@@ -6,7 +6,8 @@ from core.extensions import db
 from members.models import Branch, Member
 from quizzes import grading
 from quizzes.models import AttemptAnswer, Question, Quiz, QuizItem, QuizResult
-from quizzes.services import audience_branch_ids, quiz_audience, quiz_for_branch
+from quizzes.audience import audience_branch_ids, quiz_audience
+from quizzes.services import quiz_for_branch
 
 
 def members_not_submitted(quiz, branch_id=None):
@@ -89,8 +90,10 @@ def branch_quiz_summary(branch_ids, quiz_or_week):
     return rows
 
 
-def item_analysis(quiz):
-    """Facility, discrimination (upper vs lower 27% by score), option choices and dubious flags per question."""
+def item_analysis(quiz, withheld=frozenset()):
+    """Facility, discrimination (upper vs lower 27% by score), option choices and dubious flags per question.
+
+    The key is not marked for questions in `withheld` (quizzes.audience.answers_withheld of the reader)."""
     n = db.session.scalar(select(func.count()).where(QuizResult.quiz_id == quiz.id))
     k = grading.group_size(n)
     ranked = select(QuizResult.attempt_id, func.row_number().over(
@@ -124,6 +127,7 @@ def item_analysis(quiz):
         discrimination = round((row.upper_right - row.lower_right) / k, 4) if answered and k else None
         all_choices, upper_choices = choices.get(question.id, ({}, {}))
         key = question.answer if question.kind in ("single", "judge", "multiple") else None
+        key = None if question.id in withheld else key
         key = "".join(key) if isinstance(key, list) else key
         options = [{"key": o["key"], "text": o["text"], "chosen": all_choices.get(o["key"], 0),
                     "chosen_by_upper": upper_choices.get(o["key"], 0), "is_key": bool(key and o["key"] in key)}

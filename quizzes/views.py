@@ -10,7 +10,7 @@ from core.schemas import paginate
 from members import scope
 from members.auth import current_member, login_required
 from members.models import Branch, Member
-from quizzes import bank, services, stats
+from quizzes import audience, bank, services, stats
 from quizzes.schemas import (AnswersSchema, AttemptSchema, CurrentSchema, ImportResultSchema, ItemAnalysisSchema,
                              MyQuizPageSchema, PendingArgs, PendingPageSchema, QuestionCreateSchema,
                              QuestionListArgs, QuestionPageSchema, QuestionSchema, QuestionUpdateSchema,
@@ -34,6 +34,18 @@ def _attempt_response(view, status=200):
     return response
 
 
+def _shown(question):
+    """A bank question with its answer marked readable or withheld for the caller (quizzes.audience)."""
+    audience.show_answers(current_member(), [question])
+    return question
+
+
+def _quiz_shown(quiz):
+    """A quiz with each question's answer marked readable or withheld for the caller (quizzes.audience)."""
+    audience.show_answers(current_member(), [item.question for item in quiz.items])
+    return quiz
+
+
 # --- question bank ---------------------------------------------------------------------------------
 
 @bp.route("/questions")
@@ -44,14 +56,16 @@ class Questions(MethodView):
     def get(self, args):
         """List bank questions the caller may see, filtered by type, tag, difficulty, status or text."""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(bank.list_questions(current_member(), **args), page, per_page)
+        listed = paginate(bank.list_questions(current_member(), **args), page, per_page)
+        audience.show_answers(current_member(), listed["items"])
+        return listed
 
     @login_required(*MANAGERS)
     @bp.arguments(QuestionCreateSchema)
     @bp.response(201, QuestionSchema)
     def post(self, body):
         """Add a question to a committee's bank (admins) or a branch's own bank."""
-        return bank.create_question(current_member(), body)
+        return _shown(bank.create_question(current_member(), body))
 
 
 @bp.get("/questions/template")
@@ -68,8 +82,8 @@ class QuestionResource(MethodView):
     @login_required(*MANAGERS)
     @bp.response(200, QuestionSchema)
     def get(self, question_id):
-        """Show one bank question with its answer."""
-        return bank.question_for(current_member(), question_id)
+        """Show one bank question with its answer (withheld while it is in a quiz the caller may still take)."""
+        return _shown(bank.question_for(current_member(), question_id))
 
     @login_required(*MANAGERS)
     @bp.arguments(QuestionUpdateSchema)
@@ -77,7 +91,7 @@ class QuestionResource(MethodView):
     def patch(self, body, question_id):
         """Edit a question; one already used in a quiz is retired and a new version is returned."""
         question = bank.question_for(current_member(), question_id, edit=True)
-        return bank.update_question(current_member(), question, body)
+        return _shown(bank.update_question(current_member(), question, body))
 
 
 @bp.post("/questions/<int:question_id>/retire")
@@ -86,7 +100,7 @@ class QuestionResource(MethodView):
 def retire_question(question_id):
     """Retire a question from the bank (past quizzes keep it)."""
     question = bank.question_for(current_member(), question_id, edit=True)
-    return bank.retire_question(current_member(), question)
+    return _shown(bank.retire_question(current_member(), question))
 
 
 @bp.post("/committees/<int:committee_id>/questions/import")
@@ -117,7 +131,7 @@ def import_branch_questions(files, branch_id):
 @bp.response(201, QuizDetailSchema)
 def create_committee_quiz(body, committee_id):
     """Create a week's quiz for a committee's subtree, by hand or assembled from the bank by rules."""
-    return services.create_quiz(current_member(), body, committee_id=committee_id)
+    return _quiz_shown(services.create_quiz(current_member(), body, committee_id=committee_id))
 
 
 @bp.post("/branches/<int:branch_id>/quizzes")
@@ -126,7 +140,7 @@ def create_committee_quiz(body, committee_id):
 @bp.response(201, QuizDetailSchema)
 def create_branch_quiz(body, branch_id):
     """Create a week's quiz for one branch, by hand or assembled from the bank by rules."""
-    return services.create_quiz(current_member(), body, branch_id=branch_id)
+    return _quiz_shown(services.create_quiz(current_member(), body, branch_id=branch_id))
 
 
 @bp.get("/quizzes")
@@ -143,15 +157,16 @@ class QuizResource(MethodView):
     @login_required(*MANAGERS)
     @bp.response(200, QuizDetailSchema)
     def get(self, quiz_id):
-        """Show a quiz with its questions and answers (secretaries and admins)."""
-        return services.quiz_for_manager(current_member(), quiz_id)
+        """Show a quiz with its questions, and their answers unless the caller may still take it (quizzes.audience)."""
+        return _quiz_shown(services.quiz_for_manager(current_member(), quiz_id))
 
     @login_required(*MANAGERS)
     @bp.arguments(QuizUpdateSchema)
     @bp.response(200, QuizDetailSchema)
     def patch(self, body, quiz_id):
         """Change a quiz's settings: any before it opens; once open only the title and the close (not to the past)."""
-        return services.update_quiz(current_member(), services.quiz_for_manager(current_member(), quiz_id), body)
+        quiz = services.quiz_for_manager(current_member(), quiz_id)
+        return _quiz_shown(services.update_quiz(current_member(), quiz, body))
 
     @login_required(*MANAGERS)
     @bp.response(204)
@@ -190,9 +205,9 @@ def quiz_pending(args, quiz_id):
 def quiz_items(quiz_id):
     """Item analysis after close: facility, discrimination, option choices, dubious questions."""
     quiz = services.quiz_for_manager(current_member(), quiz_id)
-    if quiz.phase() != "closed":
-        raise Conflict("测验结束后才能查看试题分析", code="quiz_not_closed")
-    return stats.item_analysis(quiz)
+    if not audience.results_final(quiz):
+        raise Conflict("测验结束且全部作答评分后才能查看试题分析", code="quiz_not_closed")
+    return stats.item_analysis(quiz, audience.answers_withheld(current_member()))
 
 
 @bp.get("/quizzes/<int:quiz_id>/export")
@@ -237,8 +252,9 @@ def current_quiz():
 @bp.alt_response(200, schema=RevealedAttemptSchema, description="继续进行中的作答（断线重连）")
 def start_attempt(quiz_id):
     """Start an attempt (201), or resume the one in progress (200): shuffled questions and options, no answers."""
-    attempt, started = services.start_attempt(current_member(), quiz_id)
-    return _attempt_response(services.attempt_view(attempt), 201 if started else 200)
+    member = current_member()
+    attempt, started = services.start_attempt(member, quiz_id)
+    return _attempt_response(services.attempt_view(member, attempt), 201 if started else 200)
 
 
 @bp.get("/attempts/<int:attempt_id>")
@@ -267,7 +283,7 @@ def save_answers(body, attempt_id):
 def submit_attempt(body, attempt_id):
     """Submit for grading; a repeated submit returns the same result."""
     attempt = services.submit_attempt(current_member(), attempt_id, body.get("answers"))
-    return _attempt_response(services.attempt_view(attempt))
+    return _attempt_response(services.attempt_view(current_member(), attempt))
 
 
 @bp.get("/me/quizzes")

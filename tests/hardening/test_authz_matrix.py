@@ -24,6 +24,7 @@ A_SIDE = frozenset({"member_a", "secretary_a", "admin_a"})  # branch A1's member
 A_MANAGERS = frozenset({"secretary_a", "admin_a"})  # A1's secretary and the admin above it
 A_ADMIN = frozenset({"admin_a"})  # committee A's admin
 A_AUDIENCE = frozenset({"member_a", "secretary_a"})  # people in branch A1 (admins sit in no branch)
+A_TAKERS = frozenset({"member_a"})  # who take A1's quiz: not its secretary, who manages it (docs/quizzes.md)
 OWNER = frozenset({"member_a"})  # the member who owns the record
 NOBODY = frozenset()  # console pages: a bearer token opens no console session
 
@@ -85,7 +86,7 @@ POLICY = {
     ("GET", f"{API}/quizzes/<int:quiz_id>/items"): A_MANAGERS,
     ("GET", f"{API}/quizzes/<int:quiz_id>/pending"): A_MANAGERS,
     ("GET", f"{API}/quizzes/<int:quiz_id>/stats"): A_MANAGERS,
-    ("POST", f"{API}/quizzes/<int:quiz_id>/attempts"): A_AUDIENCE,
+    ("POST", f"{API}/quizzes/<int:quiz_id>/attempts"): A_TAKERS,
     ("GET", f"{API}/attempts/<int:attempt_id>"): OWNER,
     ("PUT", f"{API}/attempts/<int:attempt_id>/answers"): OWNER,
     ("POST", f"{API}/attempts/<int:attempt_id>/submit"): OWNER,

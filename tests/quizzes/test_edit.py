@@ -8,6 +8,7 @@ from core import clock
 from core.audit import AuditEntry
 from core.extensions import db
 from quizzes.models import Attempt, Quiz, QuizItem
+from quizzes.services import close_due_quizzes
 from tests.factories import local_time as _local, login_headers
 from tests.quizzes.helpers import answers_for, assert_no_answers, make_bank, make_question
 
@@ -271,8 +272,10 @@ def test_an_extended_close_keeps_the_attempt_going_and_answers_hidden(client, lo
         assert_no_answers(shown, bank)
         assert_no_answers(client.get("/api/v1/me/quizzes", headers=headers).get_json(), bank)
     assert client.post(f"/api/v1/quizzes/{quiz_id}/attempts", headers=login(org.secretary_a)).status_code == 201
-    # After the new close the answers are revealed (so the scan above could have failed).
-    frozen("2026-11-30 12:00")
+    # Once past the new close and its grace, with the attempt left open graded, the answers are revealed (so the
+    # scan above could have failed).
+    frozen("2026-11-30 12:02")
+    close_due_quizzes(clock.now())
     early = login_headers(client, fake_wechat, org.member_a2)  # a week on, the first session has expired
     shown = client.get(f"/api/v1/attempts/{done['id']}", headers=early).get_json()
     assert shown["answers_revealed"] is True and all("answer" in q for q in shown["questions"])

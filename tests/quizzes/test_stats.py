@@ -164,8 +164,11 @@ def test_bad_quiz_requests_are_clear(client, login, org, frozen):
                        json={"question_ids": [bank[0].id]}).status_code == 404
     assert client.post(url, headers=login(org.secretary_a), json={"question_ids": [bank[0].id]}).status_code == 403
     created = client.post(url, headers=headers, json={"question_ids": [bank[0].id]}).get_json()
-    assert client.get(f"/api/v1/quizzes/{created['id']}", headers=login(org.secretary_a)).get_json()["items"][0][
-        "question"]["answer"] == "A"
+    # The secretary of a branch that takes the quiz sees it, but not its answers; its manager does.
+    seen = client.get(f"/api/v1/quizzes/{created['id']}", headers=login(org.secretary_a)).get_json()
+    assert seen["items"][0]["question"]["answer"] is None and seen["items"][0]["question"]["answers_withheld"]
+    seen = client.get(f"/api/v1/quizzes/{created['id']}", headers=headers).get_json()
+    assert seen["items"][0]["question"]["answer"] == "A" and not seen["items"][0]["question"]["answers_withheld"]
     member = login(org.member_a)
     client.post(f"/api/v1/quizzes/{created['id']}/attempts", headers=member)
     assert client.delete(f"/api/v1/quizzes/{created['id']}", headers=headers).status_code == 409

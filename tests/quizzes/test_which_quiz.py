@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from core.cache import get_redis
 from core.extensions import db
 from members.models import Branch
-from quizzes import definitions
+from quizzes import audience, definitions
 from tests import factories
 from tests.quizzes.helpers import make_bank
 
@@ -41,8 +41,8 @@ def test_each_branch_takes_its_own_quiz_else_its_nearest_committees(client, logi
             select(func.count()).select_from(Branch)) == 5
 
     # The one-branch query agrees with the whole-company map for every branch.
-    week_map = definitions.week_map(WEEK)
-    assert week_map and all(definitions._quiz_id_for_branch(b, WEEK) == q for b, q in week_map.items())
+    week_map = audience.week_map(WEEK)
+    assert week_map and all(audience.quiz_id_for_branch(b, WEEK) == q for b, q in week_map.items())
 
 
 def test_a_new_quiz_of_the_week_is_seen_at_once(client, login, org, frozen):
