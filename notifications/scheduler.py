@@ -9,6 +9,7 @@ fires a backlog.
 """
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from core import clock
 from core.cache import get_redis, key
 from core.clock import TZ
 from core.extensions import db
+from core.metrics import SCHEDULER_LAST_SUCCESS
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,9 @@ class Scheduler:
                 if due is None:
                     log.info("job %s skipped: its last due time is too long ago", name)
                     return None
-                return self.jobs[name](due)
+                result = self.jobs[name](due)
+                SCHEDULER_LAST_SUCCESS.labels(name).set(time.time())  # what the stale-scheduler alert watches
+                return result
             except Exception:
                 log.exception("job %s failed", name)
                 db.session.rollback()

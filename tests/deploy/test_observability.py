@@ -96,3 +96,14 @@ def test_metrics_parse_and_move_with_requests_and_sends(client, org, login, fake
     assert _value(after, "branch_study_outbox_rows", status="sent") == 1
     assert _value(after, "branch_study_outbox_rows", status="pending") == 0
     assert ("branch_study_outbox_rows", (("status", "dead"),)) in after  # dead letters: zero, but present
+
+
+def test_the_scheduler_reports_each_jobs_last_successful_run(app, client, ctx):
+    import time
+
+    from notifications.scheduler import Scheduler
+
+    started = time.time()
+    Scheduler(app).tick("quiz_results")  # every 5 minutes, so always due within its catch-up hour
+    seen = _value(_samples(client), "branch_study_scheduler_last_success_timestamp_seconds", job="quiz_results")
+    assert started <= seen <= time.time()
