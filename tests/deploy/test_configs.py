@@ -10,7 +10,7 @@ import yaml
 from tests.deploy.conftest import DEPLOY, ROOT, need
 
 UNITS = ["branch-study-web.service", "branch-study-scheduler.service", "branch-study-sender@.service",
-         "branch-study.target"]
+         "branch-study.target", "branch-study-backup.service", "branch-study-backup.timer"]
 
 
 def test_the_systemd_units_verify(tmp_path):
