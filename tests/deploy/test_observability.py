@@ -107,3 +107,20 @@ def test_the_scheduler_reports_each_jobs_last_successful_run(app, client, ctx):
     Scheduler(app).tick("quiz_results")  # every 5 minutes, so always due within its catch-up hour
     seen = _value(_samples(client), "branch_study_scheduler_last_success_timestamp_seconds", job="quiz_results")
     assert started <= seen <= time.time()
+
+
+def test_the_audit_trail_records_the_address_the_trusted_proxy_saw_and_the_request_id(app, org, ctx):
+    from core.audit import AuditEntry
+    from core.extensions import db
+    from members.auth import issue_token
+
+    token, _ = issue_token(org.secretary_a)
+    branch_id = org.branch_a.id
+    db.session.commit()  # and hold no transaction while the other app writes (SQLite takes the write lock up front)
+    proxied = _proxied_app(app, hops=1).test_client()
+    response = proxied.put(f"/api/v1/branches/{branch_id}/wecom-robot", json={"webhook_key": "k" * 20},
+                           headers={"Authorization": "Bearer " + token, "X-Forwarded-For": "9.9.9.9, 10.1.2.3",
+                                    "X-Request-ID": "nginx-audit-1"})
+    assert response.status_code == 200, response.get_json()
+    entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "notifications.robot_set")).one()
+    assert entry.details["ip"] == "10.1.2.3" and entry.details["request_id"] == "nginx-audit-1"
