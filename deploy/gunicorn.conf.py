@@ -21,13 +21,16 @@ keepalive = 75
 preload_app = False
 
 accesslog = "-"
+# One line per request as gunicorn saw it (also those that never reached the app: a killed worker, say). Only values
+# that cannot break a line are used: the request id (nginx's, or the app's), the method (gunicorn admits only token
+# characters), numbers. The path and the address are on the app's own line with the same request_id; the raw
+# X-Forwarded-For is not logged, since its left part is whatever the client wrote.
 if os.environ.get("LOG_FORMAT") == "json":
-    access_log_format = ('{"logger": "gunicorn.access", "request_id": "%({x-request-id}o)s", '
-                         '"forwarded_for": "%({x-forwarded-for}i)s", "method": "%(m)s", "path": "%(U)s", '
-                         '"status": "%(s)s", "duration_ms": %(M)s, "bytes": "%(B)s"}')
+    access_log_format = ('{"logger": "gunicorn.access", "request_id": "%({x-request-id}o)s", "method": "%(m)s", '
+                         '"status": %(s)s, "duration_ms": %(M)s, "bytes": "%(B)s"}')
 else:
-    access_log_format = ("gunicorn.access request_id=%({x-request-id}o)s forwarded_for=%({x-forwarded-for}i)s "
-                         "method=%(m)s path=%(U)s status=%(s)s duration_ms=%(M)s bytes=%(B)s")
+    access_log_format = ("gunicorn.access request_id=%({x-request-id}o)s method=%(m)s status=%(s)s "
+                         "duration_ms=%(M)s bytes=%(B)s")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
