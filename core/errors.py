@@ -7,6 +7,8 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from core.requestlog import request_id
+
 log = logging.getLogger(__name__)
 
 # Chinese messages for the statuses Flask itself may raise.
@@ -83,8 +85,6 @@ class ErrorSchema(Schema):
 
 
 def error_response(status, code, message, details=None):
-    from core.requestlog import request_id
-
     # The request id, also in the X-Request-ID header and every log line, ties a reported error to its logs.
     details = {**(details or {}), "request_id": request_id()} if has_request_context() else details or {}
     response = jsonify({"code": code, "message": message, "details": details})

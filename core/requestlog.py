@@ -15,16 +15,18 @@ from flask import current_app, g, has_request_context, request
 
 log = logging.getLogger("branch_study.request")
 
+_ENVIRON_KEY = "branch_study.request_id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
 
 
 def request_id():
     """The current request's id: the trusted proxy's X-Request-ID, else a new one (made once per request)."""
-    if "request_id" not in g:
+    environ = request.environ  # the request's own, where `g` may outlive one request (an app context kept open)
+    if _ENVIRON_KEY not in environ:
         incoming = request.headers.get("X-Request-ID", "") if current_app.config.get("PROXY_HOPS") else ""
-        g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-    return g.request_id
+        environ[_ENVIRON_KEY] = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    return environ[_ENVIRON_KEY]
 
 
 class JsonFormatter(logging.Formatter):
@@ -60,6 +62,7 @@ def init_app(app):
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), handlers=[handler])
     # APScheduler logs every run of every job at INFO (the leader lock renews every few seconds): keep warnings.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    app.jinja_env.globals["request_id"] = request_id  # the console's error page shows it
 
     @app.before_request
     def _start_timer():

@@ -5,6 +5,7 @@ import logging
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.requestlog import JsonFormatter
+from tests.console.conftest import account, desk  # noqa: F401  (fixtures)
 from tests.notifications.helpers import consent, queue, send_all
 
 QUIZ_OPEN = "tmpl-quiz-open"
@@ -124,3 +125,14 @@ def test_the_audit_trail_records_the_address_the_trusted_proxy_saw_and_the_reque
     assert response.status_code == 200, response.get_json()
     entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "notifications.robot_set")).one()
     assert entry.details["ip"] == "10.1.2.3" and entry.details["request_id"] == "nginx-audit-1"
+
+
+def test_the_consoles_error_page_shows_the_request_id_of_its_response(org, desk):
+    response = desk(org.secretary_a).get("/console/quizzes/999999")
+    assert response.status_code == 404
+    assert f"请求编号 {response.headers['X-Request-ID']}" in response.get_data(as_text=True)
+
+
+def test_two_requests_in_one_kept_app_context_get_two_ids(client, ctx):
+    first, second = client.get("/healthz"), client.get("/healthz")
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
