@@ -46,12 +46,17 @@ def create_app(overrides=None):
         if hasattr(module, "init_app"):
             module.init_app(app, api)
     app.extensions["api"] = api
-    if app.config["PROXY_HOPS"]:
-        # Behind that many proxies the client's address is the one the nearest proxy appended to X-Forwarded-For;
-        # what the client wrote there itself is ignored. Without a proxy, the header is not read at all.
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app):
+    """Behind PROXY_HOPS proxies, take the client's address and scheme from what the nearest of them appended."""
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # What a client wrote into X-Forwarded-For itself stays left of the proxies' entries and is ignored;
+        # without a proxy (0) the header is not read at all.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _api_settings():

@@ -2,6 +2,8 @@
 import json
 import logging
 
+import pytest
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.requestlog import JsonFormatter
@@ -11,12 +13,15 @@ from tests.notifications.helpers import consent, queue, send_all
 QUIZ_OPEN = "tmpl-quiz-open"
 
 
-def _proxied_app(app, hops):
-    from core.app import create_app
+@pytest.fixture
+def proxied(app, monkeypatch):
+    """The suite's app as create_app makes it with PROXY_HOPS=1 (a second app would rebind the shared limiter)."""
+    from core.app import trust_proxies
 
-    keys = ("APP_ENV", "TESTING", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "WECHAT_APPID", "WECHAT_SECRET",
-            "WECHAT_API_BASE", "WECOM_API_BASE", "INSTANCE_DIR")
-    return create_app({**{k: app.config[k] for k in keys}, "PROXY_HOPS": hops})
+    monkeypatch.setitem(app.config, "PROXY_HOPS", 1)
+    monkeypatch.setattr(app, "wsgi_app", app.wsgi_app)  # restored after the test
+    trust_proxies(app)
+    return app.test_client()
 
 
 def _request_lines(caplog):
@@ -42,9 +47,8 @@ def test_without_a_proxy_a_clients_request_id_and_forwarded_address_are_ignored(
     assert "ip=127.0.0.2 " in line.getMessage()
 
 
-def test_behind_one_trusted_proxy_its_request_id_and_the_address_it_appended_are_used(app, caplog):
+def test_behind_one_trusted_proxy_its_request_id_and_the_address_it_appended_are_used(proxied, caplog):
     caplog.set_level(logging.INFO)
-    proxied = _proxied_app(app, hops=1).test_client()
     # The client wrote 9.9.9.9 itself; the proxy appended the address it saw the client connect from.
     response = proxied.get("/healthz", headers={"X-Request-ID": "nginx-7f3a", "X-Forwarded-For": "9.9.9.9, 10.1.2.3"},
                            environ_base={"REMOTE_ADDR": "127.0.0.1"})
@@ -110,15 +114,14 @@ def test_the_scheduler_reports_each_jobs_last_successful_run(app, client, ctx):
     assert started <= seen <= time.time()
 
 
-def test_the_audit_trail_records_the_address_the_trusted_proxy_saw_and_the_request_id(app, org, ctx):
+def test_the_audit_trail_records_the_address_the_trusted_proxy_saw_and_the_request_id(proxied, org, ctx):
     from core.audit import AuditEntry
     from core.extensions import db
     from members.auth import issue_token
 
     token, _ = issue_token(org.secretary_a)
     branch_id = org.branch_a.id
-    db.session.commit()  # and hold no transaction while the other app writes (SQLite takes the write lock up front)
-    proxied = _proxied_app(app, hops=1).test_client()
+    db.session.commit()
     response = proxied.put(f"/api/v1/branches/{branch_id}/wecom-robot", json={"webhook_key": "k" * 20},
                            headers={"Authorization": "Bearer " + token, "X-Forwarded-For": "9.9.9.9, 10.1.2.3",
                                     "X-Request-ID": "nginx-audit-1"})
