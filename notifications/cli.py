@@ -22,7 +22,6 @@ def send(once):
     """Deliver due notifications (several senders may run at once on PostgreSQL)."""
     from notifications.delivery import run_sender
 
-    logging.basicConfig(level=current_app.config.get("LOG_LEVEL", "INFO"))
     totals = run_sender(once=once, stop=stop_on_signals("sender"))
     log.info("sender stopped: the batch in hand is finished; totals %s", totals)
     click.echo(f"发送结果: {totals}")
@@ -47,7 +46,6 @@ def scheduler(no_sender):
     """Run the scheduler (APScheduler, Asia/Shanghai) and, unless --no-sender, a sender thread beside it."""
     from notifications.scheduler import run_forever
 
-    logging.basicConfig(level=current_app.config.get("LOG_LEVEL", "INFO"))
     run_forever(current_app._get_current_object(), stop_on_signals("scheduler"), with_sender=not no_sender)
 
 
