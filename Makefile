@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 ## knows the demo member's two quiz-message consents, as notifications/demo.py seeds them.
 run: setup
 	@export WECHAT_API_BASE=$(FAKE_WECHAT) WECOM_API_BASE=$(FAKE_WECHAT) PUBLIC_URL=http://127.0.0.1:$(PORT); \
-	$(BIN)/flask --app wsgi db upgrade heads && \
+	$(BIN)/flask --app wsgi db upgrade && \
 	$(BIN)/flask --app wsgi seed-demo && \
 	trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python -m fakewechat --host 127.0.0.1 --port 5001 --appid wx-demo-appid --secret demo-app-secret \

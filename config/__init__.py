@@ -97,6 +97,9 @@ def load(overrides=None):
         "WECOM_PER_MINUTE": _int("WECOM_PER_MINUTE", 20),
         "SCHEDULER_LEADER_TTL": _int("SCHEDULER_LEADER_TTL", 30),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto (and X-Request-ID) are trusted.
+        "PROXY_HOPS": _int("PROXY_HOPS", 0),
     }
     settings.update(overrides or {})
     if not settings["DATABASE_URL"]:

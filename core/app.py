@@ -4,9 +4,10 @@ import os
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from core import audit, cache, cli, errors, health, requestlog, sqlite  # noqa: F401
+from core import audit, cache, cli, errors, health, metrics, requestlog, sqlite  # noqa: F401
 from core.db import IdConverter
 from core.extensions import db, limiter, migrate
 
@@ -37,6 +38,7 @@ def create_app(overrides=None):
     errors.register(app)
     _serve_docs_assets(app)
     requestlog.init_app(app)
+    metrics.init_app(app)
     health.init_app(app)
     cli.init_app(app)
     for name in DOMAINS:
@@ -44,7 +46,17 @@ def create_app(overrides=None):
         if hasattr(module, "init_app"):
             module.init_app(app, api)
     app.extensions["api"] = api
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app):
+    """Behind PROXY_HOPS proxies, take the client's address and scheme from what the nearest of them appended."""
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # What a client wrote into X-Forwarded-For itself stays left of the proxies' entries and is ignored;
+        # without a proxy (0) the header is not read at all.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _api_settings():

@@ -1,4 +1,5 @@
 """The audit trail: who did what to what, when. Append-only: rows are inserted, never updated or deleted."""
+from flask import has_request_context, request
 from sqlalchemy import event
 
 from core import clock
@@ -26,6 +27,11 @@ def _refuse_change(*_):
 
 def record(actor, action, target_type=None, target_id=None, **details):
     """Add an audit entry to the current transaction (committed with the action it records)."""
+    if has_request_context():
+        from core.requestlog import request_id
+
+        # From where, and which request: the client's real address (behind PROXY_HOPS proxies) and the log lines' id.
+        details = {**details, "ip": request.remote_addr, "request_id": request_id()}
     db.session.add(AuditEntry(
         at=clock.now(), actor_id=getattr(actor, "id", None), committee_id=getattr(actor, "committee_id", None),
         action=action, target_type=target_type, target_id=None if target_id is None else str(target_id),

@@ -1,11 +1,13 @@
 """One error shape, made in one place: {"code": ..., "message": "中文说明", "details": {...}}."""
 import logging
 
-from flask import jsonify
+from flask import has_request_context, jsonify
 from marshmallow import Schema, fields
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
+
+from core.requestlog import request_id
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,9 @@ class ErrorSchema(Schema):
 
 
 def error_response(status, code, message, details=None):
-    response = jsonify({"code": code, "message": message, "details": details or {}})
+    # The request id, also in the X-Request-ID header and every log line, ties a reported error to its logs.
+    details = {**(details or {}), "request_id": request_id()} if has_request_context() else details or {}
+    response = jsonify({"code": code, "message": message, "details": details})
     response.status_code = status
     return response
 

@@ -14,6 +14,7 @@ from flask import current_app
 from requests.adapters import HTTPAdapter
 
 from core.cache import get_redis, key
+from core.metrics import WECHAT_CALLS
 from core.clock import TZ, format_cn
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,8 @@ def _refresh_token(force=False, stale=None):
         raise WeChatUnavailable(None, "timed out waiting for the access token lock")
     try:
         cached = _cached_token()
-        # After a rejected token, a different cached one means a peer already refreshed: force-refresh
-        # is limited to 20 a day, so don't spend another.
-        if cached and (not force or (stale is not None and cached != stale)):
+        # After a rejected token (stale), a different cached one means a peer already fetched a new one: use it.
+        if cached and (cached != stale if stale is not None else not force):
             return cached
         cfg = current_app.config
         body = _request("POST", cfg["WECHAT_API_BASE"] + "/cgi-bin/stable_token", payload={
@@ -144,26 +144,46 @@ def _refresh_token(force=False, stale=None):
 
 
 def _call_with_token(path, payload):
-    """POST to a token-authenticated API; on a token error refresh once (forced) and retry once."""
+    """POST to a token-authenticated API; replace a rejected token as WeChat documents it, then retry.
+
+    First stable_token in normal mode: it hands out a new token when the current one is near its end, and the
+    current one otherwise (the one a peer's forced refresh made, say). Only if that answer is rejected too is a
+    refresh forced: each spends one of 20 a day and invalidates every other holder's token at once.
+    """
     url = current_app.config["WECHAT_API_BASE"] + path
     token = access_token()
-    try:
-        return _request("POST", url, params={"access_token": token}, payload=payload, hide=(token,))
-    except WeChatUnavailable:
-        raise
-    except WeChatError as exc:
-        if exc.errcode not in TOKEN_ERRCODES:
+    for force in (False, True):
+        try:
+            return _request("POST", url, params={"access_token": token}, payload=payload, hide=(token,))
+        except WeChatUnavailable:
             raise
-        log.warning("wechat rejected the access token path=%s errcode=%s; refreshing once", path, exc.errcode)
-    token = _refresh_token(force=True, stale=token)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRCODES:
+                raise
+            log.warning("wechat rejected the access token path=%s errcode=%s; asking stable_token force=%s",
+                        path, exc.errcode, force)
+        token = _refresh_token(force=force, stale=token)
     return _request("POST", url, params={"access_token": token}, payload=payload, hide=(token,))
 
 
 # ---- transport -------------------------------------------------------------------------------------------
 
 def _request(method, url, params=None, payload=None, hide=()):
-    """Send one request and return the JSON body; raise WeChatUnavailable or WeChatError."""
+    """Send one request and return the JSON body; raise WeChatUnavailable or WeChatError. Counted by errcode."""
     path = url.split("://", 1)[-1].split("/", 1)[-1]
+    try:
+        body = _exchange(method, url, path, params, payload, hide)
+    except WeChatUnavailable:
+        WECHAT_CALLS.labels("/" + path, "unavailable").inc()
+        raise
+    except WeChatError as exc:
+        WECHAT_CALLS.labels("/" + path, str(exc.errcode)).inc()
+        raise
+    WECHAT_CALLS.labels("/" + path, "0").inc()
+    return body
+
+
+def _exchange(method, url, path, params, payload, hide):
     data = headers = None
     if payload is not None:
         # Send UTF-8, not \u escapes: some WeChat APIs have shown escaped Chinese literally to users.

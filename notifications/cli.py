@@ -1,9 +1,17 @@
-"""`flask notifications send` (a sender) and `flask scheduler` (the scheduler, with a sender thread)."""
+"""`flask notifications send` (a sender) and `flask scheduler` (the scheduler, with a sender thread).
+
+Both stop gracefully on SIGTERM (systemd's stop) or SIGINT: the batch and the jobs in hand run to their end, nothing
+new is started, the leader lock is released, and the process says it stopped.
+"""
 import logging
+import signal
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+
+log = logging.getLogger(__name__)
 
 notifications = AppGroup("notifications", help="通知发送命令 (notification commands)")
 
@@ -14,8 +22,8 @@ def send(once):
     """Deliver due notifications (several senders may run at once on PostgreSQL)."""
     from notifications.delivery import run_sender
 
-    logging.basicConfig(level=current_app.config.get("LOG_LEVEL", "INFO"))
-    totals = run_sender(once=once)
+    totals = run_sender(once=once, stop=stop_on_signals("sender"))
+    log.info("sender stopped: the batch in hand is finished; totals %s", totals)
     click.echo(f"发送结果: {totals}")
 
 
@@ -38,8 +46,27 @@ def scheduler(no_sender):
     """Run the scheduler (APScheduler, Asia/Shanghai) and, unless --no-sender, a sender thread beside it."""
     from notifications.scheduler import run_forever
 
-    logging.basicConfig(level=current_app.config.get("LOG_LEVEL", "INFO"))
-    run_forever(current_app._get_current_object(), with_sender=not no_sender)
+    run_forever(current_app._get_current_object(), stop_on_signals("scheduler"), with_sender=not no_sender)
+
+
+def stop_on_signals(process):
+    """An Event set by SIGTERM or SIGINT; call before any thread starts.
+
+    The signals are blocked in every thread (threads inherit the mask) and taken by one watcher thread with sigwait,
+    so no handler ever interrupts a statement or a WeChat call half-way: the loops look at the event between
+    batches. A second signal while stopping changes nothing; systemd's stop timeout is the backstop.
+    """
+    stop = threading.Event()
+    signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+
+    def watch():
+        received = signal.sigwait(signals)
+        log.info("%s received %s: finishing the work in hand, then stopping", process, signal.Signals(received).name)
+        stop.set()
+
+    threading.Thread(target=watch, name="signals", daemon=True).start()
+    return stop
 
 
 def init_app(app):

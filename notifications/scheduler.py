@@ -9,10 +9,11 @@ fires a backlog.
 """
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -20,6 +21,7 @@ from core import clock
 from core.cache import get_redis, key
 from core.clock import TZ
 from core.extensions import db
+from core.metrics import SCHEDULER_LAST_SUCCESS
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,9 @@ class Scheduler:
                 if due is None:
                     log.info("job %s skipped: its last due time is too long ago", name)
                     return None
-                return self.jobs[name](due)
+                result = self.jobs[name](due)
+                SCHEDULER_LAST_SUCCESS.labels(name).set(time.time())  # what the stale-scheduler alert watches
+                return result
             except Exception:
                 log.exception("job %s failed", name)
                 db.session.rollback()
@@ -122,13 +126,13 @@ class Scheduler:
             finally:
                 db.session.remove()
 
-    def catch_up(self):
-        """Run, once, each job whose last due time fell during downtime and still makes sense."""
-        return {name: self.tick(name) for name in self.triggers}
+    def catch_up(self, stop=None):
+        """Run, once, each job whose last due time fell during downtime and still makes sense (until stopped)."""
+        return {name: self.tick(name) for name in self.triggers if stop is None or not stop.is_set()}
 
     def build(self):
-        """An APScheduler BlockingScheduler with every job and the leader lock's renewal."""
-        sched = BlockingScheduler(timezone=TZ)
+        """An APScheduler BackgroundScheduler with every job and the leader lock's renewal."""
+        sched = BackgroundScheduler(timezone=TZ)
         for name, trigger in self.triggers.items():
             sched.add_job(self.tick, trigger, args=[name], id=name, name=name, replace_existing=True,
                           coalesce=True, max_instances=1,
@@ -147,10 +151,10 @@ def app_catch_up(app):
     return {**CATCH_UP_HOURS, **app.config.get("SCHEDULE_CATCH_UP_HOURS", {})}
 
 
-def run_forever(app, with_sender=True):
-    """The `flask scheduler` process: catch up, then run the cron jobs (and a sender thread) until stopped."""
+def run_forever(app, stop, with_sender=True):
+    """The `flask scheduler` process: catch up, then run the cron jobs (and a sender thread) until `stop` is set;
+    then let the jobs and the batch in hand finish, release the leader lock and say so."""
     runner = Scheduler(app)
-    stop = threading.Event()
     sender = None
     if with_sender:
         def send_loop():
@@ -165,18 +169,17 @@ def run_forever(app, with_sender=True):
                         db.session.rollback()
                 stop.wait(5)
 
-        sender = threading.Thread(target=send_loop, name="sender", daemon=True)
+        sender = threading.Thread(target=send_loop, name="sender")
         sender.start()
-    sched = runner.build()
     log.info("scheduler starting; catching up missed jobs")
-    runner.catch_up()
-    try:
-        sched.start()
-    except (KeyboardInterrupt, SystemExit):
+    runner.catch_up(stop)
+    sched = runner.build()
+    sched.start()
+    while not stop.wait(1):
         pass
-    finally:
-        stop.set()
-        with app.app_context():
-            runner.lock.release()
-        if sender is not None:
-            sender.join(timeout=10)
+    sched.shutdown(wait=True)  # the jobs in hand run to their end; none starts after this
+    if sender is not None:
+        sender.join()  # its batch in hand, bounded by the WeChat timeout; systemd's stop timeout is the backstop
+    with app.app_context():
+        runner.lock.release()
+    log.info("scheduler stopped: jobs and the batch in hand finished, leader lock released")

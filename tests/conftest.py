@@ -54,7 +54,7 @@ def app(tmp_path_factory, fake_wechat):
         "INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
     })
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
     yield app
     with app.app_context():
         from core.extensions import db

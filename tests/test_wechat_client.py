@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 from datetime import date, datetime, timezone
+from unittest import mock
 
 import pytest
 import requests
@@ -222,12 +223,40 @@ def test_errcode_40014_also_triggers_one_refresh(wx_app, wx_fake):
     assert wx_fake.calls(STABLE_TOKEN) == 2
 
 
-def test_a_second_token_failure_is_raised_not_retried_again(wx_app, wx_fake):
+def _stable_token_modes(spy):
+    """force_refresh of each stable_token request the client sent, in order."""
+    return [call.kwargs["payload"]["force_refresh"] for call in spy.call_args_list
+            if call.args[1].endswith(STABLE_TOKEN)]
+
+
+@pytest.mark.parametrize("mode", ["expired", "invalid"])
+def test_a_rejected_token_is_replaced_in_normal_mode_without_forcing(wx_app, wx_fake, mode):
     wx_fake.grant_consent("o-alice", TEMPLATE)
-    wx_fake.fault(SUBSCRIBE, errcode=40001, times=3)
+    wechat.access_token()
+    wx_fake.expire_token(mode)
+    with mock.patch.object(wechat, "_request", wraps=wechat._request) as spy:
+        assert wechat.send_subscribe("o-alice", TEMPLATE, QUIZ_DATA)["errcode"] == 0
+    # Normal mode already answers a fresh token: no forced refresh spent, no other holder's token killed.
+    assert _stable_token_modes(spy) == [False]
+
+
+def test_a_refresh_is_forced_only_when_the_normal_answer_is_still_rejected(wx_app, wx_fake):
+    wx_fake.grant_consent("o-alice", TEMPLATE)
+    old = wechat.access_token()
+    wx_fake.fault(SUBSCRIBE, errcode=40001, times=2)  # WeChat keeps refusing what normal mode answers
+    with mock.patch.object(wechat, "_request", wraps=wechat._request) as spy:
+        assert wechat.send_subscribe("o-alice", TEMPLATE, QUIZ_DATA)["errcode"] == 0
+    assert _stable_token_modes(spy) == [False, True]
+    assert wechat.access_token() != old
+    assert wx_fake.calls(SUBSCRIBE) == 3 and len(wx_fake.messages(touser="o-alice")) == 1
+
+
+def test_a_token_still_rejected_after_a_forced_refresh_is_raised_not_retried_again(wx_app, wx_fake):
+    wx_fake.grant_consent("o-alice", TEMPLATE)
+    wx_fake.fault(SUBSCRIBE, errcode=40001, times=4)
     assert _errcode(wechat.send_subscribe, "o-alice", TEMPLATE, QUIZ_DATA).errcode == 40001
-    assert wx_fake.calls(SUBSCRIBE) == 2
-    assert wx_fake.calls(STABLE_TOKEN) == 2
+    assert wx_fake.calls(SUBSCRIBE) == 3
+    assert wx_fake.calls(STABLE_TOKEN) == 3  # the first fetch, one normal, one forced
 
 
 def test_send_spends_one_consent_per_message_then_43101_without_retry(wx_app, wx_fake):
@@ -320,7 +349,7 @@ def test_secrets_never_appear_in_logs_or_errors(wx_app, wx_fake, caplog):
     wechat.send_subscribe("o-alice", TEMPLATE, QUIZ_DATA)
     wechat.wecom_send(ROBOT_KEY, {"msgtype": "text", "text": {"content": "hi"}})
     errors = []
-    wx_fake.fault(SUBSCRIBE, errcode=40001, times=2)
+    wx_fake.fault(SUBSCRIBE, errcode=40001, times=3)  # the first call, after a normal and a forced refresh
     wx_fake.fault(SUBSCRIBE, http_status=500)
     for _ in range(2):
         errors.append(_errcode(wechat.send_subscribe, "o-alice", TEMPLATE, QUIZ_DATA))
