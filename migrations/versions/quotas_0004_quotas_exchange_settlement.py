@@ -4,7 +4,7 @@ Exchanges approved before this revision were paid at approval; the first settle 
 finds every ledger key taken and only stamps settled_at.
 
 Revision ID: quotas_0004
-Revises: quotas_0003
+Revises: deploy_0001
 Create Date: 2026-11-30 08:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'quotas_0004'
-down_revision = 'quotas_0003'
+down_revision = 'deploy_0001'
 branch_labels = None
 depends_on = None
 
