@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from core.schemas import PageArgs, StrictSchema, page_schema
+from members.schemas import RefSchema
 from notifications.models import STATUSES
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="时间格式应为 HH:MM")
@@ -82,6 +83,16 @@ class RobotStatusSchema(Schema):
 
 class ReminderRequestSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(["reading", "quiz", "quota"]))
+
+
+class ReminderPreviewArgs(StrictSchema):
+    kind = fields.String(load_default="reading", validate=validate.OneOf(["reading", "quiz", "quota"]))
+
+
+class ReminderPreviewSchema(Schema):
+    kind = fields.String()
+    members = fields.List(fields.Nested(RefSchema), metadata={"description": "点“一键提醒”将提醒的党员"})
+    already_reminded = fields.List(fields.Nested(RefSchema), metadata={"description": "今天已提醒过、不再提醒的党员"})
 
 
 class ReminderResultSchema(Schema):

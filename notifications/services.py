@@ -295,6 +295,21 @@ def remind_branch(actor, branch, kind):
     return {"kind": kind, "behind": behind_count, "reminded": reminded, "already_reminded": behind_count - reminded}
 
 
+def reminder_preview(branch, kind):
+    """Who 一键提醒 of one kind would remind now, and who was already reminded today: the names the secretary
+    confirms before tapping. Reads the same audience (`behind_for_reminder`) and the same keys as `remind_branch`."""
+    from notifications import content
+
+    behind, _ = content.behind_for_reminder(kind, branch, clock.now())
+    prefix = idem_key(f"reminder_{kind}", clock.today().isoformat(), "")
+    reminded = select(Notification.id).where(
+        Notification.idem_key == literal(prefix).concat(cast(Member.id, String))).exists()
+    rows = db.session.execute(select(Member.id, Member.name, reminded).where(
+        Member.id.in_(behind), Member.active.is_(True)).order_by(Member.name, Member.id)).all()
+    return {"kind": kind, "members": [{"id": i, "name": n} for i, n, done in rows if not done],
+            "already_reminded": [{"id": i, "name": n} for i, n, done in rows if done]}
+
+
 # ---- for the quizzes room ---------------------------------------------------------------------------------
 
 def notify_quiz_close_moved(quiz, old_close):

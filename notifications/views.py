@@ -7,7 +7,8 @@ from members.auth import current_member, login_required
 from notifications import services
 from notifications.schemas import (ConsentSchema, InboxArgs, InboxItemSchema, InboxPageSchema, OutboxArgs,
                                    OutboxItemSchema, OutboxPageSchema, PreferencesSchema, PreferencesUpdateSchema,
-                                   ReminderRequestSchema, ReminderResultSchema, RobotStatusSchema,
+                                   ReminderPreviewArgs, ReminderPreviewSchema, ReminderRequestSchema,
+                                   ReminderResultSchema, RobotStatusSchema,
                                    RobotUpdateSchema, SubscriptionReportSchema, UnreadSchema, UpdatedSchema)
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="通知：站内信、订阅消息、群机器人、提醒")
@@ -105,6 +106,15 @@ def put_robot(body, branch_id):
 def delete_robot(branch_id):
     """Remove the branch's WeCom group robot."""
     return services.remove_robot(current_member(), scope.branch_for(current_member(), branch_id))
+
+
+@bp.get("/branches/<int:branch_id>/reminders")
+@login_required("secretary", "admin")
+@bp.arguments(ReminderPreviewArgs, location="query")
+@bp.response(200, ReminderPreviewSchema)
+def branch_reminder_preview(args, branch_id):
+    """Name the members 一键提醒 would remind now (and those already reminded today), for the confirmation."""
+    return services.reminder_preview(scope.branch_for(current_member(), branch_id), args["kind"])
 
 
 @bp.post("/branches/<int:branch_id>/reminders")

@@ -131,6 +131,7 @@ POLICY = {
     ("GET", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
     ("PUT", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
     ("DELETE", f"{API}/branches/<int:branch_id>/wecom-robot"): A_MANAGERS,
+    ("GET", f"{API}/branches/<int:branch_id>/reminders"): A_MANAGERS,
     ("POST", f"{API}/branches/<int:branch_id>/reminders"): A_MANAGERS,
     ("GET", f"{API}/admin/outbox"): ADMINS,
     ("POST", f"{API}/admin/outbox/<int:notification_id>/retry"): A_ADMIN,
