@@ -34,9 +34,9 @@ async function login(openid, phone) {
   return res.body.token;
 }
 
-/** The phones of a demo branch's members who have not bound a WeChat yet (asked as the demo secretary). */
+/** The phones of a demo branch's members who have not bound a WeChat yet (asked as the demo admin). */
 async function unboundPhones(branchId = 1) {
-  const token = await login('demo-secretary');
+  const token = await login('demo-admin');
   const res = await call('GET', `/branches/${branchId}/members?per_page=100`, { token });
   return res.body.items.filter((m) => !m.bound && m.active).map((m) => m.phone);
 }
