@@ -2,7 +2,7 @@
 // pages driven by taps, against the real backend; each outcome is checked in what the server then holds.
 const server = require('../harness/server');
 const { phone } = require('../harness/wx');
-const { openPage, until, untilText, tap, fire, text, settle } = require('../harness/page');
+const { openPage, until, untilText, tap, input, fire, text, settle } = require('../harness/page');
 
 let phones;
 let material;
@@ -92,6 +92,8 @@ test('a member studies an item to completion: opened, too early, then counted wi
   expect(text(reader)).toContain(item.title);
   expect(text(reader)).toContain('阅读满 2 秒 即计入今日学习');
   expect(reader.querySelector('#body')).toBeTruthy();
+  await until(() => phone.requests.some((r) => r.method === 'POST' && r.url.endsWith(`/materials/${item.id}/reads`)
+    && r.statusCode === 200), reader);
   let today = (await server.call('GET', '/materials/today', { token })).body;
   expect(today.items.find((i) => i.id === item.id).state.opened_at).toBeTruthy();
 
@@ -115,4 +117,29 @@ test('a member studies an item to completion: opened, too early, then counted wi
   expect(text(reader)).toContain('已开启');
   const consents = (await server.call('GET', '/me/subscriptions', { token })).body;
   expect(consents.find((c) => c.purpose === 'study_material').remaining).toBe(1);
+});
+
+test('the archive searches by title and filters by a tag, as the server finds them', async () => {
+  phone.openid = 'demo-member';
+  const token = await server.login('demo-member');
+  const archive = openPage('pages/study/archive');
+  await until(() => !archive.instance.data.loading && archive.instance.data.items.length, archive);
+  const all = (await server.call('GET', '/materials?per_page=20', { token })).body;
+  expect(text(archive)).toContain(`共 ${all.total} 篇`);
+
+  input(archive, '#keyword', '遵义');
+  tap(archive, '#search');
+  await until(() => !archive.instance.data.loading && archive.instance.data.total !== all.total, archive);
+  const found = (await server.call('GET', `/materials?q=${encodeURIComponent('遵义')}`, { token })).body;
+  expect(found.total).toBeGreaterThan(0);
+  expect(archive.instance.data.items.map((i) => i.id)).toEqual(found.items.map((i) => i.id));
+  expect(text(archive)).toContain('遵义会议');
+
+  input(archive, '#keyword', '');
+  const tag = archive.instance.data.tags[0];
+  tap(archive, '#tag-0');
+  await until(() => !archive.instance.data.loading && archive.instance.data.tag === tag, archive);
+  const tagged = (await server.call('GET', `/materials?tag=${encodeURIComponent(tag)}`, { token })).body;
+  expect(archive.instance.data.total).toBe(tagged.total);
+  expect(archive.instance.data.items.every((i) => i.tags.includes(tag))).toBe(true);
 });
