@@ -8,15 +8,8 @@ let phones;
 let material;
 beforeAll(async () => {
   phones = await server.unboundPhones(1);
-  // Today's item for branch 1, published by its secretary, so the reader below starts from nothing studied.
-  const secretary = await server.login('demo-secretary');
-  const today = (await server.call('GET', '/materials/today', { token: secretary })).body.day;
-  const res = await server.call('POST', '/materials', { token: secretary, body: {
-    title: '学习贯彻党的二十届四中全会精神', source: '人民网', url: 'https://www.12371.cn/', day: today, publish: true,
-    body: '## 学习要点\n\n- 深刻领会精神实质', estimated_minutes: 1, tags: ['全会精神'], audience: { branch_ids: [1] },
-  } });
-  expect(res.status).toBe(201);
-  material = res.body;
+  // Today's item for branch 1, so the reader below starts from nothing studied.
+  material = await server.publishToday(1);
 });
 
 async function loginPage(openid, query = {}) {

@@ -8,7 +8,7 @@ const OPENID = 'mp-quiz-taker';
 let token;
 
 beforeAll(async () => {
-  const phones = await server.unboundPhones(2);
+  const phones = await server.unboundPhones(2, { quizPending: true });
   token = await server.login(OPENID, phones[0]);
 });
 

@@ -34,11 +34,38 @@ async function login(openid, phone) {
   return res.body.token;
 }
 
-/** The phones of a demo branch's members who have not bound a WeChat yet (asked as the demo admin). */
-async function unboundPhones(branchId = 1) {
+/**
+ * The phones of a demo branch's members who have not bound a WeChat yet (asked as the demo admin); with
+ * quizPending, only those who have not submitted this week's quiz (the demo has most of them take it).
+ */
+async function unboundPhones(branchId = 1, { quizPending = false } = {}) {
   const token = await login('demo-admin');
   const res = await call('GET', `/branches/${branchId}/members?per_page=100`, { token });
-  return res.body.items.filter((m) => !m.bound && m.active).map((m) => m.phone);
+  let members = res.body.items.filter((m) => !m.bound && m.active);
+  if (quizPending) {
+    // The branch's quiz this week, as one of its members sees it (managers are not in a quiz's audience).
+    const lookout = `lookout-${branchId}`;
+    const known = await call('POST', '/auth/wechat', { body: { code: `dev:${lookout}` } });
+    const memberToken = known.status === 200 ? known.body.token : await login(lookout, members.pop().phone);
+    const quiz = (await call('GET', '/quizzes/current', { token: memberToken })).body.quiz;
+    const pending = await call('GET', `/quizzes/${quiz.id}/pending?branch_id=${branchId}&per_page=100`, { token });
+    const ids = new Set(pending.body.items.map((m) => m.id));
+    members = members.filter((m) => ids.has(m.id));
+  }
+  return members.map((m) => m.phone);
+}
+
+/** Publish a study item for today to one branch (as the demo admin); returns it. */
+async function publishToday(branchId, fields = {}) {
+  const token = await login('demo-admin');
+  const day = (await call('GET', '/materials/today', { token })).body.day;
+  const res = await call('POST', '/materials', { token, body: {
+    title: '学习贯彻党的二十届四中全会精神', source: '人民网', url: 'https://www.12371.cn/', day, publish: true,
+    body: '## 学习要点\n\n- 深刻领会精神实质，把握核心要义', estimated_minutes: 1, tags: ['全会精神'],
+    audience: { branch_ids: [branchId] }, ...fields,
+  } });
+  if (res.status !== 201) throw new Error(`publish: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 /** Messages the fake WeChat has received (subscribe messages sent by the backend). */
@@ -46,4 +73,4 @@ async function fakeMessages() {
   return (await call('GET', '/_fake/messages', { base: backendInfo().fakeBase })).body;
 }
 
-module.exports = { call, login, unboundPhones, fakeMessages };
+module.exports = { call, login, unboundPhones, publishToday, fakeMessages };
