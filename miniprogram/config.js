@@ -5,4 +5,7 @@ module.exports = {
   // Waits before each retry of a request that never reached the server (network failure), in milliseconds.
   RETRY_DELAYS_MS: [500, 1500],
   REQUEST_TIMEOUT_MS: 15000,
+  // Only against make run's fake WeChat, which knows no code from DevTools' wx.login: a fixed login code such as
+  // 'dev:demo-member' logs in as that demo openid. Leave empty for any real deployment.
+  DEV_LOGIN_CODE: '',
 };

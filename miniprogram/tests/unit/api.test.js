@@ -30,3 +30,14 @@ test('query skips empty values and encodes the rest', () => {
   expect(api.query({ q: '遵义 会议', tag: '', page: 2, x: null })).toBe('?q=%E9%81%B5%E4%B9%89%20%E4%BC%9A%E8%AE%AE&page=2');
   expect(api.query({})).toBe('');
 });
+
+test('DEV_LOGIN_CODE (DevTools against the fake WeChat) replaces the wx.login code', async () => {
+  const config = require('../../config');
+  config.DEV_LOGIN_CODE = 'dev:demo-secretary';
+  try {
+    const me = await api.get('/me');
+    expect(me.role).toBe('secretary');
+  } finally {
+    config.DEV_LOGIN_CODE = '';
+  }
+});
