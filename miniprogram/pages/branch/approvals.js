@@ -16,7 +16,7 @@ function exchangeRow(e) {
 }
 
 Component({
-  data: { loading: true, error: '', items: [], rejecting: '', reason: '', busy: false },
+  data: { loading: true, error: '', branchId: 0, items: [], rejecting: '', reason: '', busy: false },
   methods: {
     async onLoad(query) {
       try {
@@ -26,7 +26,7 @@ Component({
           branchId = me.branch ? me.branch.id : 0;
         }
         if (!branchId) throw new api.ApiError(404, 'no_branch', '请从支部工作台选择支部后再审核');
-        this.branchId = branchId;
+        this.setData({ branchId });
         await this.load();
       } catch (err) {
         this.setData({ loading: false, error: err.message });
@@ -34,8 +34,8 @@ Component({
     },
     async load() {
       const [books, exchanges] = await Promise.all([
-        api.get(`/branches/${this.branchId}/books`, { status: 'pending', per_page: 50 }),
-        api.get('/exchanges', { status: 'pending', branch_id: this.branchId, per_page: 50 }),
+        api.get(`/branches/${this.data.branchId}/books`, { status: 'pending', per_page: 50 }),
+        api.get('/exchanges', { status: 'pending', branch_id: this.data.branchId, per_page: 50 }),
       ]);
       this.setData({ loading: false, error: '', rejecting: '', reason: '',
         items: books.items.map(bookRow).concat(exchanges.items.map(exchangeRow)) });

@@ -40,6 +40,10 @@ Component({
         this.setData({ loading: false, error: err.message });
       }
     },
+    onShow() {
+      // Back from approvals or a reminder: the figures and the queue may have moved.
+      if (this.data.branches.length && !this.data.loading) this.load();
+    },
     onPullDownRefresh() {
       this.load().then(() => wx.stopPullDownRefresh());
     },

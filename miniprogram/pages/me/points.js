@@ -16,6 +16,7 @@ Component({
   data: {
     loading: true,
     error: '',
+    labels: {},
     points: { total: 0, week: 0, year: 0, today: 0 },
     rules: [],
     entries: [],
@@ -29,9 +30,12 @@ Component({
     async load() {
       try {
         const points = await api.get('/me/points');
-        this.labels = Object.fromEntries(points.rules.map((r) => [r.rule, r.label]));
-        this.setData({ points, rules: points.rules.filter((r) => r.daily_cap !== null).map((r) => ({
-          rule: r.rule, label: r.label, earned: r.earned_today, cap: r.daily_cap })) });
+        this.setData({
+          points,
+          labels: Object.fromEntries(points.rules.map((r) => [r.rule, r.label])),
+          rules: points.rules.filter((r) => r.daily_cap !== null)
+            .map((r) => ({ rule: r.rule, label: r.label, earned: r.earned_today, cap: r.daily_cap })),
+        });
         await this.more();
         this.setData({ loading: false });
       } catch (err) {
@@ -42,7 +46,7 @@ Component({
       const page = this.data.page + 1;
       const res = await api.get('/me/points/entries', { page, per_page: PER_PAGE });
       this.setData({ page, more: page * PER_PAGE < res.total,
-        entries: this.data.entries.concat(res.items.map((e) => entryRow(e, this.labels))) });
+        entries: this.data.entries.concat(res.items.map((e) => entryRow(e, this.data.labels))) });
     },
     onReachBottom() {
       if (this.data.more) this.more().catch(api.showError);

@@ -5,6 +5,7 @@ const format = require('../../utils/format');
 Component({
   data: {
     loading: true,
+    branchId: 0,
     error: '',
     branchName: '',
     year: 0,
@@ -16,7 +17,7 @@ Component({
   },
   methods: {
     onLoad(query) {
-      this.branchId = Number((query && query.branch_id) || 0);
+      this.setData({ branchId: Number((query && query.branch_id) || 0) });
     },
     onShow() {
       this.load();
@@ -24,7 +25,7 @@ Component({
     async load() {
       try {
         const me = await api.get('/me');
-        const branchId = this.branchId || (me.branch && me.branch.id);
+        const branchId = this.data.branchId || (me.branch && me.branch.id);
         if (!branchId) throw new api.ApiError(404, 'no_branch', '您不属于任何支部，没有公示可看');
         const board = await api.get(`/branches/${branchId}/quota-board`);
         this.setData({
