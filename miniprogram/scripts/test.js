@@ -18,6 +18,7 @@ const jest = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'jest'
   '--json', `--outputFile=${report}`, ...process.argv.slice(2)], { cwd: ROOT, stdio: 'inherit' });
 if (fs.existsSync(report)) {
   const result = JSON.parse(fs.readFileSync(report, 'utf8'));
+  fs.rmSync(path.dirname(report), { recursive: true, force: true });
   passed += result.numPassedTests;
   failed += result.numFailedTests + result.numRuntimeErrorTestSuites;
   console.log(`jest: ${result.numPassedTests} passed, ${result.numFailedTests} failed`);

@@ -187,6 +187,23 @@ describe('the quiz while the network fails and the server refuses', () => {
     expect(phone.toasts).toEqual(['作答时间已到，已按保存的答案评分']);
     expect(phone.navigations).toEqual([{ how: 'redirectTo', url: `/pages/quiz/result?attempt_id=${attemptId}` }]);
   });
+  test('when the countdown reaches zero the page submits by itself, without asking, and the server grades', async () => {
+    const real = await openTake();
+    const { attemptId, source } = real.instance.data;
+    real.instance.onUnload();
+    const attempt = (await server.call('GET', `/attempts/${attemptId}`, { token })).body;
+    // The server's clock says one second is left (a stubbed start; everything after it is real).
+    phone.stubs.push(once(is('POST', /^\/quizzes\/\d+\/attempts/), { statusCode: 200, data: { ...attempt, seconds_left: 1 } }));
+    await openTake();
+    const q = source.find((x) => x.kind === 'judge');
+    tap(take, `#q-${q.id}-A`);
+    await until(() => phone.navigations.length, take, 6000);
+    expect(phone.modals).toEqual([]);
+    expect(phone.navigations).toEqual([{ how: 'redirectTo', url: `/pages/quiz/result?attempt_id=${attemptId}&submitted=1` }]);
+    const after = (await server.call('GET', `/attempts/${attemptId}`, { token })).body;
+    expect(after.status).toBe('submitted');
+    expect(after.answers[String(q.id)]).toBe(q.options[0].key);
+  });
 });
 
 describe('the reader when the server refuses', () => {
