@@ -108,6 +108,22 @@ test('a member records a book with a reflection; a short reflection is stopped o
   expect(text(quota)).toContain('待审核');
 });
 
+test('a member proposes an exchange; it waits for the secretary, with the member as speaker', async () => {
+  const page = openPage('pages/quota/propose');
+  await until(() => page.instance.data.date, page);
+  input(page, '#title', '国产数据库迁移经验分享（提议）');
+  input(page, '#place', '三楼党员活动室');
+  input(page, '#summary', '结合财务系统迁移，分享兼容性问题的排查方法。');
+  tap(page, '#submit');
+  await until(() => phone.navigations.find((n) => n.how === 'navigateBack'), page);
+  const me = (await server.call('GET', '/me', { token: memberToken })).body;
+  const pending = (await server.call('GET', '/exchanges?status=pending&per_page=50', { token: memberToken })).body.items;
+  const mine = pending.find((e) => e.title === '国产数据库迁移经验分享（提议）');
+  expect(mine).toEqual(expect.objectContaining({ proposed_by_id: me.id, place: '三楼党员活动室', status: 'pending' }));
+  expect(mine.speakers.map((s) => s.member_id)).toEqual([me.id]);
+  expect(mine.starts_at.slice(11, 16)).toBe('06:00'); // 14:00 Beijing time, stored in UTC
+});
+
 test('the inbox shows the unread badge, opens a message, marks it read on the server and follows its link', async () => {
   // A reminder from the secretary puts a message in the member's inbox (a new member is behind on 1+4+1).
   const reminded = await server.call('POST', '/branches/1/reminders', { token: secretaryToken, body: { kind: 'quota' } });

@@ -111,6 +111,18 @@ test('the secretary approves one book report and sends another back with a reaso
   expect(rejected).toEqual(expect.objectContaining({ status: 'rejected', reject_reason: '心得请结合本岗位工作谈体会' }));
 });
 
+test('the secretary approves a proposed exchange from the same queue', async () => {
+  const pending = (await server.call('GET', `/exchanges?status=pending&branch_id=${BRANCH}&per_page=50`,
+    { token: secretaryToken })).body.items;
+  expect(pending.length).toBeGreaterThan(0);
+  const proposal = pending[0];
+  const page = openPage('pages/branch/approvals', { branch_id: String(BRANCH) });
+  await untilText(page, proposal.title);
+  tap(page, `#approve-exchange-${proposal.id}`);
+  await until(() => !page.querySelector(`#exchange-${proposal.id}`), page);
+  expect((await server.call('GET', `/exchanges/${proposal.id}`, { token: secretaryToken })).body.status).toBe('approved');
+});
+
 test('an exchange\'s check-in code and QR are shown full screen', async () => {
   const exchanges = (await server.call('GET', `/exchanges?status=approved&branch_id=${BRANCH}&per_page=50`,
     { token: secretaryToken })).body.items;
