@@ -56,7 +56,7 @@ Component({
         if (!attemptId) {
           const entry = mine.items.find((e) => e.quiz.id === Number(query.id));
           if (!entry) {
-            this.setData({ loading: false, error: '您没有参加这次测验。' });
+            await this.showUnsubmitted(Number(query.id));
             return;
           }
           attemptId = entry.attempt_id;
@@ -68,6 +68,20 @@ Component({
       } catch (err) {
         this.setData({ loading: false, error: err.message });
       }
+    },
+
+    /** A push may open the result of a quiz not yet submitted: offer to go on, or say it was missed. */
+    async showUnsubmitted(quizId) {
+      const current = await api.get('/quizzes/current');
+      if (current.quiz && current.quiz.id === quizId && ['in_progress', 'not_started'].includes(current.state)) {
+        this.setData({ loading: false, view: { title: current.quiz.title, inProgress: true, quizId, hidden: '' } });
+      } else {
+        this.setData({ loading: false, error: '您没有参加这次测验。' });
+      }
+    },
+
+    resume() {
+      wx.redirectTo({ url: `/pages/quiz/take?quiz_id=${this.data.view.quizId}` });
     },
 
     show(attempt, quiz) {
@@ -82,6 +96,7 @@ Component({
         view: {
           title: quiz ? quiz.title : '每周一测',
           inProgress: !result,
+          quizId: attempt.quiz_id,
           score: result ? result.score : 0,
           total: result ? result.total_score : 0,
           passed: result ? result.passed : false,

@@ -85,6 +85,8 @@ async function plan() {
     .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at))[0];
   const materialId = today.items && today.items[0] ? today.items[0].id : 0;
   const quizId = quiz && quiz.quiz ? quiz.quiz.id : 0;
+  // The result screen shows last week's closed quiz, whose review reveals answers and explanations.
+  const past = (await server.call('GET', '/me/quizzes', { token: member })).body.items.find((e) => e.answers_revealed);
   return [
     { page: 'pages/login/index', as: 'mp-shot-stranger', query: { reason: 'not_bound' } },
     { page: 'pages/study/index' },
@@ -92,7 +94,7 @@ async function plan() {
     { page: 'pages/study/archive' },
     { page: 'pages/quiz/index' },
     { page: 'pages/quiz/take', query: { quiz_id: String(quizId) } },
-    { page: 'pages/quiz/result', query: { id: String(quizId) } },
+    { page: 'pages/quiz/result', query: { attempt_id: past ? String(past.attempt_id) : '' } },
     { page: 'pages/quiz/history' },
     { page: 'pages/quota/index' },
     { page: 'pages/quota/checkin', query: { id: upcoming ? String(upcoming.id) : '' } },

@@ -78,6 +78,14 @@ test('start, autosave, offline, resume, submit and see the result', async () => 
   expect(other.querySelector(`#q-${first.id}-A`).dom.className).toContain('selected');
   expect(other.instance.data.questions.find((q) => q.id === blank.id).blanks[0].value).toBe('中央委员会');
 
+  // A push opening the result before the member submitted offers to go on.
+  const pushed = openPage('pages/quiz/result', { id: String(quizId) });
+  await untilText(pushed, '本次测验您还没有提交');
+  tap(pushed, '#resume');
+  await until(() => phone.navigations.length, pushed);
+  expect(phone.navigations).toEqual([{ how: 'redirectTo', url: `/pages/quiz/take?quiz_id=${quizId}` }]);
+  phone.navigations = [];
+
   // Submit: the confirmation counts the unanswered questions; then the result page.
   tap(other, '#submit');
   await until(() => phone.navigations.length, other);
