@@ -204,7 +204,8 @@ Component({
             title: timeUp ? '时间到，网络恢复后将自动提交' : '提交失败：网络不可用，答案已保存在手机上，请稍后再提交',
             icon: 'none', duration: 3000,
           });
-          if (timeUp) setTimeout(() => this.submitNow(true), RETRY_MS);
+          // Time is up: try again while the page is open; if the member leaves, the server grades what it saved.
+          if (timeUp) timers[attemptId] = { tick: null, retry: setTimeout(() => this.submitNow(true), RETRY_MS) };
         }
       }
     },
