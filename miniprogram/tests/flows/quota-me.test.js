@@ -133,7 +133,12 @@ test('the inbox shows the unread badge, opens a message, marks it read on the se
 
   const me = openPage('pages/me/index');
   await until(() => page$(me, '#unread-badge'), me);
-  expect(page$(me, '#unread-badge').dom.textContent.trim()).toBe(String(unread));
+  // Other test files share the backend: the badge shows the count the server gave while the page loaded.
+  const badge = Number(page$(me, '#unread-badge').dom.textContent.trim());
+  const unreadNow = (await server.call('GET', '/me/inbox/unread-count', { token: memberToken })).body.unread;
+  expect(badge).toBe(me.instance.data.unread);
+  expect(badge).toBeGreaterThanOrEqual(unread);
+  expect(badge).toBeLessThanOrEqual(unreadNow);
 
   const inbox = openPage('pages/me/inbox');
   await untilText(inbox, '1+4+1 进度提醒');
@@ -145,13 +150,11 @@ test('the inbox shows the unread badge, opens a message, marks it read on the se
   const after = (await server.call('GET', '/me/inbox?per_page=50', { token: memberToken })).body.items
     .find((n) => n.id === item.id);
   expect(after.read).toBe(true);
-  expect((await server.call('GET', '/me/inbox/unread-count', { token: memberToken })).body.unread).toBe(unread - 1);
 
-  if (unread > 1) {
-    tap(inbox, '#read-all');
-    await untilText(inbox, '没有未读消息');
-    expect((await server.call('GET', '/me/inbox/unread-count', { token: memberToken })).body.unread).toBe(0);
-  }
+  if (inbox.querySelector('#read-all')) tap(inbox, '#read-all'); // shown only while something is unread
+  await untilText(inbox, '没有未读消息');
+  const left = (await server.call('GET', '/me/inbox?per_page=100', { token: memberToken })).body.items;
+  expect(left.filter((n) => !n.read && Date.parse(n.created_at) <= Date.parse(after.created_at))).toEqual([]);
 });
 
 test('settings: allowing a message is asked from the tap and reported; quiet hours are saved', async () => {
@@ -190,7 +193,9 @@ test('我的 shows the points total and the points page labels every entry in Ch
   const board = openPage('pages/me/leaderboard');
   await until(() => board.instance.data.me, board);
   tap(board, '#scope-committee');
-  await until(() => board.instance.data.scope === 'committee' && board.instance.data.entries.length, board);
+  // Wait for the committee's board itself (its rows name their branch), not the branch's still on screen.
+  await until(() => phone.requests.find((r) => r.url.includes('/committees/') && r.url.includes('/leaderboard')), board);
+  await until(() => board.instance.data.entries.some((e) => e.branch), board);
   expect(text(board)).toContain('我的排名');
 });
 
