@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 FAKE_WECHAT := http://127.0.0.1:5001
 PORT ?= 5000
 
-.PHONY: setup run test test-pg bench soak clean
+MP := miniprogram
+
+.PHONY: setup run test test-mp test-pg bench soak clean
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -27,9 +29,19 @@ run: setup
 	$(BIN)/flask --app wsgi scheduler & \
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload
 
-## make test: the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set.
+## make test: the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set; then the
+## mini-program's Node suite (static checks + jest against a backend it starts on free ports).
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(MAKE) test-mp
+
+## npm ci only when node_modules is missing or the lock changed.
+$(MP)/node_modules/.installed: $(MP)/package-lock.json
+	cd $(MP) && npm ci --no-audit --no-fund
+	touch $@
+
+test-mp: setup $(MP)/node_modules/.installed
+	cd $(MP) && PYTHON=$(abspath $(BIN)/python) node scripts/test.js
 
 ## make test-pg: the same suite on the local PostgreSQL + Redis.
 test-pg: setup
@@ -54,4 +66,4 @@ soak: setup
 	$(BIN)/python -m bench.soak --seconds $${SOAK_SECONDS:-600} --members $${SOAK_MEMBERS:-100000}
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(MP)/node_modules

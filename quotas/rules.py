@@ -101,3 +101,10 @@ def code_matches(expected, given):
 def qr_payload(exchange_id, code):
     """What the QR code holds: the mini-program scans it and posts the code to the exchange's check-in."""
     return f"bs-checkin:{exchange_id}:{code}"
+
+
+def qr_image(payload):
+    """The QR of a payload as a PNG data URI, drawn here so a phone can show it full screen with no QR library."""
+    import segno
+
+    return segno.make(payload, error="m").png_data_uri(scale=10, border=2)

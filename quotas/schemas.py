@@ -139,6 +139,7 @@ class CheckInResultSchema(Schema):
 class CheckInCodeSchema(Schema):
     code = fields.String(metadata={"description": "6 位签到码"})
     qr_payload = fields.String(metadata={"description": "二维码内容，小程序扫码后提交其中的签到码"})
+    qr_image = fields.String(metadata={"description": "二维码图片（PNG data URI），供手机全屏展示"})
     valid_from = fields.DateTime()
     valid_until = fields.DateTime()
 
