@@ -100,7 +100,10 @@ def http_error_response(exc):
         message = data["message"]
     if status == 429:
         details = {"limit": str(exc.description)}
-    return error_response(status, code, message, details)
+    response = error_response(status, code, message, details)
+    if getattr(exc, "valid_methods", None):  # a 405 says which methods the resource does allow (RFC 9110)
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 def _flatten_locations(messages):
