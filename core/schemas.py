@@ -62,43 +62,6 @@ def _bound(field):
             _bound(inner)
 
 
-class StrictSchema(Schema):
-    """A request body or query string: unknown fields are an error, and every field carries the global limits."""
-
-    class Meta:
-        unknown = RAISE
-
-    def on_bind_field(self, field_name, field_obj):
-        # Fields are copied per schema instance, so the limits are added once to each copy.
-        _bound(field_obj)
-
-
-class PageArgs(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
-
-
-def page_schema(item_schema, name):
-    """Return a paginated envelope schema class for item_schema."""
-    return type(name, (Schema,), {
-        "items": fields.List(fields.Nested(item_schema)),
-        "page": fields.Integer(),
-        "per_page": fields.Integer(),
-        "total": fields.Integer(),
-    })
-
-
-def paginate(select_stmt, page, per_page):
-    """Run a select with LIMIT/OFFSET and a count; return the envelope dict."""
-    from sqlalchemy import func, select
-
-    from core.extensions import db
-
-    total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
-    items = db.session.scalars(select_stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
-
-
 def _json_int(digits):
     if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
         raise Invalid("数值超出允许范围：整数最多 19 位", code="value_out_of_range")
@@ -212,3 +175,44 @@ def install():
             setattr(cls, name, text)
     Schema._default_error_messages = {"type": "输入类型不正确", "unknown": "不允许的字段"}
     flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
+
+
+# Before the schemas below are declared (PageArgs's fields copy their messages when they are created).
+install()
+
+
+class StrictSchema(Schema):
+    """A request body or query string: unknown fields are an error, and every field carries the global limits."""
+
+    class Meta:
+        unknown = RAISE
+
+    def on_bind_field(self, field_name, field_obj):
+        # Fields are copied per schema instance, so the limits are added once to each copy.
+        _bound(field_obj)
+
+
+class PageArgs(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+def page_schema(item_schema, name):
+    """Return a paginated envelope schema class for item_schema."""
+    return type(name, (Schema,), {
+        "items": fields.List(fields.Nested(item_schema)),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "total": fields.Integer(),
+    })
+
+
+def paginate(select_stmt, page, per_page):
+    """Run a select with LIMIT/OFFSET and a count; return the envelope dict."""
+    from sqlalchemy import func, select
+
+    from core.extensions import db
+
+    total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
+    items = db.session.scalars(select_stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
