@@ -1,12 +1,12 @@
 """The Redis handle: a real server when REDIS_URL is set, else an in-process fakeredis (with Lua).
 
 A stalled Redis (SIGSTOP, a full network buffer) must not hold requests: every call has a short, configured socket
-timeout (REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT), is not retried, and once Redis has failed within a request (or a
-job's app context) the rest of that request's calls fail at once. What needs Redis answers 503; what only caches
-through it carries on without it.
+timeout (REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT), is not retried, and once Redis has failed within a request the
+rest of that request's calls fail at once. What needs Redis answers 503; what only caches through it carries on
+without it. Outside a request (the scheduler's and senders' long-lived app contexts) each call just has its timeout.
 """
 import redis
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -15,14 +15,13 @@ _STALLED = "bs.redis_stalled"
 
 
 def _scope():
-    # The request's own environ (a test client may share one app context across requests), else the app context's g.
-    if has_request_context():
-        return request.environ
-    return vars(g) if has_app_context() else {}
+    # The request's own environ (a test client may share one app context across requests); outside a request, no
+    # memory: a job's app context may last for hours, and one failure must not condemn the rest of it.
+    return request.environ if has_request_context() else {}
 
 
 class StallGuardConnection(redis.Connection):
-    """A connection that fails at once if Redis already failed in this request, and records a failure."""
+    """A connection that fails at once if Redis already timed out in this request, and records a timeout."""
 
     def _guarded(self, call, *args, **kwargs):
         scope = _scope()
@@ -30,7 +29,7 @@ class StallGuardConnection(redis.Connection):
             raise RedisTimeoutError("Redis timed out earlier in this request")
         try:
             return call(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError):
+        except RedisTimeoutError:  # stalled; a refused connection fails at once anyway, and may be retried
             scope[_STALLED] = True
             raise
 
@@ -50,7 +49,10 @@ def init_app(app):
         pool = redis.ConnectionPool.from_url(
             url, connection_class=StallGuardConnection, decode_responses=True,
             socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
-            socket_connect_timeout=app.config["REDIS_CONNECT_TIMEOUT"], retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=app.config["REDIS_CONNECT_TIMEOUT"],
+            # One immediate retry for a dropped connection (a pooled socket from before a Redis restart), none for a
+            # timeout: redis-py's default, ten retries with backoff on both, held requests 11-32 s on a stalled Redis.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             health_check_interval=30)
         client = redis.Redis(connection_pool=pool)
     else:
