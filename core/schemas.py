@@ -3,8 +3,8 @@
 Every request body and query string is loaded by a StrictSchema, and every JSON body is read by JsonBodyParser, so
 the limits here hold on every operation without a check in any room: text without control, bidi or zero-width
 characters; integers within BIGINT; dates within the business calendar; JSON bodies shallow, with bounded numbers and
-valid Unicode. Marshmallow's and webargs' English messages are replaced by Chinese ones (core/__init__.py installs
-them before any room declares a schema).
+valid Unicode. Marshmallow's and webargs' English messages are replaced by Chinese ones. All of it is installed when
+this module is imported, which core/__init__.py does first, before any room declares a schema or a view.
 """
 import json
 import re
