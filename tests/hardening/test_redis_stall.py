@@ -22,7 +22,12 @@ STALL_SECONDS = 6
 @pytest.fixture
 def app_on(app, fake_wechat):
     """Build an app on the suite's database with a Redis of the test's choosing; disposed of afterwards."""
+    from core.extensions import limiter
+
     built = []
+    # The limiter is one object for every app, and init_app points it at the new app's Redis (as it should, for the
+    # stall): the suite's app gets its own storage back afterwards, or its rate limits would count in the wrong Redis.
+    saved = limiter._storage, limiter._limiter
 
     def _build(redis_url, **settings):
         from core.app import create_app
@@ -37,6 +42,7 @@ def app_on(app, fake_wechat):
         return other
 
     yield _build
+    limiter._storage, limiter._limiter = saved
     for other in built:
         with other.app_context():
             db.session.remove()
