@@ -18,16 +18,19 @@ $(VENV)/.installed: requirements.txt
 setup: $(VENV)/.installed
 
 ## make run: migrate, seed the demo, then serve the API, the fake WeChat API, the scheduler and a sender. The fake
-## knows the demo member's two quiz-message consents, as notifications/demo.py seeds them.
+## knows the demo member's two quiz-message consents, as notifications/demo.py seeds them. Ctrl-C stops all three
+## quietly: the background ones by their pids (`trap 'kill 0' INT TERM EXIT` re-entered its own trap until the
+## shell overflowed its stack: "make: *** [run] Segmentation fault").
 run: setup
 	@export WECHAT_API_BASE=$(FAKE_WECHAT) WECOM_API_BASE=$(FAKE_WECHAT) PUBLIC_URL=http://127.0.0.1:$(PORT); \
 	$(BIN)/flask --app wsgi db upgrade && \
 	$(BIN)/flask --app wsgi seed-demo && \
-	trap 'kill 0' INT TERM EXIT; \
+	trap 'kill $$pids 2>/dev/null; exit 0' INT TERM; \
 	$(BIN)/python -m fakewechat --host 127.0.0.1 --port 5001 --appid wx-demo-appid --secret demo-app-secret \
-		--consent demo-member:tmpl-quiz-open:2 & \
-	$(BIN)/flask --app wsgi scheduler & \
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload
+		--consent demo-member:tmpl-quiz-open:2 & pids=$$!; \
+	$(BIN)/flask --app wsgi scheduler & pids="$$pids $$!"; \
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload; status=$$?; \
+	kill $$pids 2>/dev/null; exit $$status
 
 ## make test: the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set; then the
 ## mini-program's Node suite (static checks + jest against a backend it starts on free ports).

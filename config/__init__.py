@@ -80,6 +80,9 @@ def load(overrides=None):
         "BUSINESS_TZ": "Asia/Shanghai",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 20000),
+        # A stalled Redis costs a request at most one of these (no retries; later calls in the request fail at once).
+        "REDIS_SOCKET_TIMEOUT": float(_env("REDIS_SOCKET_TIMEOUT", "0.5")),
+        "REDIS_CONNECT_TIMEOUT": float(_env("REDIS_CONNECT_TIMEOUT", "0.5")),
         "RATELIMIT_LOGIN_IP": _env("RATELIMIT_LOGIN_IP", "30 per minute"),
         "RATELIMIT_LOGIN_OPENID": _env("RATELIMIT_LOGIN_OPENID", "10 per minute"),
         "RATELIMIT_WRITES": _env("RATELIMIT_WRITES", "120 per minute"),

@@ -86,9 +86,7 @@ def _init_limiter(app):
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # a Redis outage must not take every endpoint down
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     app.config["RATELIMIT_KEY_PREFIX"] = "bs-rl"
-    if app.config.get("REDIS_URL"):
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
-    else:
-        app.config["RATELIMIT_STORAGE_URI"] = "redis://"
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
+    # The app's own pool: the limiter gets the same short timeouts as every other Redis call (core/cache.py).
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://"
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": app.extensions["redis"].connection_pool}
     limiter.init_app(app)

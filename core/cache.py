@@ -1,13 +1,60 @@
-"""The Redis handle: a real server when REDIS_URL is set, else an in-process fakeredis (with Lua)."""
+"""The Redis handle: a real server when REDIS_URL is set, else an in-process fakeredis (with Lua).
+
+A stalled Redis (SIGSTOP, a full network buffer) must not hold requests: every call has a short, configured socket
+timeout (REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT), is not retried, and once Redis has failed within a request the
+rest of that request's calls fail at once. What needs Redis answers 503; what only caches through it carries on
+without it. Outside a request (the scheduler's and senders' long-lived app contexts) each call just has its timeout.
+"""
 import redis
-from flask import current_app
+from flask import current_app, has_request_context, request
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+_STALLED = "bs.redis_stalled"
+
+
+def _scope():
+    # The request's own environ (a test client may share one app context across requests); outside a request, no
+    # memory: a job's app context may last for hours, and one failure must not condemn the rest of it.
+    return request.environ if has_request_context() else {}
+
+
+class StallGuardConnection(redis.Connection):
+    """A connection that fails at once if Redis already timed out in this request, and records a timeout."""
+
+    def _guarded(self, call, *args, **kwargs):
+        scope = _scope()
+        if scope.get(_STALLED):
+            raise RedisTimeoutError("Redis timed out earlier in this request")
+        try:
+            return call(*args, **kwargs)
+        except RedisTimeoutError:  # stalled; a refused connection fails at once anyway, and may be retried
+            scope[_STALLED] = True
+            raise
+
+    def connect(self):
+        return self._guarded(super().connect)
+
+    def send_packed_command(self, *args, **kwargs):
+        return self._guarded(super().send_packed_command, *args, **kwargs)
+
+    def read_response(self, *args, **kwargs):
+        return self._guarded(super().read_response, *args, **kwargs)
 
 
 def init_app(app):
     url = app.config.get("REDIS_URL")
     if url:
-        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2,
-                                      health_check_interval=30)
+        pool = redis.ConnectionPool.from_url(
+            url, connection_class=StallGuardConnection, decode_responses=True,
+            socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"],
+            socket_connect_timeout=app.config["REDIS_CONNECT_TIMEOUT"],
+            # One immediate retry for a dropped connection (a pooled socket from before a Redis restart), none for a
+            # timeout: redis-py's default, ten retries with backoff on both, held requests 11-32 s on a stalled Redis.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            health_check_interval=30)
+        client = redis.Redis(connection_pool=pool)
     else:
         import fakeredis
 

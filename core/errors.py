@@ -104,7 +104,10 @@ def http_error_response(exc):
         message = data["message"]
     if status == 429:
         details = {"limit": str(exc.description)}
-    return error_response(status, code, message, details)
+    response = error_response(status, code, message, details)
+    if getattr(exc, "valid_methods", None):  # a 405 says which methods the resource does allow (RFC 9110)
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 def _flatten_locations(messages):
@@ -186,8 +189,8 @@ def documented_errors_plugin():
                          "429": "TOO_MANY_REQUESTS", "503": "SERVICE_UNAVAILABLE"}
                 if not public:
                     codes.update({"401": "UNAUTHORIZED", "403": "FORBIDDEN"})
-                if method != "get":
-                    codes.update({"409": "CONFLICT", "413": "REQUEST_ENTITY_TOO_LARGE"})
+                if method != "get":  # a body that is not JSON, or nested too deep, is a 400 (core.schemas)
+                    codes.update({"400": "BAD_REQUEST", "409": "CONFLICT", "413": "REQUEST_ENTITY_TOO_LARGE"})
                 for code, name in codes.items():
                     responses.setdefault(code, name)
 

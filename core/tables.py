@@ -1,12 +1,17 @@
 """Spreadsheet import and export: CSV (UTF-8 with or without BOM, or GBK) and XLSX, safely."""
 import csv
 import io
+import re
 import zipfile
 
 from core.errors import Invalid
+from core.schemas import unsafe_text_reason
 
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024  # a zip bomb stops here
 MAX_XLSX_RATIO = 200
+START_TAG = re.compile(rb"<[A-Za-z_]")  # an element's start tag (not </, <? or <!)
+XLSX_ELEMENTS_PER_CELL = 4  # <c><is><t> or <c><v>, <si><t>, plus the row: a real sheet stays well under it
+XLSX_ELEMENTS_OVERHEAD = 50000  # styles, theme, workbook, relationships
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -14,7 +19,9 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def read_upload(file_storage, headers, required=(), max_rows=20000):
     """Read an uploaded CSV/XLSX into [(row_number, {header: value})]; reject a bad file as a whole.
 
-    Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2.
+    Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2. The header row is
+    checked first and reading stops at the row limit, so a hostile file costs at most max_rows rows of work; a cell
+    with a control, bidi or zero-width character is reported by row and column, as any import's row errors are.
     """
     if file_storage is None:
         raise Invalid("请上传文件", code="file_missing", details={"field": "file"})
@@ -23,12 +30,10 @@ def read_upload(file_storage, headers, required=(), max_rows=20000):
         raise Invalid("上传的文件是空的", code="file_empty")
     name = (file_storage.filename or "").lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
-        grid = _read_xlsx(data)
-    elif name.endswith(".csv") or name.endswith(".txt") or not name:
-        grid = _read_csv(data)
-    else:
-        raise Invalid("只支持 CSV 或 XLSX 文件", code="file_type")
-    return _rows(grid, headers, required, max_rows)
+        return _read_xlsx(data, headers, required, max_rows)
+    if name.endswith(".csv") or name.endswith(".txt") or not name:
+        return _rows(_read_csv(data), headers, required, max_rows)
+    raise Invalid("只支持 CSV 或 XLSX 文件", code="file_type")
 
 
 def _read_csv(data):
@@ -43,12 +48,32 @@ def _read_csv(data):
     if "\x00" in text:
         raise Invalid("文件内容不是文本表格", code="file_corrupt")
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error as exc:
         raise Invalid("CSV 格式错误", code="file_corrupt", details={"reason": str(exc)})
 
 
-def _read_xlsx(data):
+def _count_elements(archive, limit, error):
+    """Count the start tags in every part, streaming, in C; raise error as soon as there are more than limit.
+
+    Every part, whatever its name: the workbook's relationships, not the name, decide what openpyxl parses."""
+    seen = 0
+    for info in archive.infolist():
+        tail = b""
+        with archive.open(info) as stream:
+            while chunk := stream.read(1 << 20):
+                block = tail + chunk
+                cut = block.rfind(b"<")  # a tag cut by the chunk's end is counted with the next chunk
+                seen += len(START_TAG.findall(block, 0, cut))
+                tail = block[cut:]
+                if seen > limit:
+                    raise error
+        seen += len(START_TAG.findall(tail))
+        if seen > limit:
+            raise error
+
+
+def _read_xlsx(data, headers, required, max_rows):
     from openpyxl import load_workbook
 
     try:
@@ -56,11 +81,16 @@ def _read_xlsx(data):
             total = sum(info.file_size for info in archive.infolist())
             if total > MAX_XLSX_UNCOMPRESSED or total > MAX_XLSX_RATIO * max(len(data), 1):
                 raise Invalid("文件解压后过大，已拒绝", code="file_too_large")
+            # openpyxl spends microseconds of Python on every element, and scans every sheet whole when it opens
+            # the workbook (looking for <dimension>): a sheet of millions of empty <c/> cells must stop here.
+            limit = XLSX_ELEMENTS_PER_CELL * (max_rows + 1) * (len(headers) + 1) + XLSX_ELEMENTS_OVERHEAD
+            _count_elements(archive, limit, Invalid(f"表格过大：每次最多导入 {max_rows} 行、{len(headers)} 列",
+                                                    code="file_too_large"))
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        grid = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
-        return grid
+        try:
+            return _rows(workbook.worksheets[0].iter_rows(values_only=True), headers, required, max_rows)
+        finally:
+            workbook.close()
     except Invalid:
         raise
     except Exception as exc:  # openpyxl raises many kinds on a broken file
@@ -69,6 +99,8 @@ def _read_xlsx(data):
 
 
 def _cell(value):
+    if value is None:
+        return ""
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, float) and value.is_integer():
@@ -77,10 +109,11 @@ def _cell(value):
 
 
 def _rows(grid, headers, required, max_rows):
-    grid = [row for row in grid if any(_cell(c) for c in row)] if grid else []
-    if not grid:
+    """Rows of a sheet (an iterator of cell sequences): header checked first, reading stopped past max_rows."""
+    grid = iter(grid)
+    found = next((cells for cells in ([_cell(c) for c in row] for row in grid) if any(cells)), None)
+    if found is None:
         raise Invalid("文件没有内容", code="file_empty")
-    found = [_cell(c) for c in grid[0]]
     missing = [h for h in headers if h in required and h not in found]
     if missing:
         raise Invalid("缺少必需的列：" + "、".join(missing), code="file_headers",
@@ -89,14 +122,20 @@ def _rows(grid, headers, required, max_rows):
     if unknown:
         raise Invalid("无法识别的列：" + "、".join(unknown), code="file_headers",
                       details={"unknown": unknown, "expected": list(headers)})
-    if len(grid) - 1 > max_rows:
-        raise Invalid(f"行数过多，每次最多导入 {max_rows} 行", code="file_too_large")
     index = {h: i for i, h in enumerate(found) if h}
-    rows = []
-    for number, raw in enumerate(grid[1:], start=2):
-        rows.append((number, {h: (_cell(raw[i]) if i < len(raw) else "") for h, i in index.items()}))
+    rows, errors = [], []
+    for number, raw in enumerate(grid, start=2):
+        cells = {h: (_cell(raw[i]) if i < len(raw) else "") for h, i in index.items()}
+        if not any(cells.values()):
+            continue
+        if len(rows) == max_rows:
+            raise Invalid(f"行数过多，每次最多导入 {max_rows} 行", code="file_too_large")
+        rows.append((number, cells))
+        errors += [row_error(number, h, reason) for h, value in cells.items() if (reason := unsafe_text_reason(value))]
     if not rows:
         raise Invalid("文件只有表头，没有数据行", code="file_empty")
+    if errors:
+        reject_rows(errors)
     return rows
 
 
@@ -148,8 +187,8 @@ def download(body, filename, kind):
 
     from flask import Response
 
-    mime = "text/csv; charset=utf-8" if kind == "csv" else XLSX_MIME
-    response = Response(body, mimetype=mime)
+    # content_type, not mimetype: Flask appends "; charset=utf-8" to a text/* mimetype itself.
+    response = Response(body, content_type="text/csv; charset=utf-8" if kind == "csv" else XLSX_MIME)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
 

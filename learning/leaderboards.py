@@ -1,18 +1,21 @@
 """Leaderboards: Redis sorted sets per branch/committee and week/month/year, rebuilt from the ledger when missing.
 
 The database is the truth. A board key that is missing (flushed, expired) is rebuilt with one GROUP BY;
-a board that exists is kept current by adding each award after its transaction commits.
+a board that exists is kept current by adding each award after its transaction commits. An add that fails (Redis
+down or stalled: it may even be applied late) marks its boards in leaderboard_misses, and a marked board is rebuilt
+at its next read, so a board is never left wrong until its TTL.
 """
 import logging
 import uuid
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.cache import get_redis, key
+from core.db import dialect_insert
 from core.errors import Invalid
 from core.extensions import db
 from members.models import Branch, Committee, Member
@@ -87,12 +90,23 @@ def _apply_pending(session):
             for board in keys:
                 script(keys=[board], args=[member_id, points], client=pipe)
             pipe.execute()
-        except Exception:  # Redis down: drop the boards, the ledger rebuilds them
-            log.warning("leaderboard update failed; boards will be rebuilt", exc_info=True)
-            try:
-                redis.delete(*keys)
-            except Exception:
-                pass
+        except Exception:
+            log.warning("leaderboard update failed; boards marked for a rebuild", exc_info=True)
+            _mark_missed(keys)
+
+
+def _mark_missed(keys):
+    """Record in the database that these boards missed an update (the session's transaction is over)."""
+    from learning.models import LeaderboardMiss
+
+    stmt = dialect_insert(LeaderboardMiss.__table__)
+    stmt = stmt.on_conflict_do_update(index_elements=["board_key"],
+                                      set_={"misses": LeaderboardMiss.__table__.c.misses + 1})
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(stmt, [{"board_key": k, "misses": 1} for k in keys])
+    except Exception:  # the database is gone too: the board's TTL is all that is left
+        log.exception("could not mark leaderboards for a rebuild")
 
 
 @event.listens_for(Session, "after_rollback")
@@ -132,10 +146,17 @@ def board(scope, scope_id, period, day, limit=50, viewer_id=None):
     """The top of a board with names and ranks (ties share a rank), plus the viewer's own place."""
     if period not in PERIODS:
         raise Invalid("排行周期应为 week、month 或 year", details={"fields": {"period": ["无效的周期"]}})
+    from learning.models import LeaderboardMiss
+
     redis = get_redis()
     target = board_key(scope, scope_id, period, day)
-    if not redis.exists(target):
+    missed = db.session.scalar(select(LeaderboardMiss.misses).where(LeaderboardMiss.board_key == target))
+    if missed is not None or not redis.exists(target):
         rebuild(scope, scope_id, period, day)
+    if missed is not None:  # only the misses this rebuild has seen: one recorded meanwhile waits for the next read
+        db.session.execute(delete(LeaderboardMiss).where(LeaderboardMiss.board_key == target,
+                                                         LeaderboardMiss.misses == missed))
+        db.session.commit()
     top = [(m, s) for m, s in redis.zrevrange(target, 0, limit, withscores=True) if m != SENTINEL][:limit]
     size = max(0, redis.zcard(target) - 1)
     ids = [int(m) for m, _ in top]

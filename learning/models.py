@@ -129,3 +129,15 @@ class ReadingWeekRollup(db.Model):
     branch_id = db.Column(db.Integer, db.ForeignKey("branches.id"), primary_key=True)
     monday = db.Column(db.Date, primary_key=True)
     readers = db.Column(db.Integer, nullable=False, default=0)
+
+
+class LeaderboardMiss(db.Model):
+    """A leaderboard whose Redis update failed after its points were committed: it is rebuilt at its next read.
+
+    Redis cannot be told while it is down, and a timed-out update may still be applied when it resumes, so the mark
+    lives here; misses counts the failures, so a rebuild clears only the misses it has seen.
+    """
+
+    __tablename__ = "leaderboard_misses"
+    board_key = db.Column(db.String(120), primary_key=True)
+    misses = db.Column(db.Integer, nullable=False, default=1)

@@ -152,3 +152,47 @@ def test_search_strings_that_look_like_sql_match_only_literally(ctx, client, log
         response = client.get(url, headers=headers, query_string={"q": q})
         assert response.status_code in (200, 422), (url, response.get_json())
     assert Member.query.count() == before
+
+
+def _inflating_xlsx(sheet_rows_xml):
+    """A valid XLSX (headers in row 1, no <dimension>) whose first sheet then holds sheet_rows_xml, padded with an
+    incompressible picture so the archive stays under the compression-ratio check (442 KB → 36.7 MB in the issue)."""
+    import os
+    import re
+
+    source = zipfile.ZipFile(io.BytesIO(_xlsx([ROSTER_HEADERS])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<dimension[^>]*/>", b"", data).replace(b"</sheetData>",
+                                                                        sheet_rows_xml + b"</sheetData>")
+            archive.writestr(info, data)
+        archive.writestr("xl/media/image1.png", os.urandom(400 * 1024))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind,url", UPLOADS, ids=[u[0] for u in UPLOADS])
+@pytest.mark.parametrize("rows_xml", [
+    b'<row r="2">' + b"<c/>" * (9 * 1024 * 1024) + b"</row>",
+    b'<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row>' + b"<row/>" * (6 * 1024 * 1024),
+], ids=["9M-empty-cells-in-one-row", "6M-empty-rows"])
+def test_an_xlsx_inflating_to_millions_of_empty_cells_is_refused_within_seconds(ctx, client, login, org, kind, url,
+                                                                                rows_xml):
+    """Issue #15 item 7: a ~0.5 MB upload inside MAX_UPLOAD_BYTES whose sheet inflates to ~37 MB of empty cells (or
+    rows) answers the JSON error shape at once instead of holding the worker for 30 s; nothing is written."""
+    import time
+
+    data = _inflating_xlsx(rows_xml)
+    assert len(data) < 1024 * 1024 and len(data) * 60 < sum(
+        i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    before = Member.query.count()
+    started = time.monotonic()
+    response = _upload(client, url(org), login(org.secretary_a), data, "名册.xlsx")
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert response.get_json()["code"] == "file_too_large" and "最多" in response.get_json()["message"]
+    assert Member.query.count() == before
+

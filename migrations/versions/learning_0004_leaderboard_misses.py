@@ -1,0 +1,26 @@
+"""learning: leaderboard_misses, the boards whose Redis update failed and must be rebuilt from the ledger
+
+Revision ID: learning_0004
+Revises: learning_0003
+Create Date: 2026-11-30 08:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'learning_0004'
+down_revision = 'learning_0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('leaderboard_misses',
+                    sa.Column('board_key', sa.String(length=120), nullable=False),
+                    sa.Column('misses', sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint('board_key', name=op.f('pk_leaderboard_misses')))
+
+
+def downgrade():
+    op.drop_table('leaderboard_misses')
