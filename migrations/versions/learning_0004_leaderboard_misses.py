@@ -1,7 +1,7 @@
 """learning: leaderboard_misses, the boards whose Redis update failed and must be rebuilt from the ledger
 
 Revision ID: learning_0004
-Revises: learning_0003
+Revises: quotas_0004
 Create Date: 2026-11-30 08:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'learning_0004'
-down_revision = 'learning_0003'
+down_revision = 'quotas_0004'
 branch_labels = None
 depends_on = None
 
