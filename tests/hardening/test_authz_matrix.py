@@ -425,9 +425,12 @@ def _forged_member_session(app, member):
     """A browser whose console cookie names a plain member, as a stolen or stale cookie would."""
     from tests.console.conftest import Desk
 
+    from console import services
+
     desk = Desk(app.test_client())
+    session_id = services.open_session(member)  # a real session row, but of someone who is no desk user
     with desk.client.session_transaction() as sess:
-        sess.update(console_member=member.id, console_version=1, console_started=clock.now().timestamp())
+        sess["console_sid"] = session_id
     return desk
 
 
@@ -471,7 +474,7 @@ def test_a_member_cannot_get_or_use_a_console_account(app, org, client):
     assert refused.value.code == "role_not_allowed"
     db.session.rollback()
     # As if a secretary's account outlived their demotion to member: the password is right, the role is not.
-    db.session.add(ConsoleAccount(member_id=org.member_a.id, username="zhangsan", failed_count=0, session_version=1,
+    db.session.add(ConsoleAccount(member_id=org.member_a.id, username="zhangsan",
                                   password_hash=PasswordHasher().hash(PASSWORD)))
     db.session.commit()
     desk = Desk(app.test_client())
@@ -480,7 +483,7 @@ def test_a_member_cannot_get_or_use_a_console_account(app, org, client):
     forged = _forged_member_session(app, org.member_a)
     assert _is_login_redirect(forged.get("/console/quizzes"))
     with forged.client.session_transaction() as sess:
-        assert "console_member" not in sess  # the forged session was dropped, not just refused once
+        assert "console_sid" not in sess  # the forged session was dropped, not just refused once
 
 
 def test_console_authorization_matrix(app, client, org, headers_for, frozen):
