@@ -4,6 +4,7 @@ by picking questions; edit what the phase allows; delete one nobody started; par
 Every verb is the quizzes room's (create_quiz, update_quiz, delete_quiz, assemble); the forms become the bodies its
 schemas load. Answers are never shown here: the preview lists stems, kinds and difficulty only.
 """
+import math
 from datetime import timedelta
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -73,13 +74,19 @@ def preview(body):
     """The questions rules would draw this week for the desk user's bank, or the shortage per rule."""
     from quizzes.bank import owner_bank_clause, resolve_owner
     from quizzes.schemas import RuleSchema
-    from quizzes.services import _week_monday, assemble
+    from quizzes.services import WEEK_RE, assemble
 
     committee, branch = resolve_owner(me())
     rules = RuleSchema(many=True).load(body.get("rules") or [])
     if not rules:
         raise Invalid("请至少填写一条组卷规则（数量）", details={"fields": {"rules": ["至少一条"]}})
-    monday = _week_monday(body.get("week_key") or clock.week_key())
+    week = body.get("week_key") or clock.week_key()
+    try:
+        monday = clock.monday_of_week_key(week) if WEEK_RE.match(week) else None
+    except ValueError:
+        monday = None
+    if monday is None:
+        raise Invalid("周次不存在", details={"fields": {"week_key": ["格式应为 2026-W48"]}})
     try:
         questions = assemble(committee, owner_bank_clause(committee, branch), rules, monday,
                              current_app.config["QUIZ_AVOID_WEEKS"])
@@ -132,7 +139,7 @@ def quiz_new():
 def quiz_edit(quiz_id):
     """Edit a quiz's settings: any before it opens; once open its title and close; nothing once closed."""
     from quizzes.schemas import QuizUpdateSchema
-    from quizzes.services import _pass_percent, _points_per_question, can_edit_quiz, quiz_for_manager, update_quiz
+    from quizzes.services import can_edit_quiz, quiz_for_manager, update_quiz
 
     quiz = quiz_for_manager(me(), quiz_id)
     if not can_edit_quiz(me(), quiz):
@@ -153,11 +160,19 @@ def quiz_edit(quiz_id):
                 "opens_at": clock.to_local(quiz.opens_at).strftime(local),
                 "closes_at": clock.to_local(quiz.closes_at).strftime(local),
                 "time_limit_minutes": quiz.time_limit_minutes, "max_attempts": quiz.max_attempts,
-                "points_per_question": _points_per_question(quiz), "pass_percent": _pass_percent(quiz),
+                "points_per_question": quiz.items[0].points if quiz.items else 10,
+                "pass_percent": shown_pass_percent(quiz),
                 "reveal_answers": "1" if quiz.reveal_answers else ""}
     weeks = sorted(set(_weeks()) | {quiz.week_key})
     return render_template("console/quiz_edit.html", quiz=quiz, phase=phase, form=form, errors=errors,
                            weeks=weeks), 422 if errors else 200
+
+
+def shown_pass_percent(quiz):
+    """The pass mark as the secretary set it: the round percent that gives the quiz's pass score (60, not 59)."""
+    total = quiz.total_score or 1
+    candidates = [round(quiz.pass_score * 100 / total), *range(101)]
+    return next((p for p in candidates if math.ceil(total * p / 100) == quiz.pass_score), 60)
 
 
 @bp.post("/quizzes/<int:quiz_id>/delete")

@@ -78,7 +78,7 @@ def test_secretary_reviews_creates_and_marks_exchanges(page, org, account, clien
     page.fill("#exchange-form input[name=title]", "微服务拆分实践")
     page.fill("#exchange-form input[name=day]", "2026-11-27")
     page.fill("#exchange-form input[name=place]", "二楼会议室")
-    page.select_option("#exchange-form select[name=speaker_ids]", [str(member_a)])
+    page.check(f"#speakers input[value='{member_a}']")
     page.click("#exchange-form button[type=submit]")
     page.wait_for_selector(".flash.ok")
     created = db.session.scalar(select(Exchange).where(Exchange.title == "微服务拆分实践"))
