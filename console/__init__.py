@@ -6,6 +6,7 @@ csrf = CSRFProtect()
 
 def init_app(app, api):
     from console import cli, models  # noqa: F401  (models register their tables)
+    from console import accounts, exchanges, members, quizzes  # noqa: F401  (their pages join the blueprint)
     from console.views import bp
 
     # The JSON API under /api/v1 authenticates with bearer tokens, which a browser never sends by itself, so it

@@ -86,22 +86,42 @@ def line_chart(labels, series, title, percent=True, ceiling=None):
                     segments.append(points)
                 points = []
                 continue
-            points.append((_x(i, n), _y(value, top), value, labels[i]))
+            points.append((_x(i, n), _y(value, top), value, i))
         if points:
             segments.append(points)
         for segment in segments:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in segment)
             parts.append(f'<polyline class="line s{index}" points="{path}"/>')
-            for x, y, value, label in segment:
+            for x, y, value, i in segment:
                 parts.append(f'<circle class="dot s{index}" data-value="{value}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
-                             f'<title>{escape(name)} {escape(label)}：{escape(_fmt(value, percent))}</title></circle>')
-                # Each value is written by its dot, the first series above it and the second below, so two close
-                # lines keep their labels apart.
-                dy = -7 if index % 2 == 0 else 15
+                             f'<title>{escape(name)} {escape(labels[i])}：{escape(_fmt(value, percent))}</title></circle>')
+                dy = _label_dy(series, index, i, y, top)
                 parts.append(f'<text class="value s{index}" x="{x:.1f}" y="{y + dy:.1f}" text-anchor="middle">'
                              f'{escape(_fmt(value, percent))}</text>')
     parts += _labels(labels) + _empty_note(every)
     return _svg(parts, title, "line")
+
+
+ABOVE, BELOW, LINE = -7, 15, 13  # a value label's baseline from its dot, and one more label's height
+
+
+def _label_dy(series, index, i, y, top):
+    """Where a value's label goes: the higher line's above its dot, the lower's below, so two close lines never
+    write their labels over each other (equal values: the first series above). Near the top or the bottom edge a label
+    goes to the side that fits, and a second label on that side stacks one line further out."""
+    value = series[index][1][i]
+    rank = sum(1 for k, (_, values) in enumerate(series) if k != index and values[i] is not None
+               and (values[i] > value or (values[i] == value and k < index)))
+    fits_above = y + ABOVE - 11 >= 0
+    fits_below = y + BELOW <= HEIGHT - PAD_BOTTOM + 4
+    if rank == 0:
+        return ABOVE if fits_above else BELOW
+    higher = next(values[i] for k, (_, values) in enumerate(series) if k != index and values[i] is not None
+                  and (values[i] > value or (values[i] == value and k < index)))
+    higher_above = _y(higher, top) + ABOVE - 11 >= 0
+    if fits_below and (higher_above or y + BELOW + LINE <= HEIGHT - PAD_BOTTOM + 4):
+        return BELOW if higher_above else BELOW + LINE
+    return ABOVE - LINE if higher_above else ABOVE
 
 
 def _empty_note(values):

@@ -19,8 +19,7 @@ def seed(ctx):
     for _, username, password, phone in DEMO_ACCOUNTS:
         member = by_phone[phone]
         db.session.add(ConsoleAccount(member_id=member.id, username=username, password_hash=hasher.hash(password),
-                                      failed_count=0, session_version=1, created_at=clock.now(),
-                                      updated_at=clock.now()))
+                                      must_change_password=False, created_at=clock.now(), updated_at=clock.now()))
     db.session.flush()
 
 

@@ -31,17 +31,15 @@ IMPORT_KINDS = {"roster": "党员名册", "questions": "题库", "plans": "学�
 def _load_session():
     if request.method == "POST":
         csrf.protect()
-    g.console_member = None
-    member_id = session.get("console_member")
-    if member_id is not None:
-        started = session.get("console_started", 0)
-        hours = current_app.config["CONSOLE_SESSION_HOURS"]
-        if clock.now().timestamp() - started > hours * 3600:
+    g.console_member = g.console_account = None
+    session_id = session.get("console_sid")
+    if session_id is not None:
+        found = services.session_member(session_id)  # ended, expired or no longer a desk user: no session
+        if found is None:
             session.clear()
         else:
-            g.console_member = services.account_for_session(member_id, session.get("console_version"))
-            if g.console_member is None:
-                session.clear()
+            g.console_member, g.console_account = found
+            g.console_sid = session_id
 
 
 def console_login(view):
@@ -51,6 +49,8 @@ def console_login(view):
     def wrapper(*args, **kwargs):
         if g.console_member is None:
             return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+        if g.console_account.must_change_password and request.endpoint != "console.password":
+            return redirect(url_for("console.password"))  # a temporary password is used once, to set one's own
         return view(*args, **kwargs)
 
     return wrapper
@@ -131,8 +131,8 @@ def login():
     error = None
     if request.method == "POST":
         try:
-            member, account = services.authenticate(request.form.get("username", ""),
-                                                     request.form.get("password", ""))
+            member, _ = services.authenticate(request.form.get("username", ""), request.form.get("password", ""),
+                                              request.remote_addr or "-")
         except AppError as exc:
             error = exc.message
             return render_template("console/login.html", error=error,
@@ -140,8 +140,7 @@ def login():
         session.clear()  # a fresh session (and CSRF token) at every login: no fixation
         session.permanent = True
         current_app.permanent_session_lifetime = timedelta(hours=current_app.config["CONSOLE_SESSION_HOURS"])
-        session.update(console_member=member.id, console_version=account.session_version,
-                       console_started=clock.now().timestamp())
+        session["console_sid"] = services.open_session(member)
         target = request.args.get("next") or ""
         return redirect(target if target.startswith("/console/") else url_for("console.overview"))
     return render_template("console/login.html", error=error, username="")
@@ -151,7 +150,7 @@ def login():
 def logout():
     """End the console session."""
     if g.console_member is not None:
-        services.logout(g.console_member)
+        services.logout(g.console_member, g.console_sid)
     session.clear()
     flash("已安全退出。", "ok")
     return redirect(url_for("console.login"))
@@ -368,14 +367,14 @@ def _page():
 def quiz(quiz_id):
     """A quiz's figures in scope and, once its results are final, its item analysis (keys as quizzes.audience says)."""
     from quizzes.audience import answers_withheld, results_final
-    from quizzes.services import quiz_for_manager, scoped_branch_ids
+    from quizzes.services import can_edit_quiz, quiz_for_manager, scoped_branch_ids
     from quizzes.stats import branch_quiz_stats, item_analysis, overall_stats
 
     quiz = quiz_for_manager(me(), quiz_id)
     ids = scoped_branch_ids(me(), quiz)
     analysis = item_analysis(quiz, answers_withheld(me())) if results_final(quiz) else None
     return render_template("console/quiz.html", quiz=quiz, overall=overall_stats(quiz, ids),
-                           branches=branch_quiz_stats(quiz, ids), analysis=analysis)
+                           branches=branch_quiz_stats(quiz, ids), analysis=analysis, editable=can_edit_quiz(me(), quiz))
 
 
 # --- content: material ---------------------------------------------------------------------------------

@@ -27,24 +27,28 @@ COMMITTEE_ITEMS = [
     ("党的创新理论“微课堂”", "学习强国", "video", 6, ["理论", "微课"]),
     ("生态文明建设的中国方案", "新华网", "article", 5, ["生态"]),
 ]
+HISTORY_WEEKS = 12  # a full quarter: every week of the console's 12-week charts has figures
 BRANCH_ITEMS = ["本支部本周学习要点", "岗位建功与党员先锋岗", "安全生产与责任担当", "读书分享：《红星照耀中国》"]
 BODY = ("## 学习要点\n\n- 深刻领会精神实质，把握核心要义\n- 结合岗位实际，推动学习成果转化\n\n"
         "> 学而信、学而思、学而行。\n\n请认真阅读原文，并在支部学习交流中分享体会。")
 
 
 def seed(ctx):
-    """Add material from a week ago to a week ahead, and reading history with points for past days."""
+    """Add the committee's material for a quarter back (daily for the last week, twice a week before: the console's
+    12-week charts) and a week ahead, the branches' for a week either side, and reading history with points."""
     rng = random.Random(20261121)
     today = clock.today()
     config = current_app.config
     admin, committee = ctx["admin"], ctx["committee"]
     materials = []
-    for offset in range(-7, 7):
+    for offset in range(-7 * HISTORY_WEEKS, 7):
         day = today + timedelta(days=offset)
+        if offset < -7 and day.weekday() not in (0, 3):
+            continue  # before last week, two items a week: enough for the charts, quick to seed
         title, source, kind, minutes, tags = COMMITTEE_ITEMS[(offset + 7) % len(COMMITTEE_ITEMS)]
         materials.append((_material(admin, committee.id, None, day, title, source, kind, minutes, tags),
                           [committee.id]))
-        if day.weekday() < 5:
+        if day.weekday() < 5 and offset >= -7:
             for index, (branch, secretary) in enumerate(zip(ctx["branches"], ctx["secretaries"])):
                 title = BRANCH_ITEMS[(offset + index) % len(BRANCH_ITEMS)]
                 materials.append((_material(secretary, committee.id, branch.id, day, f"{branch.name}：{title}",

@@ -48,6 +48,9 @@ class MemberListArgs(PageArgs):
 class MemberUpdateSchema(StrictSchema):
     role = fields.String(validate=validate.OneOf(ROLES))
     active = fields.Boolean()
+    name = fields.String(validate=validate.Length(min=1, max=50))
+    group_id = fields.Integer(allow_none=True, metadata={"description": "本支部的党小组 id，null 为不属于任何小组"})
+    joined_on = fields.Date(allow_none=True, metadata={"description": "入党日期"})
 
 
 class RosterResultSchema(Schema):

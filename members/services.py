@@ -71,13 +71,16 @@ def branch_overview(committee):
              "member_count": n} for b, n in rows]
 
 
-def list_branch_members(branch, q=None, active=None):
-    """A select of a branch's members, optionally filtered by name and active flag."""
+def list_branch_members(branch, q=None, active=None, bound=None):
+    """A select of a branch's members, optionally filtered by name (or phone), active flag and WeChat binding."""
     stmt = select(Member).where(Member.branch_id == branch.id)
     if q:
-        stmt = stmt.where(Member.name.contains(q.strip(), autoescape=True))
+        stmt = stmt.where(Member.name.contains(q.strip(), autoescape=True)
+                          | Member.phone.contains(q.strip(), autoescape=True))
     if active is not None:
         stmt = stmt.where(Member.active.is_(active))
+    if bound is not None:
+        stmt = stmt.where(Member.openid.is_not(None) if bound else Member.openid.is_(None))
     return stmt.order_by(Member.name, Member.id)
 
 
@@ -229,12 +232,16 @@ def _group_id(cache, branch, name):
 # --- member changes ----------------------------------------------------------------------------
 
 def update_member(actor, member, changes):
-    """Change a member's role or active flag, within the actor's powers; deactivation revokes sessions."""
-    if member.id == actor.id:
+    """Change a member's role, active flag, name, group or join date, within the actor's powers.
+
+    Deactivation revokes sessions. Every change is audited with its old and new value.
+    """
+    if member.id == actor.id and ({"role", "active"} & set(changes)):
         raise Forbidden("不能修改自己的角色或状态")
     refusal = member_write_refusal(actor, member, role=changes.get("role"))
     if refusal is not None:
         raise Forbidden(refusal[1])
+    _update_details(actor, member, changes)
     if "role" in changes and changes["role"] != member.role:
         if changes["role"] in ("member", "secretary") and member.branch_id is None:
             raise Invalid("该成员不属于任何支部，不能设为党员或支部书记")
@@ -245,6 +252,38 @@ def update_member(actor, member, changes):
         if not member.active:
             auth.revoke_all_sessions(member.id)
         audit.record(actor, "member.activate" if member.active else "member.deactivate", "member", member.id)
+    db.session.commit()
+    return member
+
+
+def _update_details(actor, member, changes):
+    details = {}
+    if "name" in changes and changes["name"].strip() != member.name:
+        name = changes["name"].strip()
+        if not name:
+            raise Invalid("姓名不能为空", details={"fields": {"name": ["不能为空"]}})
+        details["name"], member.name = [member.name, name], name
+    if "group_id" in changes and changes["group_id"] != member.group_id:
+        group = db.session.get(PartyGroup, changes["group_id"]) if changes["group_id"] is not None else None
+        if changes["group_id"] is not None and (group is None or group.branch_id != member.branch_id):
+            raise Invalid("党小组须属于该党员所在支部", details={"fields": {"group_id": ["不属于本支部"]}})
+        details["group_id"], member.group_id = [member.group_id, changes["group_id"]], changes["group_id"]
+    if "joined_on" in changes and changes["joined_on"] != member.joined_on:
+        if changes["joined_on"] is not None and changes["joined_on"] > clock.today():
+            raise Invalid("入党日期不能晚于今天", details={"fields": {"joined_on": ["不能晚于今天"]}})
+        details["joined_on"] = [str(member.joined_on or ""), str(changes["joined_on"] or "")]
+        member.joined_on = changes["joined_on"]
+    if details:
+        audit.record(actor, "member.update", "member", member.id, changes=details)
+
+
+def unbind_wechat(actor, member):
+    """Release a member's WeChat binding (a new phone or account); their sessions end, and the next login binds anew."""
+    if member.openid is None:
+        raise Conflict("该党员尚未绑定微信", code="not_bound")
+    audit.record(actor, "member.unbind_wechat", "member", member.id)
+    member.openid = member.unionid = None
+    auth.revoke_all_sessions(member.id)
     db.session.commit()
     return member
 

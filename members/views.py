@@ -78,9 +78,18 @@ class MemberResource(MethodView):
     @bp.arguments(MemberUpdateSchema)
     @bp.response(200, MemberSchema)
     def patch(self, changes, member_id):
-        """Change a member's role (admins) or active flag (secretaries and admins)."""
+        """Change a member's role (admins), active flag, name, group or join date (secretaries and admins)."""
         target = scope.member_for(current_member(), member_id)
         return services.update_member(current_member(), target, changes)
+
+
+@bp.delete("/members/<int:member_id>/wechat")
+@login_required("secretary", "admin")
+@bp.response(200, MemberSchema)
+def unbind_wechat(member_id):
+    """Unbind a member's WeChat (they changed phone or account): their sessions end; the next login binds anew."""
+    target = scope.member_for(current_member(), member_id)
+    return services.unbind_wechat(current_member(), target)
 
 
 @bp.post("/committees/<int:committee_id>/roster")

@@ -124,6 +124,9 @@ def _options(texts):
     return [{"key": OPTION_KEYS[i], "text": t} for i, t in enumerate(texts)]
 
 
+HISTORY_WEEKS = 12  # this week and the eleven before it: the console's 12-week charts
+
+
 def _tags(text):
     return "," + text + ","
 
@@ -173,7 +176,8 @@ def _take(rng, quiz, member, when, ability):
 
 
 def seed(ctx):
-    """Add the bank, last week's closed quiz (about 85% took it) and this week's open quiz, partly taken."""
+    """Add the bank, last week's closed quiz (about 85% took it), this week's open quiz, partly taken, and a closed
+    quiz for each of the ten weeks before last."""
     rng = random.Random(20261121)
     committee, admin, members = ctx["committee"], ctx["admin"], ctx["members"]
     questions = _questions(committee)
@@ -194,4 +198,13 @@ def seed(ctx):
             # Some have already taken this week's quiz; the demo member's is left for you to try.
             _take(rng, this, member, this.opens_at + timedelta(seconds=rng.randint(0, int(elapsed) - 1800)), ability)
     last.closed_at = last.closes_at
+    # The quarter before last week, closed, so the console's 12-week charts have every week.
+    for weeks_back in range(2, HISTORY_WEEKS):
+        monday = clock.week_monday(today) - timedelta(weeks=weeks_back)
+        past = _quiz(committee, admin, _pick(rng, questions), monday, f"每周一测（{clock.week_key(monday)}）")
+        for member in members:
+            if rng.random() < rng.uniform(0.7, 0.95):
+                when = clock.day_bounds(monday + timedelta(days=rng.randint(0, 6)))[0] + timedelta(hours=9)
+                _take(rng, past, member, when, rng.uniform(0.45, 0.98))
+        past.closed_at = past.closes_at
     ctx.update(question_bank=questions, last_quiz=last, current_quiz=this)

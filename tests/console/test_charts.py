@@ -50,3 +50,27 @@ def test_count_axis_rounds_up(values, top):
 
 def test_week_label():
     assert charts.week_label("2026-W07") == "W07"
+
+
+def _label_boxes(svg):
+    """The box of each value label: about 6.2 units a character at font-size 11, 11 units high above its baseline."""
+    boxes = []
+    for x, y, text in re.findall(r'<text class="value[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]+)</text>', str(svg)):
+        width = 6.2 * len(text)
+        boxes.append((float(x) - width / 2, float(y) - 11, float(x) + width / 2, float(y)))
+    return boxes
+
+
+@pytest.mark.parametrize("participation, pass_rate", [
+    ([0.70, 0.82, 0.60, 0.9], [0.85, 0.80, 0.75, 0.91]),  # the pass rate runs above participation
+    ([1.0, 1.0, 0.95, 0.0], [1.0, 0.97, 1.0, 0.0]),       # equal, touching the top and the bottom
+])
+def test_two_close_lines_never_write_their_percentages_over_each_other(participation, pass_rate):
+    labels = [f"W{i}" for i in range(len(participation))]
+    svg = charts.line_chart(labels, [("参与率", participation), ("合格率", pass_rate)], "测验")
+    boxes = _label_boxes(svg)
+    assert len(boxes) == 2 * len(labels)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+            assert not overlap, (a, b)

@@ -118,3 +118,22 @@ def test_cli_sets_a_password_for_secretaries_only(app, org):
 def test_pages_need_a_login(client, org):
     response = client.get(f"/console/branches/{org.branch_a.id}")
     assert response.status_code == 302 and "/console/login" in response.headers["Location"]
+
+
+def test_a_cookie_saved_before_logout_is_dead_after_it(org, desk):
+    """#15.4: logout ends the session on the server; the saved cookie replayed lands on the login page."""
+    from notifications.models import Notification
+    from sqlalchemy import func, select
+
+    d = desk(org.secretary_a)
+    saved = d.client.get_cookie("bs_console").value
+    token = d.token
+    assert d.post("/console/logout").status_code == 302
+    replay = Desk(d.client.application.test_client())
+    replay.client.set_cookie("bs_console", saved)
+    page = replay.client.get(f"/console/branches/{org.branch_a.id}")
+    assert page.status_code == 302 and "/console/login" in page.headers["Location"]
+    remind = replay.client.post(f"/console/branches/{org.branch_a.id}/remind",
+                                data={"csrf_token": token, "kind": "quota"})
+    assert remind.status_code in (302, 400) and "/console/branches" not in remind.headers.get("Location", "")
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 0

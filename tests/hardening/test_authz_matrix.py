@@ -40,6 +40,7 @@ POLICY = {
     ("GET", f"{API}/me"): ANY,
     ("GET", f"{API}/members/<int:member_id>"): A_MANAGERS,
     ("PATCH", f"{API}/members/<int:member_id>"): A_MANAGERS,
+    ("DELETE", f"{API}/members/<int:member_id>/wechat"): A_MANAGERS,
     ("GET", f"{API}/branches/<int:branch_id>/members"): A_MANAGERS,
     ("POST", f"{API}/branches/<int:branch_id>/roster"): A_MANAGERS,
     ("GET", f"{API}/committees/<int:committee_id>/branches"): A_ADMIN,
@@ -361,6 +362,8 @@ NO_SESSION = frozenset({"anonymous", "member_a"})
 PUBLIC = frozenset(CONSOLE_IDENTITIES)  # the login page and logout: anyone, with or without a session
 DESK = frozenset({"secretary_a", "secretary_b", "admin_a", "admin_b"})  # any desk user, within their own scope
 DESK_A = frozenset({"secretary_a", "admin_a"})  # branch A1's secretary and the admin above it
+ADMINS = frozenset({"admin_a", "admin_b"})  # desk accounts are given by admins
+ADMIN_A = frozenset({"admin_a"})
 
 C = "/console"
 CONSOLE_POLICY = {
@@ -391,6 +394,31 @@ CONSOLE_POLICY = {
     ("POST", f"{C}/questions/<int:question_id>/retire"): DESK_A,
     ("GET", f"{C}/imports/<kind>"): DESK,
     ("POST", f"{C}/imports/<kind>"): DESK,
+    ("GET", f"{C}/password"): DESK,
+    ("POST", f"{C}/password"): DESK,
+    ("GET", f"{C}/accounts"): ADMINS,
+    ("POST", f"{C}/accounts/<int:member_id>"): ADMIN_A,  # member_a is no desk user: a 422 that names why
+    ("POST", f"{C}/accounts/<int:member_id>/reset"): ADMIN_A,
+    ("GET", f"{C}/members"): DESK,
+    ("GET", f"{C}/members/<int:member_id>"): DESK_A,
+    ("POST", f"{C}/members/<int:member_id>"): DESK_A,
+    ("POST", f"{C}/members/<int:member_id>/active"): DESK_A,
+    ("POST", f"{C}/members/<int:member_id>/unbind"): DESK_A,
+    ("GET", f"{C}/exchanges"): DESK,
+    ("POST", f"{C}/exchanges"): DESK_A,  # for branch A1
+    ("GET", f"{C}/exchanges/<int:exchange_id>"): DESK_A,
+    ("POST", f"{C}/exchanges/<int:exchange_id>/review"): DESK_A,
+    ("POST", f"{C}/exchanges/<int:exchange_id>/cancel"): DESK_A,
+    ("POST", f"{C}/exchanges/<int:exchange_id>/attendance"): DESK_A,
+    ("POST", f"{C}/exchanges/<int:exchange_id>/attendance/<int:member_id>/remove"): DESK_A,
+    ("GET", f"{C}/exchanges/<int:exchange_id>/projector"): DESK_A,
+    ("GET", f"{C}/exchanges/<int:exchange_id>/count"): DESK_A,
+    ("GET", f"{C}/quizzes/new"): DESK,
+    ("POST", f"{C}/quizzes/new"): DESK,
+    ("GET", f"{C}/quizzes/<int:quiz_id>/edit"): DESK_A,
+    ("POST", f"{C}/quizzes/<int:quiz_id>/edit"): DESK_A,
+    ("POST", f"{C}/quizzes/<int:quiz_id>/delete"): DESK_A,
+    ("GET", f"{C}/quizzes/<int:quiz_id>/live"): DESK_A,
 }
 
 # The page whose form a POST comes from: its CSRF token is the one sent (when the identity may open that page).
@@ -409,7 +437,7 @@ FORM_PAGES = {
 }
 
 
-def _console_form(rule):
+def _console_form(rule, world):
     """The form fields a POST sends besides its CSRF token: valid, so scope (not validation) decides."""
     if rule.endswith("/imports/<kind>"):
         return {"file": (_csv(["姓名", "手机号", "支部", "党小组", "角色", "入党日期"],
@@ -422,6 +450,17 @@ def _console_form(rule):
         f"{C}/questions/new": {"kind": "judge", "stem": "党员应当遵守党的纪律。", "answer": "正确"},
         f"{C}/questions/<int:question_id>": {"stem": "中国共产党成立于哪一年？", "options": "1921年\n1949年",
                                               "answer": "A", "difficulty": "2"},
+        f"{C}/password": {"current": "Wrong-password-1", "new": "Another-pass-77", "confirm": "Another-pass-77"},
+        f"{C}/accounts/<int:member_id>": {"username": "matrix-new"},
+        f"{C}/members/<int:member_id>": {"name": "张三"},
+        f"{C}/members/<int:member_id>/active": {"active": "1"},
+        f"{C}/exchanges": {"branch_id": world["branch_id"], "title": "矩阵交流", "day": "2026-11-25", "start": "14:00",
+                           "end": "15:00", "place": "会议室", "guest_speakers": "外请专家"},
+        f"{C}/exchanges/<int:exchange_id>/review": {"decision": "approve"},
+        f"{C}/exchanges/<int:exchange_id>/cancel": {"reason": "矩阵测试"},
+        f"{C}/exchanges/<int:exchange_id>/attendance": {"member_ids": [world["member_id"]]},
+        f"{C}/quizzes/new": {"action": "preview", "count_0": "1"},
+        f"{C}/quizzes/<int:quiz_id>/edit": {"title": "矩阵测验"},
     }.get(rule, {})
 
 
@@ -429,9 +468,12 @@ def _forged_member_session(app, member):
     """A browser whose console cookie names a plain member, as a stolen or stale cookie would."""
     from tests.console.conftest import Desk
 
+    from console import services
+
     desk = Desk(app.test_client())
+    session_id = services.open_session(member)  # a real session row, but of someone who is no desk user
     with desk.client.session_transaction() as sess:
-        sess.update(console_member=member.id, console_version=1, console_started=clock.now().timestamp())
+        sess["console_sid"] = session_id
     return desk
 
 
@@ -475,7 +517,7 @@ def test_a_member_cannot_get_or_use_a_console_account(app, org, client):
     assert refused.value.code == "role_not_allowed"
     db.session.rollback()
     # As if a secretary's account outlived their demotion to member: the password is right, the role is not.
-    db.session.add(ConsoleAccount(member_id=org.member_a.id, username="zhangsan", failed_count=0, session_version=1,
+    db.session.add(ConsoleAccount(member_id=org.member_a.id, username="zhangsan",
                                   password_hash=PasswordHasher().hash(PASSWORD)))
     db.session.commit()
     desk = Desk(app.test_client())
@@ -484,7 +526,7 @@ def test_a_member_cannot_get_or_use_a_console_account(app, org, client):
     forged = _forged_member_session(app, org.member_a)
     assert _is_login_redirect(forged.get("/console/quizzes"))
     with forged.client.session_transaction() as sess:
-        assert "console_member" not in sess  # the forged session was dropped, not just refused once
+        assert "console_sid" not in sess  # the forged session was dropped, not just refused once
 
 
 def test_console_authorization_matrix(app, client, org, headers_for, frozen):
@@ -508,7 +550,7 @@ def test_console_authorization_matrix(app, client, org, headers_for, frozen):
             else:
                 if rule in FORM_PAGES:
                     desk.get(_url(FORM_PAGES[rule], world))  # the form's token (if this identity may open it)
-                fields = _console_form(rule)
+                fields = _console_form(rule, world)
                 if "file" in fields:
                     stream, filename = fields["file"]
                     response = desk.post(url, {"file": (io.BytesIO(stream.getvalue()), filename)},

@@ -1,0 +1,209 @@
+"""测验 at the desk: create this or a coming week's quiz by rules (with a preview of the draw and any shortage) or
+by picking questions; edit what the phase allows; delete one nobody started; participation live.
+
+Every verb is the quizzes room's (create_quiz, update_quiz, delete_quiz, assemble); the forms become the bodies its
+schemas load. Answers are never shown here: the preview lists stems, kinds and difficulty only.
+"""
+import math
+from datetime import timedelta
+
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from core import clock
+from core.errors import AppError, Invalid
+from core.extensions import db
+from console.views import _form_errors, bp, console_login, me
+
+RULE_ROWS = 4
+WEEKS_AHEAD = 6
+KINDS = {"single": "单选题", "multiple": "多选题", "judge": "判断题", "blank": "填空题"}
+DIFFICULTIES = {"1": "易", "2": "中", "3": "难"}
+SETTINGS = ("time_limit_minutes", "max_attempts", "points_per_question", "pass_percent")
+
+
+def _weeks():
+    today = clock.today()
+    return [clock.week_key(today + timedelta(weeks=i)) for i in range(WEEKS_AHEAD)]
+
+
+def _rules(form):
+    rules = []
+    for i in range(RULE_ROWS):
+        count = (form.get(f"count_{i}") or "").strip()
+        if not count:
+            continue
+        rule = {"count": count}
+        for name in ("kind", "tag", "difficulty"):
+            value = (form.get(f"{name}_{i}") or "").strip()
+            if value:
+                rule[name] = value
+        rules.append(rule)
+    return rules
+
+
+def quiz_body(form, phase=None):
+    """A QuizCreateSchema/QuizUpdateSchema body from the quiz form; an open quiz sends only what may change."""
+    body = {"title": form["title"].strip()} if (form.get("title") or "").strip() else {}
+    if form.get("closes_at"):
+        body["closes_at"] = _aware(form["closes_at"])
+    if phase == "open":
+        return body
+    if form.get("opens_at"):
+        body["opens_at"] = _aware(form["opens_at"])
+    if form.get("week_key"):
+        body["week_key"] = form["week_key"]
+    for name in SETTINGS:
+        if (form.get(name) or "").strip():
+            body[name] = form[name].strip()
+    body["reveal_answers"] = form.get("reveal_answers") == "1"
+    if phase is None:  # creating: by rules or by picked questions
+        if form.get("mode") == "pick":
+            body["question_ids"] = [i for i in form.getlist("question_ids") if i.isdigit()]
+        elif _rules(form):
+            body["rules"] = _rules(form)
+    return body
+
+
+def _aware(local):
+    # <input type=datetime-local> gives Beijing wall time without an offset.
+    return f"{local}:00+08:00" if len(local) == 16 else local
+
+
+def preview(body):
+    """The questions rules would draw this week for the desk user's bank, or the shortage per rule."""
+    from quizzes.bank import owner_bank_clause, resolve_owner
+    from quizzes.schemas import RuleSchema
+    from quizzes.services import WEEK_RE, assemble
+
+    committee, branch = resolve_owner(me())
+    rules = RuleSchema(many=True).load(body.get("rules") or [])
+    if not rules:
+        raise Invalid("请至少填写一条组卷规则（数量）", details={"fields": {"rules": ["至少一条"]}})
+    week = body.get("week_key") or clock.week_key()
+    try:
+        monday = clock.monday_of_week_key(week) if WEEK_RE.match(week) else None
+    except ValueError:
+        monday = None
+    if monday is None:
+        raise Invalid("周次不存在", details={"fields": {"week_key": ["格式应为 2026-W48"]}})
+    try:
+        questions = assemble(committee, owner_bank_clause(committee, branch), rules, monday,
+                             current_app.config["QUIZ_AVOID_WEEKS"])
+    except Invalid as exc:
+        if exc.code != "bank_too_small":
+            raise
+        return {"questions": [], "shortages": [{**s, "rule": rules[s["rule"]]} for s in exc.details["shortages"]]}
+    return {"questions": questions, "shortages": []}
+
+
+def _bank_questions(q):
+    from quizzes.bank import list_questions
+
+    return db.session.scalars(list_questions(me(), q=q).limit(100)).all()
+
+
+@bp.route("/quizzes/new", methods=["GET", "POST"])
+@console_login
+def quiz_new():
+    """Create a quiz by rules (with a preview) or by picking questions."""
+    from quizzes.schemas import QuizCreateSchema
+    from quizzes.services import create_quiz
+
+    form = request.form if request.method == "POST" else {"mode": request.args.get("mode", "rules"),
+                                                           "week_key": clock.week_key(), "reveal_answers": "1"}
+    errors, drawn = {}, None
+    if request.method == "POST":
+        try:
+            body = quiz_body(form)
+            if form.get("action") == "preview":
+                drawn = preview(body)
+            else:
+                quiz = create_quiz(me(), QuizCreateSchema().load(body))
+                flash(f"已创建测验“{quiz.title}”（{quiz.week_key}，{len(quiz.items)} 题）。", "ok")
+                return redirect(url_for("console.quiz", quiz_id=quiz.id))
+        except (ValidationError, AppError) as exc:
+            errors = _form_errors(exc)
+            if isinstance(exc, AppError) and exc.code == "bank_too_small":
+                drawn = {"questions": [], "shortages": exc.details["shortages"]}
+    q = (request.values.get("q") or "").strip()[:50] or None
+    return render_template("console/quiz_new.html", form=form, errors=errors, drawn=drawn, weeks=_weeks(),
+                           kinds=KINDS, difficulties=DIFFICULTIES, rows=range(RULE_ROWS),
+                           bank=_bank_questions(q) if form.get("mode") == "pick" else [], q=q or "",
+                           picked=set(form.getlist("question_ids")) if hasattr(form, "getlist") else set()), \
+        422 if errors else 200
+
+
+@bp.route("/quizzes/<int:quiz_id>/edit", methods=["GET", "POST"])
+@console_login
+def quiz_edit(quiz_id):
+    """Edit a quiz's settings: any before it opens; once open its title and close; nothing once closed."""
+    from quizzes.schemas import QuizUpdateSchema
+    from quizzes.services import can_edit_quiz, quiz_for_manager, update_quiz
+
+    quiz = quiz_for_manager(me(), quiz_id)
+    if not can_edit_quiz(me(), quiz):
+        raise AppError("只能修改本支部或本党委的测验", code="forbidden", status=403)
+    phase = quiz.phase()
+    errors = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            update_quiz(me(), quiz, QuizUpdateSchema().load(quiz_body(form, phase)))
+            flash("测验设置已保存。", "ok")
+            return redirect(url_for("console.quiz", quiz_id=quiz.id))
+        except (ValidationError, AppError) as exc:
+            errors = _form_errors(exc)
+    else:
+        local = "%Y-%m-%dT%H:%M"
+        form = {"title": quiz.title, "week_key": quiz.week_key,
+                "opens_at": clock.to_local(quiz.opens_at).strftime(local),
+                "closes_at": clock.to_local(quiz.closes_at).strftime(local),
+                "time_limit_minutes": quiz.time_limit_minutes, "max_attempts": quiz.max_attempts,
+                "points_per_question": quiz.items[0].points if quiz.items else 10,
+                "pass_percent": shown_pass_percent(quiz),
+                "reveal_answers": "1" if quiz.reveal_answers else ""}
+    weeks = sorted(set(_weeks()) | {quiz.week_key})
+    return render_template("console/quiz_edit.html", quiz=quiz, phase=phase, form=form, errors=errors,
+                           weeks=weeks), 422 if errors else 200
+
+
+def shown_pass_percent(quiz):
+    """The pass mark as the secretary set it: the round percent that gives the quiz's pass score (60, not 59)."""
+    total = quiz.total_score or 1
+    candidates = [round(quiz.pass_score * 100 / total), *range(101)]
+    return next((p for p in candidates if math.ceil(total * p / 100) == quiz.pass_score), 60)
+
+
+@bp.post("/quizzes/<int:quiz_id>/delete")
+@console_login
+def quiz_delete(quiz_id):
+    """Delete a quiz nobody has started."""
+    from quizzes.services import delete_quiz, quiz_for_manager
+
+    quiz = quiz_for_manager(me(), quiz_id)
+    title = quiz.title
+    try:
+        delete_quiz(me(), quiz)
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("console.quiz", quiz_id=quiz_id))
+    flash(f"已删除测验“{title}”。", "ok")
+    return redirect(url_for("console.quizzes"))
+
+
+@bp.get("/quizzes/<int:quiz_id>/live")
+@console_login
+def quiz_live(quiz_id):
+    """The quiz's participation in the viewer's scope now (the quiz page asks every few seconds)."""
+    from quizzes.services import quiz_for_manager, scoped_branch_ids
+    from quizzes.stats import overall_stats
+
+    quiz = quiz_for_manager(me(), quiz_id)
+    row = overall_stats(quiz, scoped_branch_ids(me(), quiz))
+    rate = row["participation_rate"]
+    return jsonify(submitted=row["submitted"], audience=row["audience"],
+                   participation="—" if rate is None else f"{rate * 100:.0f}%")
