@@ -18,10 +18,11 @@ def _shot(page, name):
         page.screenshot(path=os.path.join(SHOTS, f"console-{name}.png"), full_page=True)
 
 
-def _propose(client, login, who, title, day="2026-11-26"):
+def _propose(client, login, who, title, day="2026-11-26", speaker=None):
+    """An exchange with `speaker` (default: `who`); a manager's own talk waits for someone else's approval."""
     response = client.post("/api/v1/exchanges", headers=login(who), json={
         "title": title, "starts_at": f"{day}T14:00:00", "ends_at": f"{day}T16:00:00", "place": "三楼会议室",
-        "speaker_ids": [who.id]})
+        "speaker_ids": [(speaker or who).id]})
     assert response.status_code in (200, 201), response.get_json()
     return response.get_json()["id"]
 
@@ -102,7 +103,7 @@ def test_the_projector_counts_check_ins_without_a_reload(page, org, account, cli
     from quotas.services import checkin_code
 
     frozen("2026-11-26 13:55")
-    exchange_id = _propose(client, login, org.secretary_a, "党建与业务深度融合")
+    exchange_id = _propose(client, login, org.secretary_a, "党建与业务深度融合", speaker=org.member_a2)
     code = checkin_code(db.session.get(Exchange, exchange_id))["code"]
     account(org.secretary_a, "qianshuji")
     page.set_viewport_size({"width": 1920, "height": 1080})  # a meeting-room projector

@@ -18,10 +18,12 @@ def _audited(action, target_id=None):
 
 # --- exchanges ---------------------------------------------------------------------------------------
 
-def _propose(client, login, who, title="Kubernetes 运维经验分享", day="2026-11-26"):
+def _propose(client, login, who, title="Kubernetes 运维经验分享", day="2026-11-26", speaker=None):
+    """A member proposes their own talk (pending); a manager creates one with another member as speaker (approved:
+    nobody approves their own talk)."""
     response = client.post("/api/v1/exchanges", headers=login(who), json={
         "title": title, "starts_at": f"{day}T14:00:00", "ends_at": f"{day}T16:00:00", "place": "三楼会议室",
-        "speaker_ids": [who.id]})
+        "speaker_ids": [(speaker or who).id]})
     assert response.status_code in (200, 201), response.get_json()
     return response.get_json()["id"]
 
@@ -79,15 +81,15 @@ def test_secretary_marks_and_unmarks_attendance_and_cancels(client, login, org, 
     from quotas.models import Attendance, Exchange
 
     frozen("2026-11-23 10:00")
-    exchange_id = _propose(client, login, org.secretary_a, "安全生产交流")
+    exchange_id = _propose(client, login, org.secretary_a, "安全生产交流", speaker=org.member_a2)
     d = desk(org.secretary_a)
     page = d.get(f"/console/exchanges/{exchange_id}").get_data(as_text=True)
     assert "补登参加" in page and "张三" in page
     d.post(f"/console/exchanges/{exchange_id}/attendance", {"member_ids": [str(org.member_a.id),
-                                                                          str(org.member_a2.id)]})
+                                                                          str(org.secretary_a.id)]})
     present = set(db.session.scalars(select(Attendance.member_id).where(Attendance.exchange_id == exchange_id)))
-    assert present == {org.member_a.id, org.member_a2.id}
-    d.post(f"/console/exchanges/{exchange_id}/attendance/{org.member_a2.id}/remove")
+    assert present == {org.member_a.id, org.secretary_a.id}
+    d.post(f"/console/exchanges/{exchange_id}/attendance/{org.secretary_a.id}/remove")
     present = set(db.session.scalars(select(Attendance.member_id).where(Attendance.exchange_id == exchange_id)))
     assert present == {org.member_a.id}
     d.post(f"/console/exchanges/{exchange_id}/cancel", {"reason": "会议室冲突"})
@@ -104,7 +106,7 @@ def test_the_projector_shows_the_code_and_a_qr_drawn_on_the_server(client, login
     from quotas.models import Exchange
 
     frozen("2026-11-26 13:55")
-    exchange_id = _propose(client, login, org.secretary_a, "党建与业务融合")
+    exchange_id = _propose(client, login, org.secretary_a, "党建与业务融合", speaker=org.member_a2)
     code = checkin_code(db.session.get(Exchange, exchange_id))
     d = desk(org.secretary_a)
     page = d.get(f"/console/exchanges/{exchange_id}/projector")
@@ -121,7 +123,7 @@ def test_the_projector_shows_the_code_and_a_qr_drawn_on_the_server(client, login
 
 def test_another_branchs_exchange_is_not_found(client, login, org, desk, frozen):
     frozen("2026-11-23 10:00")
-    exchange_id = _propose(client, login, org.secretary_b, "乙支部交流")
+    exchange_id = _propose(client, login, org.secretary_b, "乙支部交流", speaker=org.member_b)
     d = desk(org.secretary_a)
     for path in ("", "/projector", "/count"):
         assert d.get(f"/console/exchanges/{exchange_id}{path}").status_code == 404, path
