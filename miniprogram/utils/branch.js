@@ -2,7 +2,7 @@
 const format = require('./format');
 
 const REMINDER_KINDS = {
-  reading: { label: '学习', what: '今天的学习还没有学完' },
+  reading: { label: '学习', what: '本周已到期的学习还没有学完' },
   quiz: { label: '测验', what: '本周测验还没有提交' },
   quota: { label: '1+4+1', what: '1+4+1 进度落后' },
 };
