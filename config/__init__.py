@@ -88,6 +88,9 @@ def load(overrides=None):
         "SCHEDULE": SCHEDULE,
         "READ_SECONDS_PER_MINUTE": _int("READ_SECONDS_PER_MINUTE", 30),
         "READ_MIN_SECONDS": _int("READ_MIN_SECONDS", 30),
+        **_quiz_settings(),
+        **_quota_settings(),
+        **_console_settings(),
         "QUIET_HOURS": (_env("QUIET_START", "22:00"), _env("QUIET_END", "07:00")),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 6),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
@@ -97,9 +100,6 @@ def load(overrides=None):
         "WECOM_PER_MINUTE": _int("WECOM_PER_MINUTE", 20),
         "SCHEDULER_LEADER_TTL": _int("SCHEDULER_LEADER_TTL", 30),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
-        **_quiz_settings(),
-        **_quota_settings(),
-        **_console_settings(),
     }
     settings.update(overrides or {})
     if not settings["DATABASE_URL"]:
