@@ -15,9 +15,11 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from datetime import datetime, timezone
 
 import psycopg
+import redis as redis_lib
 import requests
 
 from bench.services import free_port
@@ -136,7 +138,6 @@ def machine_info(db_url):
     cpu = re.search(r"model name\s*:\s*(.+)", open("/proc/cpuinfo").read())
     with psycopg.connect(db_url) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-    import redis as redis_lib
     redis_version = redis_lib.Redis.from_url(REDIS).info("server")["redis_version"]
     gunicorn = subprocess.run([sys.executable, "-m", "gunicorn", "--version"], capture_output=True,
                               text=True).stdout.strip()
@@ -165,7 +166,26 @@ def _terminate(signum, frame):
 
 
 def main():
+    """Run the benchmark, print its summary, save the results; exit 1 when a check failed."""
     signal.signal(signal.SIGTERM, _terminate)
+    args = parse_args()
+    started = time.time()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    checks = Checks()
+    report = {"started_at": stamp, "groups": sorted(args.only)}
+    run_benchmark(args, report, checks)
+    report["checks"] = checks.items
+    report["total_seconds"] = round(time.time() - started, 1)
+    report["targets"] = evaluate(report)
+    markdown = summary_markdown(report)
+    print(markdown)
+    if not args.no_save and "scenarios" in report:
+        save_results(report, markdown, stamp, partial=args.only != set(GROUPS))
+    sys.exit(0 if checks.passed else 1)
+
+
+def parse_args(argv=None):
+    """The command line, with --only as a set of groups."""
     parser = argparse.ArgumentParser(description="Branch Study benchmarks (issue #8)")
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 15)))
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", 8)))
@@ -186,13 +206,16 @@ def main():
     parser.add_argument("--only", default=",".join(GROUPS),
                         help=f"comma-separated scenario groups to run, of {','.join(GROUPS)} (the baseline always "
                              f"runs); a partial run writes only its stamped result files, not latest.*")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.only = {g.strip() for g in args.only.split(",") if g.strip()}
     if not args.only or args.only - set(GROUPS):
         parser.error(f"--only takes groups among {','.join(GROUPS)}")
+    return args
 
-    started = time.time()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+def run_benchmark(args, report, checks):
+    """Load the data, start the stack, run the chosen groups into `report`, and clean up; a crash is a failed
+    check, not an exception."""
     dbname = f"bench_{os.getpid()}"
     work = f"/tmp/bench_{os.getpid()}"
     if args.reuse:
@@ -200,7 +223,6 @@ def main():
         args.keep = True
     os.makedirs(work, exist_ok=True)
     args.work = work
-    args.db_url = None
     db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
     args.db_url = db_url
     app_port, fake_port = free_port(), free_port()
@@ -209,43 +231,22 @@ def main():
     workers = 2 * os.cpu_count()
     env = stack_env(db_url, REDIS, fake, base)
     stack = Stack(work, env)
-    checks = Checks()
-    report = {"started_at": stamp, "groups": sorted(args.only), "settings": {"duration_s": args.duration, "connections": args.connections,
-                                                "wrk_threads": args.threads, "gunicorn_workers": workers,
-                                                "worker_class": "sync", "senders": args.senders}}
+    report["settings"] = {"duration_s": args.duration, "connections": args.connections, "wrk_threads": args.threads,
+                          "gunicorn_workers": workers, "worker_class": "sync", "senders": args.senders}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    import redis as redis_lib
     redis_client = redis_lib.Redis.from_url(REDIS)
     try:
-        if not args.reuse:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {dbname}")
-        redis_client.flushdb()
         log(f"database {dbname}, app :{app_port}, fake WeChat :{fake_port}, work files {work}")
-        t = time.perf_counter()
-        if not args.reuse:  # a reused database keeps its schema (so an older checkout can run against it too)
-            subprocess.run(flask + ["db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True)
-        report["schema_seconds"] = round(time.perf_counter() - t, 1)
-
-        os.environ["SECRET_KEY"] = SECRET
-        sys.path.insert(0, ROOT)
-        from bench.generate import generate
-        if not args.reuse:
-            log("loading data (COPY)...")
-            report["load"] = generate(db_url, work, SECRET, args.committees, args.branches_per_committee,
-                                      args.members_per_branch)
-            log(f"loaded {report['load']['rows_total']:,} rows in {report['load']['seconds']} s")
+        prepare_data(args, report, dbname, db_url, flask, env, redis_client)
         facts = json.load(open(os.path.join(work, "facts.json")))
         report["machine"] = machine_info(db_url)
-
         stack.start("fakewechat", [sys.executable, "-m", "fakewechat", "--port", str(fake_port), "--appid", APPID,
                                    "--secret", APPSECRET])
         wait_http(f"{fake}/_fake/templates")
         stack.start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                  "--log-level", "warning", "wsgi:app"])
         wait_http(f"{base}/readyz")
-        result = run_scenarios(args, base, work, facts, db_url, checks)
-        report["scenarios"] = result
+        report["scenarios"] = run_scenarios(args, base, work, facts, db_url, checks)
         if args.profile:
             log("profiling the hot paths with py-spy...")
             report["profiles"] = profile_pass(args, base, work, facts, stack.procs["gunicorn"].pid)
@@ -253,40 +254,62 @@ def main():
             report["push"] = run_push(args, stack, flask, env, fake, facts, db_url, checks)
     except Exception as exc:  # a crash is a failed run, reported like a failed check
         checks.expect("run completed", False, f"{type(exc).__name__}: {exc}")
-        import traceback
         traceback.print_exc()
     finally:
         stack.stop_all()
         if not args.keep:
-            try:
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-                redis_client.flushdb()
-                shutil.rmtree(work, ignore_errors=True)
-            except Exception as exc:
-                log(f"cleanup failed: {exc}")
-    report["checks"] = checks.items
-    report["total_seconds"] = round(time.time() - started, 1)
-    report["targets"] = evaluate(report)
-    markdown = summary_markdown(report)
-    print(markdown)
-    if not args.no_save and "scenarios" in report:
-        os.makedirs(RESULTS, exist_ok=True)
-        json.dump(report, open(os.path.join(RESULTS, f"{stamp}.json"), "w"), ensure_ascii=False, indent=1)
-        open(os.path.join(RESULTS, f"{stamp}.md"), "w").write(markdown)
-        if args.only != set(GROUPS):
-            sys.exit(0 if checks.passed else 1)
-        shutil.copyfile(os.path.join(RESULTS, f"{stamp}.json"), os.path.join(RESULTS, "latest.json"))
-        shutil.copyfile(os.path.join(RESULTS, f"{stamp}.md"), os.path.join(RESULTS, "latest.md"))
-        profiles = dict(report.get("profiles") or {})
-        if (report.get("push") or {}).get("sender_profile"):
-            profiles["push sender (one of the senders)"] = report["push"]["sender_profile"]
-        if profiles:
-            text = "".join(f"## {name}\n\n```\n{body}\n```\n\n" for name, body in profiles.items())
-            open(os.path.join(RESULTS, "latest-profiles.md"), "w").write(
-                f"# py-spy profiles, run {stamp}\n\nInclusive share of samples over all gunicorn workers "
-                f"(10 s of each scenario at the same load); our own frames, with library totals.\n\n" + text)
-    sys.exit(0 if checks.passed else 1)
+            clean_up(dbname, work, redis_client)
+
+
+def prepare_data(args, report, dbname, db_url, flask, env, redis_client):
+    """Create, migrate and load a fresh database (a reused one is taken as it is) and empty the bench's Redis."""
+    if not args.reuse:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {dbname}")
+    redis_client.flushdb()
+    t = time.perf_counter()
+    if not args.reuse:  # a reused database keeps its schema (so an older checkout can run against it too)
+        subprocess.run(flask + ["db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True)
+    report["schema_seconds"] = round(time.perf_counter() - t, 1)
+
+    os.environ["SECRET_KEY"] = SECRET
+    sys.path.insert(0, ROOT)
+    from bench.generate import generate
+    if not args.reuse:
+        log("loading data (COPY)...")
+        report["load"] = generate(db_url, args.work, SECRET, args.committees, args.branches_per_committee,
+                                  args.members_per_branch)
+        log(f"loaded {report['load']['rows_total']:,} rows in {report['load']['seconds']} s")
+
+
+def clean_up(dbname, work, redis_client):
+    """Drop the run's database, empty the bench's Redis and remove the work files; a failure is only logged."""
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        redis_client.flushdb()
+        shutil.rmtree(work, ignore_errors=True)
+    except Exception as exc:
+        log(f"cleanup failed: {exc}")
+
+
+def save_results(report, markdown, stamp, partial):
+    """Write the stamped report; a full run also becomes latest.*, with the profiles in latest-profiles.md."""
+    os.makedirs(RESULTS, exist_ok=True)
+    json.dump(report, open(os.path.join(RESULTS, f"{stamp}.json"), "w"), ensure_ascii=False, indent=1)
+    open(os.path.join(RESULTS, f"{stamp}.md"), "w").write(markdown)
+    if partial:
+        return
+    shutil.copyfile(os.path.join(RESULTS, f"{stamp}.json"), os.path.join(RESULTS, "latest.json"))
+    shutil.copyfile(os.path.join(RESULTS, f"{stamp}.md"), os.path.join(RESULTS, "latest.md"))
+    profiles = dict(report.get("profiles") or {})
+    if (report.get("push") or {}).get("sender_profile"):
+        profiles["push sender (one of the senders)"] = report["push"]["sender_profile"]
+    if profiles:
+        text = "".join(f"## {name}\n\n```\n{body}\n```\n\n" for name, body in profiles.items())
+        open(os.path.join(RESULTS, "latest-profiles.md"), "w").write(
+            f"# py-spy profiles, run {stamp}\n\nInclusive share of samples over all gunicorn workers "
+            f"(10 s of each scenario at the same load); our own frames, with library totals.\n\n" + text)
 
 
 def run_scenarios(args, base, work, facts, db_url, checks):

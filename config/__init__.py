@@ -91,6 +91,9 @@ def load(overrides=None):
         "SCHEDULE": SCHEDULE,
         "READ_SECONDS_PER_MINUTE": _int("READ_SECONDS_PER_MINUTE", 30),
         "READ_MIN_SECONDS": _int("READ_MIN_SECONDS", 30),
+        **_quiz_settings(),
+        **_quota_settings(),
+        **_console_settings(),
         "QUIET_HOURS": (_env("QUIET_START", "22:00"), _env("QUIET_END", "07:00")),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 6),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
@@ -113,6 +116,40 @@ def load(overrides=None):
     if settings["APP_ENV"] == "production":
         check_production(settings)
     return settings
+
+
+def _quiz_settings():
+    return {
+        # Seconds a phone may be late past an attempt's deadline and still have its last answers saved.
+        "QUIZ_GRACE_SECONDS": _int("QUIZ_GRACE_SECONDS", 60),
+        "QUIZ_AVOID_WEEKS": _int("QUIZ_AVOID_WEEKS", 4),
+    }
+
+
+def _quota_settings():
+    return {
+        "QUOTA_DEFAULTS": {"talks": _int("QUOTA_TALKS", 1), "attends": _int("QUOTA_ATTENDS", 4),
+                           "books": _int("QUOTA_BOOKS", 1)},
+        "QUOTA_REFLECTION_MIN_CHARS": _int("QUOTA_REFLECTION_MIN_CHARS", 100),
+        "QUOTA_CHECKIN_MARGIN_MINUTES": _int("QUOTA_CHECKIN_MARGIN_MINUTES", 15),
+        "QUOTA_CHECKIN_MAX_WRONG": _int("QUOTA_CHECKIN_MAX_WRONG", 5),
+        "QUOTA_CHECKIN_WRONG_WINDOW_SECONDS": _int("QUOTA_CHECKIN_WRONG_WINDOW_SECONDS", 600),
+    }
+
+
+def _console_settings():
+    return {
+        # The JSON API under /api/v1 authenticates with bearer tokens, which a browser never sends by itself, so
+        # it needs no CSRF token; only the console's cookie-authenticated forms are checked (in the blueprint).
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "CONSOLE_LOGIN_RATE": "10 per minute",
+        "CONSOLE_LOCKOUT_FAILURES": 5,
+        "CONSOLE_LOCKOUT_MINUTES": 15,
+        "CONSOLE_SESSION_HOURS": 8,
+        "CONSOLE_RANKING_PER_PAGE": 50,
+        "CONSOLE_SERIES_TTL": 300,  # seconds the finished weeks of the 12-week charts are cached
+    }
 
 
 def _normalise_db_url(url):

@@ -12,6 +12,7 @@ the lease token, and no database transaction is held open across a call to WeCha
 import logging
 import threading
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -161,37 +162,72 @@ def _guarded(row_id, token, work):
 def _deliver_members(rows, token, now):
     """Subscribe messages for a batch of member rows: three reads, one consent statement per template, one
     `calling` write, the calls in parallel, then the outcomes."""
-    outcomes, deferred = {}, 0
+    finished = Counter()
+    members, prefs = _recipients(rows)
+    decided, deferred, wants = _decide(rows, members, prefs, token, now)
+    if deferred:
+        finished["deferred"] = deferred
+    calls = _take_consents(wants, decided)
+    for (status, error), ids in decided.items():
+        _finish_many(ids, token, status, error, commit=False)
+        finished[status] += len(ids)
+    calls = _mark_calling(calls, token, finished)
+    jobs = [(row.id, row.member_id, members[row.member_id].openid, template,
+             template_data(template["keys"], row.payload.get("data") or {}, now), row.payload.get("page"))
+            for row, template in calls]
+    db.session.commit()
+    results = _call_wechat(jobs)
+    _record_results(jobs, results, token, finished)
+    return dict(finished)
+
+
+def _recipients(rows):
+    """The rows' members (id, active, openid) and their notification preferences, each keyed by member id."""
+    member_ids = {r.member_id for r in rows}
     members = {m.id: m for m in db.session.execute(
-        select(Member.id, Member.active, Member.openid).where(Member.id.in_({r.member_id for r in rows}))).all()}
+        select(Member.id, Member.active, Member.openid).where(Member.id.in_(member_ids))).all()}
     prefs = {p.member_id: p for p in db.session.scalars(
-        select(NotificationPreference).where(NotificationPreference.member_id.in_({r.member_id for r in rows})))}
+        select(NotificationPreference).where(NotificationPreference.member_id.in_(member_ids)))}
+    return members, prefs
+
+
+def _decide(rows, members, prefs, token, now):
+    """Settle the rows that need no push and defer those in quiet hours (uncommitted); return the settled ids
+    by (status, error), how many were deferred, and the (row, template) pairs that want a consent spent."""
+    decided, deferred, wants = {}, 0, []
     templates = current_app.config["WECHAT_TEMPLATES"]
-    wants = []  # (row, template) that need a consent spent
     for row in rows:
         member, pref = members.get(row.member_id), prefs.get(row.member_id)
         if member is None or not member.active:
-            outcomes.setdefault((SKIPPED, "member inactive"), []).append(row.id)
+            decided.setdefault((SKIPPED, "member inactive"), []).append(row.id)
         elif not row.essential and pref is not None and not pref.reminders_enabled:
-            outcomes.setdefault((INBOX_ONLY, "reminders muted by member"), []).append(row.id)
+            decided.setdefault((INBOX_ONLY, "reminders muted by member"), []).append(row.id)
         elif (until := _quiet_until(pref, now)) is not None:
             _defer(row.id, token, until, None, commit=False)
             deferred += 1
         elif not member.openid:
-            outcomes.setdefault((INBOX_ONLY, "member has no WeChat binding"), []).append(row.id)
+            decided.setdefault((INBOX_ONLY, "member has no WeChat binding"), []).append(row.id)
         else:
             wants.append((row, templates[KINDS[row.kind][0]]))
+    return decided, deferred, wants
+
+
+def _take_consents(wants, decided):
+    """Spend a consent for each wanted push; return the pairs that got one, the others join `decided` as
+    inbox only."""
     spent = _spend_consents([(row.member_id, template["template_id"]) for row, template in wants])
     calls = []
     for index, (row, template) in enumerate(wants):
         if index in spent:
             calls.append((row, template))
         else:
-            outcomes.setdefault((INBOX_ONLY, "no subscribe consent left"), []).append(row.id)
-    finished = {"deferred": deferred} if deferred else {}
-    for (status, error), ids in outcomes.items():
-        _finish_many(ids, token, status, error, commit=False)
-        finished[status] = finished.get(status, 0) + len(ids)
+            decided.setdefault((INBOX_ONLY, "no subscribe consent left"), []).append(row.id)
+    return calls
+
+
+def _mark_calling(calls, token, finished):
+    """Mark the rows about to be pushed `calling` (still uncommitted); return the calls whose row this sender
+    still holds, giving back the consent of each it lost."""
     # Committed before any call: a sender that dies from here on leaves `calling` rows, never a second send.
     calling = set(db.session.scalars(update(Notification).where(
         Notification.id.in_([row.id for row, _ in calls]), Notification.lease_token == token,
@@ -200,12 +236,12 @@ def _deliver_members(rows, token, now):
     for row, template in calls:
         if row.id not in calling:  # lost the lease in the meantime: give the consent back, touch nothing else
             _refund_consent(row.member_id, template["template_id"], commit=False)
-            finished["lost"] = finished.get("lost", 0) + 1
-    calls = [(row, template) for row, template in calls if row.id in calling]
-    jobs = [(row.id, row.member_id, members[row.member_id].openid, template,
-             template_data(template["keys"], row.payload.get("data") or {}, now), row.payload.get("page"))
-            for row, template in calls]
-    db.session.commit()
+            finished["lost"] += 1
+    return [(row, template) for row, template in calls if row.id in calling]
+
+
+def _call_wechat(jobs):
+    """Send each job's subscribe message, in parallel when there are several; return None or the error of each."""
     app = current_app._get_current_object()
 
     def call(job):
@@ -217,17 +253,19 @@ def _deliver_members(rows, token, now):
             except wechat.WeChatError as exc:  # WeChatUnavailable is one too
                 return exc
 
-    results = list(_executor().map(call, jobs)) if len(jobs) > 1 else [call(job) for job in jobs]
+    return list(_executor().map(call, jobs)) if len(jobs) > 1 else [call(job) for job in jobs]
+
+
+def _record_results(jobs, results, token, finished):
+    """Write the sent rows in one statement and commit, then settle each failed call on its own."""
     sent_ids = [job[0] for job, error in zip(jobs, results) if error is None]
     if sent_ids:
         _finish_many(sent_ids, token, SENT, None, commit=False, sent_at=clock.now())
-        finished[SENT] = finished.get(SENT, 0) + len(sent_ids)
+        finished[SENT] += len(sent_ids)
     db.session.commit()
     for job, error in zip(jobs, results):
         if error is not None:
-            outcome = _failed_call(job[0], token, job[1], job[3]["template_id"], error)
-            finished[outcome] = finished.get(outcome, 0) + 1
-    return finished
+            finished[_failed_call(job[0], token, job[1], job[3]["template_id"], error)] += 1
 
 
 def _failed_call(row_id, token, member_id, template_id, exc):

@@ -13,7 +13,7 @@ from flask import Flask
 from core import cache, wechat
 from core.cache import get_redis, key
 from core.wechat import WeChatError, WeChatUnavailable, fit_template_value, fit_wecom_markdown
-from fakewechat.app import DEFAULT_TEMPLATES, valid_template_value
+from fakewechat import DEFAULT_TEMPLATES, valid_template_value
 from tests.fakes import FakeWeChat
 
 APPID, SECRET = "wx-client-test-appid", "client-test-secret-9f3a"
