@@ -3,11 +3,6 @@
 
 def init_app(app, api):
     from learning import leaderboards, models, rollups  # noqa: F401  (tables, the board and rollup hooks)
+    from learning.views import bp
 
-    try:
-        from learning.views import bp
-    except ModuleNotFoundError as exc:  # views arrive after the ledger; the ledger must work without them
-        if exc.name != "learning.views":
-            raise
-        return
     api.register_blueprint(bp)

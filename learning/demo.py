@@ -9,7 +9,7 @@ from core.extensions import db
 from learning import points, rules
 from learning.content import render_body
 from learning.models import Material, Reading
-from learning.services import _expand_audience
+from learning.services.visibility import _expand_audience
 
 COMMITTEE_ITEMS = [
     ("学习贯彻党的二十届四中全会精神", "人民网", "article", 6, ["全会精神", "理论"]),

@@ -1,0 +1,20 @@
+"""The verbs of the weekly quiz, one module per concept; they own their transactions.
+
+- authoring: create, edit, delete and assemble quizzes.
+- visibility: which quizzes a member, secretary or admin may see (by quizzes/audience.py's rule), and their loaders.
+- attempts: a member's week, start, autosave, submit, grading, and the attempt as the phone shows it.
+- closing: the scheduler's side — open and due quizzes, closing a week.
+
+The question bank's verbs live in quizzes/bank.py. What the views and the other rooms call is re-exported here,
+so `from quizzes import services` and `from quizzes.services import x` keep working.
+"""
+from quizzes.services.attempts import (attempt_view, current_state, grade_attempt, my_quizzes, save_answers,
+                                       seconds_left, show_attempt, start_attempt, submit_attempt)
+from quizzes.services.authoring import create_quiz, delete_quiz, update_quiz
+from quizzes.services.closing import close_due_quizzes, open_quiz_for_branch, open_quizzes, quizzes_due_between
+from quizzes.services.visibility import list_quizzes, quiz_for_branch, quiz_for_manager, scoped_branch_ids
+
+__all__ = ["attempt_view", "close_due_quizzes", "create_quiz", "current_state", "delete_quiz", "grade_attempt",
+           "list_quizzes", "my_quizzes", "open_quiz_for_branch", "open_quizzes", "quiz_for_branch", "quiz_for_manager",
+           "quizzes_due_between", "save_answers", "scoped_branch_ids", "seconds_left", "show_attempt", "start_attempt",
+           "submit_attempt", "update_quiz"]

@@ -1,0 +1,353 @@
+"""A member's attempts at the week's quiz: the state of their week, start, autosave, submit, grading, the review."""
+from datetime import timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+
+from core import clock
+from core.db import dialect_insert
+from core.errors import Conflict, Invalid, NotFound
+from core.extensions import db
+from learning import points
+from quizzes import audience, definitions, grading
+from quizzes.audience import grace
+from quizzes.bank import answer_text
+from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
+from quizzes.services.visibility import quiz_for_taker
+
+
+# --- the member's week -----------------------------------------------------------------------------
+
+def current_state(member):
+    """This member's quiz this week and where they are in it (reads only; an expired attempt is graded first)."""
+    now = clock.now()
+    week = clock.week_key()
+    state = {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0,
+             "attempts_left": 0, "attempt": None, "result": None}
+    quiz_id = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
+    if quiz_id is None:
+        return state
+    quiz = definitions.get_definition(quiz_id)
+    if audience.is_quiz_manager(member, quiz):  # its managers read its answers, so they do not take it
+        return state
+    attempts, result = _week_rows(quiz.id, member.id)
+    in_progress = next((a for a in attempts if a.status == "in_progress"), None)
+    if in_progress is not None and in_progress.deadline_at < now - grace():
+        # Time ran out while the phone was away: grade it now, so the state shown is the final one.
+        grade_left_open(quiz, now, Attempt.member_id == member.id, expired(now))
+        db.session.commit()
+        attempts, result = _week_rows(quiz.id, member.id)
+        in_progress = next((a for a in attempts if a.status == "in_progress"), None)
+    used = len(attempts)
+    phase = quiz.phase(now)
+    if in_progress:
+        label = "in_progress"
+    elif phase == "upcoming":
+        label = "upcoming"
+    elif phase == "closed":
+        label = "closed" if result is None else "submitted"
+    else:
+        label = "submitted" if result is not None else "not_started"
+    state.update(quiz=quiz, phase=phase, state=label, attempts_used=used, attempt=in_progress, result=result,
+                 attempts_left=max(0, quiz.max_attempts - used) if phase == "open" else 0)
+    return state
+
+
+def _week_rows(quiz_id, member_id):
+    """One query: the member's attempts at a quiz and their counted result (or None)."""
+    rows = db.session.execute(
+        select(Attempt.id, Attempt.status, Attempt.deadline_at, QuizResult.score, QuizResult.passed,
+               QuizResult.attempts, QuizResult.submitted_at)
+        .outerjoin(QuizResult, and_(QuizResult.quiz_id == Attempt.quiz_id, QuizResult.member_id == Attempt.member_id))
+        .where(Attempt.quiz_id == quiz_id, Attempt.member_id == member_id).order_by(Attempt.number)).all()
+    result = None
+    if rows and rows[0].score is not None:
+        first = rows[0]
+        result = {"score": first.score, "passed": first.passed, "attempts": first.attempts,
+                  "submitted_at": first.submitted_at}
+    return rows, result
+
+
+def order_seed(quiz_id, member_id, number):
+    """The seed of an attempt's shuffle: unique per attempt and known before the row is written."""
+    return f"attempt:{quiz_id}:{member_id}:{number}"
+
+
+def start_attempt(member, quiz_id):
+    """Start an attempt, or return the one in progress (a resume after a lost connection): → (attempt, started)."""
+    now = clock.now()
+    quiz = quiz_for_taker(member, quiz_id)
+    attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
+                                  .order_by(Attempt.number)).all()
+    current = next((a for a in attempts if a.status == "in_progress"), None)
+    if current is not None and current.deadline_at < now - grace():
+        grade_left_open(quiz, now, Attempt.member_id == member.id, expired(now))
+        db.session.commit()
+        current = None
+    if current is not None:
+        return current, False
+    phase = quiz.phase(now)
+    if phase == "upcoming":
+        raise Conflict(f"测验尚未开始，{clock.format_cn(quiz.opens_at)} 开始", code="quiz_not_open")
+    if phase == "closed":
+        raise Conflict("测验已结束", code="quiz_closed")
+    used = len(attempts)
+    if used >= quiz.max_attempts:
+        raise Conflict("作答次数已用完", code="no_attempts_left", details={"max_attempts": quiz.max_attempts})
+    deadline = min(now + timedelta(minutes=quiz.time_limit_minutes), quiz.closes_at)
+    questions = [{"id": item.question_id, "kind": item.question.kind, "options": item.question.options}
+                 for item in quiz.items]
+    attempt = Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=used + 1,
+                      order=grading.shuffled_order(order_seed(quiz.id, member.id, used + 1), questions),
+                      answers={}, started_at=now, deadline_at=deadline)
+    db.session.add(attempt)
+    try:
+        _commit_keeping(attempt)
+    except IntegrityError:
+        # The phone retried while the first request was still running: hand back that attempt.
+        db.session.rollback()
+        current = _in_progress(quiz.id, member.id)
+        if current is None:
+            raise Conflict("作答次数已用完", code="no_attempts_left")
+        return current, False
+    return attempt, True
+
+
+def _commit_keeping(attempt):
+    """Commit, keeping the attempt's values for the response (a commit would expire them: one more SELECT)."""
+    db.session.flush()
+    db.session.expunge(attempt)
+    db.session.commit()
+
+
+def _in_progress(quiz_id, member_id):
+    return db.session.scalar(select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.member_id == member_id,
+                                                   Attempt.status == "in_progress"))
+
+
+def attempt_for(member, attempt_id, lock=False):
+    """Load the member's own attempt (locked for update when asked); anyone else's is 404."""
+    stmt = select(Attempt).where(Attempt.id == attempt_id, Attempt.member_id == member.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    attempt = db.session.scalar(stmt)
+    if attempt is None:
+        raise NotFound("作答记录不存在")
+    return attempt
+
+
+def _deadline(attempt, quiz):
+    """When an attempt's time is up: its deadline, and never after its quiz's (possibly moved) close."""
+    # A close moved earlier re-caps deadlines in the same transaction; this also covers an attempt started
+    # from a definition read just before that edit.
+    return min(attempt.deadline_at, quiz.closes_at)
+
+
+def save_answers(member, attempt_id, answers):
+    """Autosave: merge answers into the attempt in progress; returns the attempt with its time left."""
+    now = clock.now()
+    attempt = attempt_for(member, attempt_id, lock=True)
+    if attempt.status != "in_progress":
+        raise Conflict("本次作答已提交", code="attempt_submitted")
+    quiz = definitions.get_definition(attempt.quiz_id)
+    if now > _deadline(attempt, quiz) + grace():
+        grade_attempt(attempt, quiz, now)
+        db.session.commit()
+        raise Conflict("作答时间已到，已按保存的答案评分", code="attempt_expired")
+    _merge(attempt, quiz, answers)
+    attempt.saved_at = now
+    _commit_keeping(attempt)
+    return attempt
+
+
+def _merge(attempt, quiz, answers):
+    entries = {str(e["q"]): e for e in attempt.order}
+    problems = {}
+    for qid, response in answers.items():
+        entry = entries.get(str(qid))
+        if entry is None:
+            problems[str(qid)] = ["题目不在本次测验中"]
+            continue
+        question = quiz.questions[entry["q"]]
+        blanks = len(question.answer) if question.kind == "blank" else 0
+        reason = grading.response_problem(question.kind, entry["o"], blanks, response)
+        if reason:
+            problems[str(qid)] = [reason]
+    if problems:
+        raise Invalid("答案格式不正确", code="invalid_answers", details={"fields": problems})
+    merged = dict(attempt.answers or {})
+    merged.update({str(k): v for k, v in answers.items()})
+    attempt.answers = merged
+
+
+def submit_attempt(member, attempt_id, answers=None):
+    """Grade an attempt once: a repeat or concurrent submit returns the same result; late ones grade what was saved."""
+    now = clock.now()
+    attempt = attempt_for(member, attempt_id, lock=True)
+    if attempt.status == "submitted":  # a retry: answered from the row it waited for, not read again
+        _commit_keeping(attempt)
+        return attempt
+    quiz = definitions.get_definition(attempt.quiz_id)
+    if answers and now <= _deadline(attempt, quiz) + grace():
+        _merge(attempt, quiz, answers)
+        attempt.saved_at = now
+    grade_attempt(attempt, quiz, now)
+    _commit_keeping(attempt)
+    return attempt
+
+
+def grade_attempt(attempt, quiz, now):
+    """Grade a locked in-progress attempt from its saved answers and fold it into the member's result.
+
+    `quiz` is a Quiz or its cached definition (quizzes.definitions): both carry the items and questions.
+    """
+    late = now > attempt.deadline_at + grace()
+    answers = attempt.answers or {}
+    score = correct_count = 0
+    rows = []
+    for item in quiz.items:
+        question = item.question
+        response = answers.get(str(question.id))
+        correct = grading.is_correct(question.kind, question.answer, response)
+        earned = item.points if correct else 0
+        score += earned
+        correct_count += correct
+        rows.append({"attempt_id": attempt.id, "quiz_id": quiz.id, "question_id": question.id, "correct": correct,
+                     "points": earned, "choice": None if question.kind == "blank"
+                     else grading.choice_of(response)[:32]})
+    attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
+    attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
+    db.session.flush()
+    if rows:  # one executemany, no ORM objects: nothing reads them back in this request
+        db.session.execute(AttemptAnswer.__table__.insert(), rows)
+    _record_result(attempt, quiz)
+
+
+def _record_result(attempt, quiz):
+    passed = attempt.score >= quiz.pass_score
+    rule = grading.tier(attempt.score, quiz.total_score, quiz.pass_score)
+    # The first submit (nearly every one) is a single INSERT; a later attempt finds the row and locks it.
+    inserted = db.session.execute(dialect_insert(QuizResult).values(
+        quiz_id=quiz.id, member_id=attempt.member_id, branch_id=attempt.branch_id, attempt_id=attempt.id,
+        score=attempt.score, passed=passed, attempts=1, submitted_at=attempt.submitted_at, points_rule=rule)
+        .on_conflict_do_nothing(index_elements=["quiz_id", "member_id"]).returning(QuizResult.id)).first()
+    if inserted is not None:
+        _give_points(attempt.member_id, quiz, rule, attempt.score, attempt.submitted_at)
+        return
+    result = db.session.scalar(select(QuizResult).where(QuizResult.quiz_id == quiz.id,
+                                                        QuizResult.member_id == attempt.member_id).with_for_update())
+    result.attempts += 1
+    if attempt.score > result.score:
+        result.attempt_id, result.score = attempt.id, attempt.score
+        result.passed, result.submitted_at = passed, attempt.submitted_at
+    db.session.flush()
+    _award_points(result, quiz, attempt.submitted_at)
+
+
+def _give_points(member_id, quiz, rule, score, occurred_at):
+    points.award(member_id, rule, points_event_key(quiz.id, member_id, rule), occurred_at=occurred_at,
+                 meta={"quiz_id": quiz.id, "title": quiz.title, "score": score})
+
+
+def _award_points(result, quiz, occurred_at):
+    """Points once per member per quiz, by the best score's tier; a better later attempt swaps the tier up."""
+    rule = grading.tier(result.score, quiz.total_score, quiz.pass_score)
+    if result.points_rule and grading.TIER_RANK[rule] <= grading.TIER_RANK[result.points_rule]:
+        return
+    if result.points_rule:
+        points.revoke(points_event_key(quiz.id, result.member_id, result.points_rule), meta={"upgraded_to": rule})
+    _give_points(result.member_id, quiz, rule, result.score, occurred_at)
+    result.points_rule = rule
+
+
+def points_event_key(quiz_id, member_id, rule):
+    return f"quiz:{quiz_id}:member:{member_id}:{rule}"
+
+
+def grade_left_open(quiz, now, *where):
+    """Grade, under their row locks, the quiz's attempts still in progress that match `where`, with what they saved.
+
+    The one way an attempt nobody submitted gets graded: a member's whose time ran out (`where` holds `expired(now)`),
+    or all of them when the quiz closes. `quiz` is a Quiz or its cached definition. A row submitted meanwhile no
+    longer matches once its lock is granted, so it is left alone.
+    """
+    left_open = (select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.status == "in_progress", *where)
+                 .order_by(Attempt.id).with_for_update().execution_options(populate_existing=True))
+    for attempt in db.session.scalars(left_open).all():
+        grade_attempt(attempt, quiz, now)
+
+
+def expired(now):
+    """A clause: attempts past their deadline and its grace."""
+    return Attempt.deadline_at < now - grace()
+
+
+def reveals_answers(quiz, now=None):
+    """Whether members may now see the correct answers and explanations: the quiz reveals them and its results are
+    final (no attempt can change any more)."""
+    return quiz.reveal_answers and audience.results_final(quiz, now)
+
+
+def my_quizzes(member, page, per_page):
+    """One page of the member's quizzes with their results, newest first."""
+    base = select(QuizResult, Quiz).join(Quiz, Quiz.id == QuizResult.quiz_id).where(QuizResult.member_id == member.id)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = db.session.execute(base.order_by(Quiz.week_key.desc(), Quiz.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    items = [{"quiz": quiz, "result": result, "attempt_id": result.attempt_id,
+              "answers_revealed": reveals_answers(quiz)} for result, quiz in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+# --- what the phone is shown ---------------------------------------------------------------------
+
+def seconds_left(attempt, now=None):
+    if attempt.status != "in_progress":
+        return 0
+    return max(0, int((attempt.deadline_at - (now or clock.now())).total_seconds()))
+
+
+def attempt_view(member, attempt):
+    """The attempt as its member sees it: their order, their saved answers; answers only once revealed."""
+    quiz = definitions.get_definition(attempt.quiz_id)
+    items = {item.question_id: item for item in quiz.items}
+    revealed = attempt.status == "submitted" and reveals_answers(quiz)
+    graded, withheld = {}, set()
+    if revealed:
+        graded = dict(db.session.execute(select(AttemptAnswer.question_id, AttemptAnswer.correct)
+                                         .where(AttemptAnswer.attempt_id == attempt.id)).all())
+        # A question asked again in a quiz the member may still take stays hidden in this review too.
+        withheld = audience.answers_withheld(member)
+    questions = []
+    for entry in attempt.order:
+        item = items[entry["q"]]
+        question = item.question
+        texts = {o["key"]: o["text"] for o in question.options}
+        shown = {"id": question.id, "kind": question.kind, "kind_label": TYPE_LABELS[question.kind],
+                 "stem": question.stem, "options": [{"key": k, "text": texts[k]} for k in entry["o"]],
+                 "blanks": len(question.answer) if question.kind == "blank" else None, "points": item.points}
+        if revealed and question.id in withheld:
+            shown.update(answer=None, answer_text=None, explanation=None, correct=None)
+        elif revealed:
+            shown.update(answer=question.answer, answer_text=answer_text(question),
+                         explanation=question.explanation, correct=graded.get(question.id))
+        questions.append(shown)
+    result = None
+    if attempt.status == "submitted":
+        result = {"score": attempt.score, "total_score": quiz.total_score, "passed": attempt.score >= quiz.pass_score,
+                  "correct_count": attempt.correct_count, "question_count": len(quiz.items), "late": attempt.late,
+                  "submitted_at": attempt.submitted_at}
+    return {"id": attempt.id, "quiz_id": quiz.id, "number": attempt.number, "status": attempt.status,
+            "started_at": attempt.started_at, "deadline_at": attempt.deadline_at,
+            "seconds_left": seconds_left(attempt), "saved_at": attempt.saved_at, "answers": attempt.answers or {},
+            "questions": questions, "result": result, "answers_revealed": revealed}
+
+
+def show_attempt(member, attempt_id):
+    """The member's own attempt (grading it first if its time ran out)."""
+    attempt = attempt_for(member, attempt_id)
+    now = clock.now()
+    if attempt.status == "in_progress" and now > attempt.deadline_at + grace():
+        grade_left_open(definitions.get_definition(attempt.quiz_id), now, Attempt.id == attempt.id)
+        db.session.commit()
+    return attempt_view(member, attempt)
