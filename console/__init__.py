@@ -6,8 +6,9 @@ csrf = CSRFProtect()
 
 def init_app(app, api):
     from console import cli, models  # noqa: F401  (models register their tables)
-    from console import accounts, exchanges, members, quizzes  # noqa: F401  (their pages join the blueprint)
-    from console.views import bp
+    # Each desk area's module adds its pages to the blueprint as it is imported.
+    from console import accounts, branches, content, exchanges, imports, members, overview, quizzes  # noqa: F401
+    from console.desk import bp
 
     app.config["SESSION_COOKIE_NAME"] = "bs_console"
     app.config["SESSION_COOKIE_HTTPONLY"] = True

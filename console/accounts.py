@@ -1,14 +1,55 @@
-"""Desk accounts: an admin opens accounts and resets passwords for the desk users of their subtree; everyone changes
-their own password. The verbs are console.services'; these views parse a form, call one, render."""
-from flask import flash, g, redirect, render_template, request, url_for
+"""Logging in and desk accounts: login and logout; an admin opens accounts and resets passwords for the desk users of
+their subtree; everyone changes their own password. The verbs are console.services'; these views parse a form, call
+one, render."""
+from datetime import timedelta
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
 from core.errors import AppError, Forbidden
-from core.extensions import db
+from core.extensions import db, limiter
 from console import services
-from console.views import _form_errors, bp, console_login, me
+from console.desk import bp, console_login, form_errors, me
 from members.models import Member
 
 ACCOUNTS_SHOWN = 500  # desk users of one subtree: a committee has a secretary per branch
+
+
+# --- login -----------------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CONSOLE_LOGIN_RATE"],
+               key_func=lambda: f"console-login:{request.remote_addr}", methods=["POST"])
+def login():
+    """Show the login form; check a username and password."""
+    error = None
+    if request.method == "POST":
+        try:
+            member, _ = services.authenticate(request.form.get("username", ""), request.form.get("password", ""),
+                                              request.remote_addr or "-")
+        except AppError as exc:
+            error = exc.message
+            return render_template("console/login.html", error=error,
+                                   username=request.form.get("username", "")), exc.status
+        session.clear()  # a fresh session (and CSRF token) at every login: no fixation
+        session.permanent = True
+        current_app.permanent_session_lifetime = timedelta(hours=current_app.config["CONSOLE_SESSION_HOURS"])
+        session["console_sid"] = services.open_session(member)
+        target = request.args.get("next") or ""
+        return redirect(target if target.startswith("/console/") else url_for("console.overview"))
+    return render_template("console/login.html", error=error, username="")
+
+
+@bp.post("/logout")
+def logout():
+    """End the console session."""
+    if g.console_member is not None:
+        services.logout(g.console_member, g.console_sid)
+    session.clear()
+    flash("已安全退出。", "ok")
+    return redirect(url_for("console.login"))
+
+
+# --- accounts and passwords ----------------------------------------------------------------------------
 
 
 def _accounts_page(issued=None, errors=None, error_member=None, status=200):
@@ -35,7 +76,7 @@ def create_account(member_id):
     except AppError as exc:
         if exc.status in (403, 404):
             raise
-        return _accounts_page(errors=_form_errors(exc), error_member=member_id, status=exc.status)
+        return _accounts_page(errors=form_errors(exc), error_member=member_id, status=exc.status)
     return _accounts_page(issued={"member": _member(member_id), "username": account.username,
                                   "password": password, "action": "开通"})
 
@@ -68,6 +109,6 @@ def password():
                 flash("密码已修改，其他登录已退出。", "ok")
                 return redirect(url_for("console.overview"))
             except AppError as exc:
-                errors = _form_errors(exc)
+                errors = form_errors(exc)
     return render_template("console/password.html", errors=errors,
                            forced=g.console_account.must_change_password), 422 if errors else 200

@@ -11,8 +11,14 @@ from sqlalchemy import func, select
 from core import clock
 from core.errors import AppError
 from core.extensions import db
+from console.desk import act, bp, console_login, form_errors, me, year_arg
 from console.members import chosen_branch, scoped_branches
-from console.views import _form_errors, _year_arg, bp, console_login, me
+from members import scope
+from members.services import list_branch_members
+from quotas.models import Attendance
+from quotas.schemas import ExchangeInSchema
+from quotas.services import (attendance_rows, cancel_exchange, checkin_code, create_exchange, exchange_for,
+                             list_exchanges, mark_attendance, remove_attendance, review_exchange)
 
 # The desk's view of an exchange's state: an approved exchange is 已安排 until its end has passed, then 已举行.
 STATES = {"pending": "待审核", "upcoming": "已安排", "held": "已举行", "rejected": "已退回", "cancelled": "已取消"}
@@ -31,15 +37,10 @@ def _exchange_globals():
 
 
 def _exchange(exchange_id):
-    from quotas.services import exchange_for
-
     return exchange_for(me(), exchange_id, manage=True)
 
 
 def _list_page(branches, branch, year, form=None, errors=None):
-    from members.services import list_branch_members
-    from quotas.services import list_exchanges
-
     now = clock.now()
     items = db.session.scalars(list_exchanges(me(), year, branch_id=branch.id)).all() if branch else []
     people = db.session.scalars(list_branch_members(branch, active=True)).all() if branch else []
@@ -53,16 +54,13 @@ def _list_page(branches, branch, year, form=None, errors=None):
 def exchanges():
     """The branch's exchanges of a year, by state, and the form to create one."""
     branches = scoped_branches(me())
-    return _list_page(branches, chosen_branch(me(), branches), _year_arg())
+    return _list_page(branches, chosen_branch(me(), branches), year_arg())
 
 
 @bp.post("/exchanges")
 @console_login
 def exchange_create():
     """Record an exchange for a branch (a manager's is approved at once)."""
-    from quotas.schemas import ExchangeInSchema
-    from quotas.services import create_exchange
-
     form = request.form
     branch = _branch(form.get("branch_id") or me().branch_id or "")
     day = form.get("day", "")
@@ -77,13 +75,11 @@ def exchange_create():
         flash(f"已创建交流《{exchange.title}》。" if created else f"《{exchange.title}》已存在。", "ok")
         return redirect(url_for("console.exchange", exchange_id=exchange.id))
     except (ValidationError, AppError) as exc:
-        errors = _form_errors(exc)
+        errors = form_errors(exc)
     return _list_page(scoped_branches(me()), branch, clock.today().year, form, errors)
 
 
 def _branch(raw):
-    from members import scope
-
     return scope.branch_for(me(), int(raw) if str(raw).isdigit() else 0)
 
 
@@ -91,9 +87,6 @@ def _branch(raw):
 @console_login
 def exchange(exchange_id):
     """One exchange: review, cancel, its speakers and who attended, marking and unmarking attendance."""
-    from members.services import list_branch_members
-    from quotas.services import attendance_rows
-
     item = _exchange(exchange_id)
     present = attendance_rows(item)
     marked = {row["member_id"] for row in present} | {s.member_id for s in item.speakers}
@@ -105,12 +98,10 @@ def exchange(exchange_id):
 @console_login
 def exchange_review(exchange_id):
     """Approve a proposal, or reject it with a reason."""
-    from quotas.services import review_exchange
-
     item = _exchange(exchange_id)
     approve = request.form.get("decision") == "approve"
-    _act(lambda: review_exchange(me(), item, approve, (request.form.get("reason") or "").strip() or None),
-         f"已{'通过' if approve else '退回'}《{item.title}》。")
+    act(lambda: review_exchange(me(), item, approve, (request.form.get("reason") or "").strip() or None),
+        f"已{'通过' if approve else '退回'}《{item.title}》。")
     return redirect(url_for("console.exchange", exchange_id=exchange_id))
 
 
@@ -118,10 +109,8 @@ def exchange_review(exchange_id):
 @console_login
 def exchange_cancel(exchange_id):
     """Cancel an exchange (a reason is required once it has begun); nothing of it counts any more."""
-    from quotas.services import cancel_exchange
-
     item = _exchange(exchange_id)
-    _act(lambda: cancel_exchange(me(), item, request.form.get("reason")), f"已取消《{item.title}》。")
+    act(lambda: cancel_exchange(me(), item, request.form.get("reason")), f"已取消《{item.title}》。")
     return redirect(url_for("console.exchange", exchange_id=exchange_id))
 
 
@@ -129,14 +118,12 @@ def exchange_cancel(exchange_id):
 @console_login
 def exchange_mark(exchange_id):
     """Mark the ticked members present."""
-    from quotas.services import mark_attendance
-
     item = _exchange(exchange_id)
     ids = [int(i) for i in request.form.getlist("member_ids") if i.isdigit()]
     if not ids:
         flash("请先勾选参加的党员。", "error")
     else:
-        _act(lambda: mark_attendance(me(), item, ids), f"已登记 {len(ids)} 人参加。")
+        act(lambda: mark_attendance(me(), item, ids), f"已登记 {len(ids)} 人参加。")
     return redirect(url_for("console.exchange", exchange_id=exchange_id))
 
 
@@ -144,20 +131,9 @@ def exchange_mark(exchange_id):
 @console_login
 def exchange_unmark(exchange_id, member_id):
     """Withdraw a mistaken attendance."""
-    from quotas.services import remove_attendance
-
     item = _exchange(exchange_id)
-    _act(lambda: remove_attendance(me(), item, member_id), "已撤销该党员的参加记录。")
+    act(lambda: remove_attendance(me(), item, member_id), "已撤销该党员的参加记录。")
     return redirect(url_for("console.exchange", exchange_id=exchange_id))
-
-
-def _act(call, success):
-    try:
-        call()
-        flash(success, "ok")
-    except AppError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
 
 
 # --- the projector -------------------------------------------------------------------------------
@@ -171,8 +147,6 @@ def qr_svg(payload):
 
 
 def _attendee_count(item):
-    from quotas.models import Attendance
-
     return db.session.scalar(select(func.count()).where(Attendance.exchange_id == item.id))
 
 
@@ -180,8 +154,6 @@ def _attendee_count(item):
 @console_login
 def exchange_projector(exchange_id):
     """Full screen for the meeting room: the title, the QR code of the check-in, the 6-digit code, the count live."""
-    from quotas.services import checkin_code
-
     item = _exchange(exchange_id)
     code = checkin_code(item)
     return render_template("console/projector.html", item=item, code=code, qr=qr_svg(code["qr_payload"]),

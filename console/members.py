@@ -10,9 +10,12 @@ from core import clock
 from core.errors import AppError
 from core.extensions import db
 from core.schemas import paginate
-from console.views import _form_errors, _page, bp, console_login, me
+from console.desk import act, bp, console_login, form_errors, me, page_arg
 from members import scope
 from members.models import Branch, PartyGroup
+from members.schemas import MemberUpdateSchema
+from members.services import list_branch_members, unbind_wechat, update_member
+from quotas.stats import branch_tally
 
 FILTERS = {"active": {"1": True, "0": False}, "bound": {"1": True, "0": False}}
 
@@ -35,14 +38,11 @@ def chosen_branch(member, branches):
 @console_login
 def members():
     """A branch's members: search by name or phone, filter by active and bound, this year's 1+4+1 progress."""
-    from members.services import list_branch_members
-    from quotas.stats import branch_tally
-
     branches = scoped_branches(me())
     branch = chosen_branch(me(), branches)
     args = {name: FILTERS[name].get(request.args.get(name, "")) for name in FILTERS}
     q = (request.args.get("q") or "").strip()[:50]
-    page = paginate(list_branch_members(branch, q or None, **args), _page(), 50) if branch else None
+    page = paginate(list_branch_members(branch, q or None, **args), page_arg(), 50) if branch else None
     tally = branch_tally(branch.id, clock.today().year) if branch else None
     progress = {row["member_id"]: row for row in tally["members"]} if tally else {}
     return render_template("console/members.html", branches=branches, branch=branch, page=page, q=q,
@@ -54,9 +54,6 @@ def members():
 @console_login
 def member(member_id):
     """Edit a member's name, group and join date."""
-    from members.schemas import MemberUpdateSchema
-    from members.services import update_member
-
     target = scope.member_for(me(), member_id)
     errors, form = {}, None
     if request.method == "POST":
@@ -68,7 +65,7 @@ def member(member_id):
             flash(f"已保存 {target.name} 的信息。", "ok")
             return redirect(url_for("console.member", member_id=target.id))
         except (ValidationError, AppError) as exc:
-            errors = _form_errors(exc)
+            errors = form_errors(exc)
     if form is None:
         form = {"name": target.name, "group_id": str(target.group_id or ""),
                 "joined_on": target.joined_on.isoformat() if target.joined_on else ""}
@@ -82,16 +79,9 @@ def member(member_id):
 @console_login
 def member_active(member_id):
     """Deactivate or reactivate a member (deactivation ends their sessions)."""
-    from members.services import update_member
-
     target = scope.member_for(me(), member_id)
     active = request.form.get("active") == "1"
-    try:
-        update_member(me(), target, {"active": active})
-        flash(f"已{'恢复' if active else '停用'} {target.name}。", "ok")
-    except AppError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    act(lambda: update_member(me(), target, {"active": active}), f"已{'恢复' if active else '停用'} {target.name}。")
     return redirect(url_for("console.member", member_id=target.id))
 
 
@@ -99,13 +89,6 @@ def member_active(member_id):
 @console_login
 def member_unbind(member_id):
     """Unbind a member's WeChat: their phone's sessions end; the next login binds the new WeChat by phone."""
-    from members.services import unbind_wechat
-
     target = scope.member_for(me(), member_id)
-    try:
-        unbind_wechat(me(), target)
-        flash(f"已解绑 {target.name} 的微信，其可用新微信重新登录绑定。", "ok")
-    except AppError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    act(lambda: unbind_wechat(me(), target), f"已解绑 {target.name} 的微信，其可用新微信重新登录绑定。")
     return redirect(url_for("console.member", member_id=target.id))

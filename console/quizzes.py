@@ -13,14 +13,44 @@ from marshmallow import ValidationError
 from core import clock
 from core.errors import AppError, Invalid
 from core.extensions import db
-from console.views import _form_errors, bp, console_login, me
+from core.schemas import paginate
+from console.desk import bp, console_login, form_errors, me, page_arg
+from quizzes.audience import answers_withheld, results_final
+from quizzes.bank import list_questions, owner_bank_clause, resolve_owner
+from quizzes.models import TYPE_LABELS
+from quizzes.schemas import QuizCreateSchema, QuizUpdateSchema, RuleSchema
+from quizzes.services import (create_quiz, delete_quiz, list_quizzes, quiz_for_manager, scoped_branch_ids,
+                              update_quiz)
+from quizzes.services.authoring import WEEK_RE, assemble
+from quizzes.services.visibility import can_edit_quiz
+from quizzes.stats import branch_quiz_stats, item_analysis, overall_stats
 
 RULE_ROWS = 4
 WEEKS_AHEAD = 6
-KINDS = {"single": "单选题", "multiple": "多选题", "judge": "判断题", "blank": "填空题"}
 DIFFICULTIES = {"1": "易", "2": "中", "3": "难"}
 SETTINGS = ("time_limit_minutes", "max_attempts", "points_per_question", "pass_percent")
 
+
+@bp.get("/quizzes")
+@console_login
+def quizzes():
+    """The quizzes in scope, newest week first."""
+    page = paginate(list_quizzes(me()), page_arg(), 20)
+    return render_template("console/quizzes.html", page=page, now=clock.now())
+
+
+@bp.get("/quizzes/<int:quiz_id>")
+@console_login
+def quiz(quiz_id):
+    """A quiz's figures in scope and, once its results are final, its item analysis (keys as quizzes.audience says)."""
+    quiz = quiz_for_manager(me(), quiz_id)
+    ids = scoped_branch_ids(me(), quiz)
+    analysis = item_analysis(quiz, answers_withheld(me())) if results_final(quiz) else None
+    return render_template("console/quiz.html", quiz=quiz, overall=overall_stats(quiz, ids),
+                           branches=branch_quiz_stats(quiz, ids), analysis=analysis, editable=can_edit_quiz(me(), quiz))
+
+
+# --- creating and editing ------------------------------------------------------------------------------
 
 def _weeks():
     today = clock.today()
@@ -72,10 +102,6 @@ def _aware(local):
 
 def preview(body):
     """The questions rules would draw this week for the desk user's bank, or the shortage per rule."""
-    from quizzes.bank import owner_bank_clause, resolve_owner
-    from quizzes.schemas import RuleSchema
-    from quizzes.services import WEEK_RE, assemble
-
     committee, branch = resolve_owner(me())
     rules = RuleSchema(many=True).load(body.get("rules") or [])
     if not rules:
@@ -98,8 +124,6 @@ def preview(body):
 
 
 def _bank_questions(q):
-    from quizzes.bank import list_questions
-
     return db.session.scalars(list_questions(me(), q=q).limit(100)).all()
 
 
@@ -107,9 +131,6 @@ def _bank_questions(q):
 @console_login
 def quiz_new():
     """Create a quiz by rules (with a preview) or by picking questions."""
-    from quizzes.schemas import QuizCreateSchema
-    from quizzes.services import create_quiz
-
     form = request.form if request.method == "POST" else {"mode": request.args.get("mode", "rules"),
                                                            "week_key": clock.week_key(), "reveal_answers": "1"}
     errors, drawn = {}, None
@@ -123,12 +144,12 @@ def quiz_new():
                 flash(f"已创建测验“{quiz.title}”（{quiz.week_key}，{len(quiz.items)} 题）。", "ok")
                 return redirect(url_for("console.quiz", quiz_id=quiz.id))
         except (ValidationError, AppError) as exc:
-            errors = _form_errors(exc)
+            errors = form_errors(exc)
             if isinstance(exc, AppError) and exc.code == "bank_too_small":
                 drawn = {"questions": [], "shortages": exc.details["shortages"]}
     q = (request.values.get("q") or "").strip()[:50] or None
     return render_template("console/quiz_new.html", form=form, errors=errors, drawn=drawn, weeks=_weeks(),
-                           kinds=KINDS, difficulties=DIFFICULTIES, rows=range(RULE_ROWS),
+                           kinds=TYPE_LABELS, difficulties=DIFFICULTIES, rows=range(RULE_ROWS),
                            bank=_bank_questions(q) if form.get("mode") == "pick" else [], q=q or "",
                            picked=set(form.getlist("question_ids")) if hasattr(form, "getlist") else set()), \
         422 if errors else 200
@@ -138,9 +159,6 @@ def quiz_new():
 @console_login
 def quiz_edit(quiz_id):
     """Edit a quiz's settings: any before it opens; once open its title and close; nothing once closed."""
-    from quizzes.schemas import QuizUpdateSchema
-    from quizzes.services import can_edit_quiz, quiz_for_manager, update_quiz
-
     quiz = quiz_for_manager(me(), quiz_id)
     if not can_edit_quiz(me(), quiz):
         raise AppError("只能修改本支部或本党委的测验", code="forbidden", status=403)
@@ -153,7 +171,7 @@ def quiz_edit(quiz_id):
             flash("测验设置已保存。", "ok")
             return redirect(url_for("console.quiz", quiz_id=quiz.id))
         except (ValidationError, AppError) as exc:
-            errors = _form_errors(exc)
+            errors = form_errors(exc)
     else:
         local = "%Y-%m-%dT%H:%M"
         form = {"title": quiz.title, "week_key": quiz.week_key,
@@ -179,8 +197,6 @@ def shown_pass_percent(quiz):
 @console_login
 def quiz_delete(quiz_id):
     """Delete a quiz nobody has started."""
-    from quizzes.services import delete_quiz, quiz_for_manager
-
     quiz = quiz_for_manager(me(), quiz_id)
     title = quiz.title
     try:
@@ -199,9 +215,6 @@ def quiz_delete(quiz_id):
 @console_login
 def quiz_live(quiz_id):
     """The quiz's participation in the viewer's scope now (the quiz page asks every few seconds)."""
-    from quizzes.services import quiz_for_manager, scoped_branch_ids
-    from quizzes.stats import overall_stats
-
     quiz = quiz_for_manager(me(), quiz_id)
     row = overall_stats(quiz, scoped_branch_ids(me(), quiz))
     rate = row["participation_rate"]
