@@ -79,14 +79,14 @@ def preview(body):
     committee, branch = resolve_owner(me())
     rules = RuleSchema(many=True).load(body.get("rules") or [])
     if not rules:
-        raise Invalid("请至少填写一条组卷规则（数量）", details={"fields": {"rules": ["至少一条"]}})
+        raise Invalid.field("请至少填写一条组卷规则（数量）", "rules", "至少一条")
     week = body.get("week_key") or clock.week_key()
     try:
         monday = clock.monday_of_week_key(week) if WEEK_RE.match(week) else None
     except ValueError:
         monday = None
     if monday is None:
-        raise Invalid("周次不存在", details={"fields": {"week_key": ["格式应为 2026-W48"]}})
+        raise Invalid.field("周次不存在", "week_key", "格式应为 2026-W48")
     try:
         questions = assemble(committee, owner_bank_clause(committee, branch), rules, monday,
                              current_app.config["QUIZ_AVOID_WEEKS"])

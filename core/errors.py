@@ -41,6 +41,16 @@ class AppError(Exception):
         self.status = status or self.status
         self.details = details or {}
 
+    @classmethod
+    def field(cls, message, name, *reasons, **kw):
+        """The error about one field: `reasons` go under details["fields"][name]."""
+        return cls.fields(message, {name: list(reasons)}, **kw)
+
+    @classmethod
+    def fields(cls, message, fields, **kw):
+        """The error about several fields, `fields` mapping each name to its list of reasons."""
+        return cls(message, details={"fields": fields}, **kw)
+
 
 class NotFound(AppError):
     status, code = 404, "not_found"

@@ -145,7 +145,7 @@ def rebuild(scope, scope_id, period, day):
 def board(scope, scope_id, period, day, limit=50, viewer_id=None):
     """The top of a board with names and ranks (ties share a rank), plus the viewer's own place."""
     if period not in PERIODS:
-        raise Invalid("排行周期应为 week、month 或 year", details={"fields": {"period": ["无效的周期"]}})
+        raise Invalid.field("排行周期应为 week、month 或 year", "period", "无效的周期")
     from learning.models import LeaderboardMiss
 
     redis = get_redis()

@@ -261,16 +261,16 @@ def _update_details(actor, member, changes):
     if "name" in changes and changes["name"].strip() != member.name:
         name = changes["name"].strip()
         if not name:
-            raise Invalid("姓名不能为空", details={"fields": {"name": ["不能为空"]}})
+            raise Invalid.field("姓名不能为空", "name", "不能为空")
         details["name"], member.name = [member.name, name], name
     if "group_id" in changes and changes["group_id"] != member.group_id:
         group = db.session.get(PartyGroup, changes["group_id"]) if changes["group_id"] is not None else None
         if changes["group_id"] is not None and (group is None or group.branch_id != member.branch_id):
-            raise Invalid("党小组须属于该党员所在支部", details={"fields": {"group_id": ["不属于本支部"]}})
+            raise Invalid.field("党小组须属于该党员所在支部", "group_id", "不属于本支部")
         details["group_id"], member.group_id = [member.group_id, changes["group_id"]], changes["group_id"]
     if "joined_on" in changes and changes["joined_on"] != member.joined_on:
         if changes["joined_on"] is not None and changes["joined_on"] > clock.today():
-            raise Invalid("入党日期不能晚于今天", details={"fields": {"joined_on": ["不能晚于今天"]}})
+            raise Invalid.field("入党日期不能晚于今天", "joined_on", "不能晚于今天")
         details["joined_on"] = [str(member.joined_on or ""), str(changes["joined_on"] or "")]
         member.joined_on = changes["joined_on"]
     if details:

@@ -228,7 +228,7 @@ def update_preferences(member, changes):
             try:
                 parse_hhmm(changes[name])
             except ValueError:
-                raise Invalid("时间格式应为 HH:MM", details={"fields": {name: ["时间格式应为 HH:MM"]}})
+                raise Invalid.field("时间格式应为 HH:MM", name, "时间格式应为 HH:MM")
     pref = db.session.get(NotificationPreference, member.id)
     if pref is None:
         pref = NotificationPreference(member_id=member.id)

@@ -220,7 +220,7 @@ def create_question(actor, data):
     committee, branch = resolve_owner(actor, data.get("committee_id"), data.get("branch_id"))
     fields = _validated(data)
     if _duplicates(committee, [fields["stem_key"]]):
-        raise Invalid("题库中已有相同题干的题目", code="duplicate_stem", details={"fields": {"stem": ["题干重复"]}})
+        raise Invalid.field("题库中已有相同题干的题目", "stem", "题干重复", code="duplicate_stem")
     question = Question(committee_id=committee.id, branch_id=branch.id if branch else None, created_by_id=actor.id,
                         **fields)
     db.session.add(question)
@@ -241,7 +241,7 @@ def _validated(data, base=None):
     if errors:
         names = {"题型": "kind", "题干": "stem", "选项": "options", "答案": "answer", "解析": "explanation",
                  "标签": "tags", "难度": "difficulty", "来源": "source"}
-        raise Invalid("题目内容不合法", details={"fields": {names[k]: [v] for k, v in errors.items()}})
+        raise Invalid.fields("题目内容不合法", {names[k]: [v] for k, v in errors.items()})
     return fields
 
 
@@ -255,7 +255,7 @@ def update_question(actor, question, data):
         raise Invalid("已停用的题目不能修改", code="question_retired")
     fields = _validated(data, base=question)
     if fields["stem_key"] != question.stem_key and _duplicates(question_committee(question), [fields["stem_key"]]):
-        raise Invalid("题库中已有相同题干的题目", code="duplicate_stem", details={"fields": {"stem": ["题干重复"]}})
+        raise Invalid.field("题库中已有相同题干的题目", "stem", "题干重复", code="duplicate_stem")
     if is_used(question):
         successor = Question(committee_id=question.committee_id, branch_id=question.branch_id,
                              created_by_id=actor.id, **fields)

@@ -25,7 +25,7 @@ def _apply_fields(material, data):
 
 def _check_day(day, publishing):
     if publishing and day < clock.today():
-        raise Invalid("不能发布到已经过去的日期", code="day_past", details={"fields": {"day": ["学习日已过"]}})
+        raise Invalid.field("不能发布到已经过去的日期", "day", "学习日已过", code="day_past")
 
 
 def create_material(actor, data):

@@ -33,7 +33,7 @@ def _filtered(stmt, args):
 def archive(member, args):
     """A select of the material the member can see, newest day first, filtered by dates and search."""
     if args.get("start") and args.get("end") and args["start"] > args["end"]:
-        raise Invalid("开始日期不能晚于结束日期", details={"fields": {"from": ["晚于 to"]}})
+        raise Invalid.field("开始日期不能晚于结束日期", "from", "晚于 to")
     return _filtered(select(Material).where(visible_clause(member)), args).order_by(
         Material.day.desc(), Material.id.desc())
 

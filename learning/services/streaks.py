@@ -126,9 +126,9 @@ def my_reading(member, args):
     end = min(args.get("end") or today, today)
     start = args.get("start") or end - timedelta(days=29)
     if start > end:
-        raise Invalid("开始日期不能晚于结束日期", details={"fields": {"from": ["晚于 to"]}})
+        raise Invalid.field("开始日期不能晚于结束日期", "from", "晚于 to")
     if (end - start).days > 366:
-        raise Invalid("一次最多查询 366 天", details={"fields": {"from": ["范围过大"]}})
+        raise Invalid.field("一次最多查询 366 天", "from", "范围过大")
     totals, done, on_day = _day_counts(member, start, end)
     days = [{"day": d, "total": totals[d], "completed": done.get(d, 0), "completed_on_day": on_day.get(d, 0)}
             for d in sorted(totals, reverse=True)]

@@ -174,7 +174,7 @@ def _merge(attempt, quiz, answers):
         if reason:
             problems[str(qid)] = [reason]
     if problems:
-        raise Invalid("答案格式不正确", code="invalid_answers", details={"fields": problems})
+        raise Invalid.fields("答案格式不正确", problems, code="invalid_answers")
     merged = dict(attempt.answers or {})
     merged.update({str(k): v for k, v in answers.items()})
     attempt.answers = merged

@@ -54,19 +54,19 @@ def create_quiz(actor, data, committee_id=None, branch_id=None):
 def _week_monday(week):
     """The Monday of a week key, or 422."""
     if not WEEK_RE.match(week):
-        raise Invalid("周次格式应为 2026-W48", details={"fields": {"week_key": ["格式不正确"]}})
+        raise Invalid.field("周次格式应为 2026-W48", "week_key", "格式不正确")
     try:
         return clock.monday_of_week_key(week)
     except ValueError:
-        raise Invalid("周次不存在", details={"fields": {"week_key": ["周次不存在"]}})
+        raise Invalid.field("周次不存在", "week_key", "周次不存在")
 
 
 def _check_window(opens_at, closes_at):
     """A quiz's window: aware times, closing after it opens and after now."""
     if opens_at.tzinfo is None or closes_at.tzinfo is None:
-        raise Invalid("时间须带时区", details={"fields": {"opens_at": ["须带时区"]}})
+        raise Invalid.field("时间须带时区", "opens_at", "须带时区")
     if closes_at <= opens_at:
-        raise Invalid("结束时间须晚于开始时间", details={"fields": {"closes_at": ["须晚于开始时间"]}})
+        raise Invalid.field("结束时间须晚于开始时间", "closes_at", "须晚于开始时间")
     if closes_at <= clock.now():
         raise Invalid("不能为已经结束的周次出题", code="week_past")
 
@@ -97,7 +97,7 @@ def _pick_questions(committee, branch, data, monday):
         avoid = data.get("avoid_weeks", current_app.config["QUIZ_AVOID_WEEKS"])
         questions = assemble(committee, bank, data["rules"], monday, avoid, data.get("seed"))
         return questions, {"rules": data["rules"], "avoid_weeks": avoid}
-    raise Invalid("请选择题目或给出组卷规则", details={"fields": {"question_ids": ["与 rules 二选一"]}})
+    raise Invalid.field("请选择题目或给出组卷规则", "question_ids", "与 rules 二选一")
 
 
 def _scores(points, count, pass_percent):
@@ -108,7 +108,7 @@ def _scores(points, count, pass_percent):
 
 def _hand_picked(ids, bank):
     if len(ids) != len(set(ids)) or len(ids) > MAX_QUESTIONS:
-        raise Invalid("题目重复或过多", details={"fields": {"question_ids": [f"不重复，最多 {MAX_QUESTIONS} 题"]}})
+        raise Invalid.field("题目重复或过多", "question_ids", f"不重复，最多 {MAX_QUESTIONS} 题")
     found = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids), bank,
                                                                          Question.status == "active"))}
     missing = [i for i in ids if i not in found]
@@ -275,15 +275,14 @@ def _update_open_quiz(quiz, data, before, started, now):
     if refused:
         message, code = (("已有党员作答，只能修改标题和结束时间", "quiz_started") if started
                          else ("测验已开放，只能修改标题和结束时间", "quiz_open"))
-        raise Conflict(message, code=code, details={"fields": {name: ["测验开放后不能修改"] for name in refused}})
+        raise Conflict.fields(message, {name: ["测验开放后不能修改"] for name in refused}, code=code)
     if "title" in data:
         quiz.title = data["title"]
     closes_at = data.get("closes_at", quiz.closes_at)
     if closes_at == quiz.closes_at:
         return
     if closes_at <= now:
-        raise Conflict("测验进行中，结束时间不能早于现在", code="closes_in_past",
-                       details={"fields": {"closes_at": ["须晚于现在"]}})
+        raise Conflict.field("测验进行中，结束时间不能早于现在", "closes_at", "须晚于现在", code="closes_in_past")
     _check_window(quiz.opens_at, closes_at)
     quiz.closes_at = closes_at
     # An attempt never outlasts its quiz: deadlines capped by the old close move with it, either way.

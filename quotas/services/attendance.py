@@ -32,8 +32,7 @@ def mark_attendance(actor, exchange, member_ids):
                                                           _audience_clause(exchange))))
     unknown = [m for m in member_ids if m not in found]
     if unknown:
-        raise Invalid("只能登记本支部（共享交流为本党委）的在册党员",
-                      details={"fields": {"member_ids": [f"无效的党员：{unknown}"]}})
+        raise Invalid.field("只能登记本支部（共享交流为本党委）的在册党员", "member_ids", f"无效的党员：{unknown}")
     speakers = {s.member_id for s in exchange.speakers} & set(member_ids)
     if speakers:
         raise Conflict("主讲人不计为本场交流的参加者", code="speaker_not_attendee",

@@ -36,18 +36,16 @@ def _book_fields(data):
     if data.get("isbn"):
         isbn = rules.normalise_isbn(data["isbn"])
         if isbn is None:
-            raise Invalid("ISBN 校验失败，请核对书号", code="isbn_invalid",
-                          details={"fields": {"isbn": ["ISBN-10 或 ISBN-13 校验位不正确"]}})
+            raise Invalid.field("ISBN 校验失败，请核对书号", "isbn", "ISBN-10 或 ISBN-13 校验位不正确", code="isbn_invalid")
     minimum = current_app.config["QUOTA_REFLECTION_MIN_CHARS"]
     if rules.reflection_length(data["reflection"]) < minimum:
-        raise Invalid(f"读书心得不少于 {minimum} 字", code="reflection_too_short",
-                      details={"fields": {"reflection": [f"不少于 {minimum} 字（不计空白）"]}})
+        raise Invalid.field(f"读书心得不少于 {minimum} 字", "reflection", f"不少于 {minimum} 字（不计空白）", code="reflection_too_short")
     finished = data["finished_on"]
     today = clock.today()
     if finished > today:
-        raise Invalid("读完日期不能晚于今天", details={"fields": {"finished_on": ["不能晚于今天"]}})
+        raise Invalid.field("读完日期不能晚于今天", "finished_on", "不能晚于今天")
     if finished.year < today.year - 1:
-        raise Invalid("只能报告今年或去年读完的书", details={"fields": {"finished_on": ["年份过早"]}})
+        raise Invalid.field("只能报告今年或去年读完的书", "finished_on", "年份过早")
     title, author = data["title"].strip(), data["author"].strip()
     return {"title": title, "author": author, "isbn": isbn, "finished_on": finished,
             "reflection": data["reflection"].strip(), "year": finished.year,
