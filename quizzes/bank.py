@@ -7,7 +7,7 @@ from sqlalchemy import and_, exists, or_, select
 from core import audit, clock
 from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
-from core.tables import read_upload, reject_rows, row_error
+from core.tables import read_upload, reject_rows, row_error, split_tags
 from members.models import Branch, Committee
 from members.scope import in_committee_subtree
 from quizzes.grading import JUDGE_OPTIONS, OPTION_KEYS, stem_key
@@ -21,7 +21,6 @@ KIND_BY_LABEL = {"单选题": "single", "单选": "single", "多选题": "multip
 DIFFICULTY_BY_LABEL = {"易": 1, "简单": 1, "1": 1, "中": 2, "中等": 2, "2": 2, "难": 3, "困难": 3, "3": 3}
 JUDGE_BY_TEXT = {"正确": "T", "对": "T", "是": "T", "√": "T", "t": "T", "true": "T",
                  "错误": "F", "错": "F", "否": "F", "×": "F", "f": "F", "false": "F"}
-TAG_SPLIT = re.compile(r"[,，、;；\s]+")
 MAX_STEM, MAX_OPTION, MAX_EXPLANATION = 1000, 300, 2000
 
 
@@ -141,7 +140,7 @@ def _parse_tags(tags):
     if isinstance(tags, (list, tuple)):
         raw = [str(t) for t in tags]
     else:
-        raw = TAG_SPLIT.split(tags or "")
+        raw = split_tags(tags)
     seen = []
     for tag in (t.strip() for t in raw):
         if tag and tag not in seen:
