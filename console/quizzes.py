@@ -11,7 +11,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from marshmallow import ValidationError
 
 from core import clock
-from core.errors import AppError, Invalid
+from core.errors import AppError, Forbidden, Invalid
 from core.extensions import db
 from console.views import _form_errors, bp, console_login, me
 
@@ -143,7 +143,7 @@ def quiz_edit(quiz_id):
 
     quiz = quiz_for_manager(me(), quiz_id)
     if not can_edit_quiz(me(), quiz):
-        raise AppError("只能修改本支部或本党委的测验", code="forbidden", status=403)
+        raise Forbidden("只能修改本支部或本党委的测验")
     phase = quiz.phase()
     errors = {}
     if request.method == "POST":

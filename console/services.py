@@ -184,7 +184,7 @@ def authenticate(username, password, address):
         _record_failure(account, address, now)
         raise LoginFailed("用户名或密码错误")
     if not member.active or member.role not in DESK_ROLES:
-        raise AppError("该账号已停用或不再担任支部书记、党委管理员", code="account_disabled", status=403)
+        raise Forbidden("该账号已停用或不再担任支部书记、党委管理员", code="account_disabled")
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
     db.session.execute(delete(ConsoleLoginFailure).where(ConsoleLoginFailure.account_id == account.id,

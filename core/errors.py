@@ -77,6 +77,13 @@ class Conflict(AppError):
     status, code = 409, "conflict"
 
 
+class RateLimited(AppError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message="操作过于频繁，请稍后再试", **kw):
+        super().__init__(message, **kw)
+
+
 class Invalid(AppError):
     status, code = 422, "validation_error"
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock, wechat
-from core.errors import AppError, Conflict, Forbidden, Invalid, Unavailable
+from core.errors import AppError, Conflict, Forbidden, Invalid, RateLimited, Unavailable
 from core.extensions import db, limiter
 from core.tables import read_upload, reject_rows, row_error
 from members import auth
@@ -298,10 +298,10 @@ def login_with_wechat(code, phone_code=None):
     member = db.session.scalar(select(Member).where(Member.openid == openid))
     if member is None:
         if not phone_code:
-            raise AppError("该微信尚未绑定党员身份，请授权手机号完成绑定", code="not_bound", status=403)
+            raise Forbidden("该微信尚未绑定党员身份，请授权手机号完成绑定", code="not_bound")
         member = _bind_by_phone(openid, session_info.get("unionid"), phone_code)
     if not member.active:
-        raise AppError("账号已停用，请联系支部书记", code="member_inactive", status=403)
+        raise Forbidden("账号已停用，请联系支部书记", code="member_inactive")
     token, expires_at = auth.issue_token(member)
     db.session.commit()
     return {"token": token, "expires_at": expires_at, "member": member}
@@ -311,21 +311,21 @@ def _bind_by_phone(openid, unionid, phone_code):
     info = _wechat_call(wechat.phone_number, phone_code)
     phone = normalise_phone(info.get("purePhoneNumber") or info.get("phoneNumber"))
     if info.get("countryCode") not in (None, "86") or phone is None:
-        raise AppError("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster", status=403)
+        raise Forbidden("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster")
     member = db.session.scalar(select(Member).where(Member.phone == phone).with_for_update(of=Member))
     if member is None:
-        raise AppError("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster", status=403)
+        raise Forbidden("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster")
     if member.openid and member.openid != openid:
-        raise AppError("该党员已绑定其他微信，请联系支部书记解绑", code="already_bound", status=409)
+        raise Conflict("该党员已绑定其他微信，请联系支部书记解绑", code="already_bound")
     if not member.active:
-        raise AppError("账号已停用，请联系支部书记", code="member_inactive", status=403)
+        raise Forbidden("账号已停用，请联系支部书记", code="member_inactive")
     member.openid = openid
     member.unionid = unionid
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise AppError("该微信已绑定其他党员", code="already_bound", status=409)
+        raise Conflict("该微信已绑定其他党员", code="already_bound")
     return member
 
 
@@ -355,7 +355,7 @@ def _limit_openid(openid):
 
     item = parse(current_app.config["RATELIMIT_LOGIN_OPENID"])
     if current_app.config.get("RATELIMIT_ENABLED", True) and not limiter.limiter.hit(item, "login-openid", openid):
-        raise AppError("登录过于频繁，请稍后再试", code="rate_limited", status=429)
+        raise RateLimited("登录过于频繁，请稍后再试")
 
 
 def members_visible_to(viewer):

@@ -5,7 +5,7 @@ Who takes and who manages a quiz is quizzes/audience.py's one rule; this module 
 from sqlalchemy import and_, or_, select
 
 from core import clock
-from core.errors import AppError, NotFound
+from core.errors import Forbidden, NotFound
 from core.extensions import db
 from members.models import Branch, Committee
 from members.scope import in_committee_subtree, managed_branch_ids
@@ -42,8 +42,8 @@ def quiz_for_taker(member, quiz_id):
     if not _member_can_see(member, row):
         raise NotFound("测验不存在")
     if audience.is_quiz_manager(member, row):
-        raise AppError("你管理本测验、可查看答案，因此不参加作答，也不计入统计", code="not_in_audience", status=403)
-    raise AppError("本测验不面向你所在的支部", code="not_in_audience", status=403)
+        raise Forbidden("你管理本测验、可查看答案，因此不参加作答，也不计入统计", code="not_in_audience")
+    raise Forbidden("本测验不面向你所在的支部", code="not_in_audience")
 
 
 def can_manage_quiz(member, quiz):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core import audit, clock
 from core.cache import get_redis, key
 from core.db import dialect_insert
-from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.extensions import db
 from learning import points
 from members.models import Member
@@ -128,8 +128,7 @@ def _guard_guessing(member):
     failures = get_redis().get(_guess_key(member))
     if failures is not None and int(failures) >= current_app.config["QUOTA_CHECKIN_MAX_WRONG"]:
         ttl = get_redis().ttl(_guess_key(member))
-        raise AppError("签到码错误次数过多，请稍后再试", code="rate_limited", status=429,
-                       details={"retry_after": max(int(ttl), 1)})
+        raise RateLimited("签到码错误次数过多，请稍后再试", details={"retry_after": max(int(ttl), 1)})
 
 
 def _count_wrong_code(member):
