@@ -9,10 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
-from core.db import dialect_insert
+from core.db import commit_or_conflict, dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from console.models import ConsoleAccount, ConsoleLoginFailure
@@ -53,15 +52,12 @@ def _require_strong(password, field="password"):
 
 def _require_username(username):
     if not USERNAME_RE.match(username or ""):
-        raise Invalid.field("用户名为 3–64 位字母、数字、下划线、点或短横线", "username", "格式不正确", code="username_invalid")
+        raise Invalid.field("用户名为 3–64 位字母、数字、下划线、点或短横线", "username", "格式不正确",
+                            code="username_invalid")
 
 
 def _commit_or_taken():
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict.field("用户名已被其他账号使用", "username", "已被使用", code="username_taken")
+    commit_or_conflict(Conflict.field("用户名已被其他账号使用", "username", "已被使用", code="username_taken"))
 
 
 def temporary_password():

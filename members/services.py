@@ -4,9 +4,9 @@ from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock, wechat
+from core.db import commit_or_conflict
 from core.errors import AppError, Conflict, Forbidden, Invalid, RateLimited, Unavailable
 from core.extensions import db, limiter
 from core.tables import read_upload, reject_rows, row_error
@@ -95,11 +95,7 @@ def import_roster(actor, file_storage, committee, branch=None):
     result = _apply_roster(actor, parsed, committee)
     audit.record(actor, "roster.import", "branch" if branch else "committee", (branch or committee).id,
                  filename=file_storage.filename, **result)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("名册正被同时导入，请稍后重试", code="import_conflict")
+    commit_or_conflict(Conflict("名册正被同时导入，请稍后重试", code="import_conflict"))
     return result
 
 
@@ -321,11 +317,7 @@ def _bind_by_phone(openid, unionid, phone_code):
         raise Forbidden("账号已停用，请联系支部书记", code="member_inactive")
     member.openid = openid
     member.unionid = unionid
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("该微信已绑定其他党员", code="already_bound")
+    commit_or_conflict(Conflict("该微信已绑定其他党员", code="already_bound"), flush=True)
     return member
 
 

@@ -2,6 +2,7 @@
 from sqlalchemy import select
 
 from core import audit, clock
+from core.db import after_commit
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from learning.content import render_body
@@ -88,8 +89,8 @@ def withdraw_material(actor, material, reason):
         raise Conflict("该学习内容已撤回", code="material_withdrawn")
     material.status, material.withdrawn_at, material.withdrawn_reason = "withdrawn", clock.now(), reason
     audit.record(actor, "material.withdraw", "material", material.id, reason=reason)
+    after_commit(forget_all_streaks)
     db.session.commit()
-    forget_all_streaks()
     return decorate_manage([material])[0]
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from core import clock
-from core.db import dialect_insert
+from core.db import after_commit, dialect_insert
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.tables import download, to_csv, to_xlsx
@@ -132,11 +132,10 @@ def finish_material(member, material, client_seconds=None):
         else:
             result["points_awarded"], seconds = flipped
             state.update(finished_at=now, seconds=seconds, completed=True, completed_at=now)
-    member_id = member.id  # read before the commit expires the row
+    if state["completed"] and state["completed_at"] == now:  # this report completed it
+        after_commit(forget_streak, member.id)
     db.session.commit()
     result.update(state)
-    if state["completed"] and state["completed_at"] == now:  # this report completed it
-        forget_streak(member_id)
     return result
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import after_commit, commit_or_conflict, lock_row
 from core.errors import Conflict, Forbidden, Invalid
 from core.extensions import db
 from members.models import Branch, Committee
@@ -46,8 +46,8 @@ def create_quiz(actor, data, committee_id=None, branch_id=None):
     _flush_or_week_taken(week)
     audit.record(actor, "quiz.create", "quiz", quiz.id, week_key=week, questions=len(questions),
                  assembled=assembly is not None)
+    after_commit(definitions.clear_week, week)
     db.session.commit()
-    definitions.clear_week(week)
     return quiz
 
 
@@ -81,11 +81,7 @@ def _check_week_free(scope_key, week, quiz_id=None):
 
 def _flush_or_week_taken(week):
     # Two writers passed the check at once: the unique (scope_key, week_key) lets one through.
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"{week} 已有测验", code="quiz_exists")
+    commit_or_conflict(Conflict(f"{week} 已有测验", code="quiz_exists"), flush=True)
 
 
 def _pick_questions(committee, branch, data, monday):
@@ -157,9 +153,9 @@ def delete_quiz(actor, quiz):
     audit.record(actor, "quiz.delete", "quiz", quiz.id, week_key=quiz.week_key)
     quiz_id, week = quiz.id, quiz.week_key
     db.session.delete(quiz)
+    after_commit(definitions.clear_definition, quiz_id)
+    after_commit(definitions.clear_week, week)
     db.session.commit()
-    definitions.clear_definition(quiz_id)
-    definitions.clear_week(week)
 
 
 # Once a quiz is open a member may be starting it at any moment, so only what cannot change a result may move.
@@ -171,8 +167,7 @@ def update_quiz(actor, quiz, data):
     if not can_edit_quiz(actor, quiz):
         raise Forbidden("只能修改本支部或本党委的测验")
     # The row is locked so two editors, or an edit and a delete, take turns and each checks the latest row.
-    quiz = db.session.scalar(select(Quiz).where(Quiz.id == quiz.id).with_for_update()
-                             .execution_options(populate_existing=True))
+    quiz = lock_row(Quiz, quiz.id)
     now = clock.now()
     if quiz.closed_at is not None or quiz.phase(now) == "closed":
         raise Conflict("测验已结束，成绩已确定，不能再修改", code="quiz_closed")
@@ -198,12 +193,12 @@ def update_quiz(actor, quiz, data):
 
         details["notified"] = notify_quiz_close_moved(quiz, before["closes_at"])
     audit.record(actor, "quiz.update", "quiz", quiz.id, week_key=quiz.week_key, changes=changes, **details)
-    db.session.commit()
     # The member flow reads the cached definition: drop it so the next read sees the new settings.
-    definitions.clear_definition(quiz.id)
+    after_commit(definitions.clear_definition, quiz.id)
     if "week_key" in changes:
-        definitions.clear_week(before["week_key"])
-        definitions.clear_week(after["week_key"])
+        after_commit(definitions.clear_week, before["week_key"])
+        after_commit(definitions.clear_week, after["week_key"])
+    db.session.commit()
     return quiz
 
 

@@ -3,9 +3,9 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import inserted, lock_row
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -115,11 +115,7 @@ def create_exchange(actor, data):
                         proposed_by_id=None if approves else actor.id, checkin_salt=secrets.token_hex(8), **data)
     if approves:
         exchange.reviewed_by_id, exchange.reviewed_at = actor.id, clock.now()
-    db.session.add(exchange)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same request racing in twice
-        db.session.rollback()
+    if not inserted(exchange):  # the same request racing in twice
         return _existing_exchange(actor, _same_exchange(branch.id, data["starts_at"], data["title"])), False
     _set_speakers(exchange, speaker_ids)
     if not speaker_ids and not exchange.guest_speakers:
@@ -193,8 +189,7 @@ def _require_reason(approve, reason):
 def review_exchange(actor, exchange, approve, reason=None):
     """Approve a proposed exchange (its speakers' talks then count) or reject it with a reason."""
     _require_reason(approve, reason)
-    exchange = db.session.scalar(select(Exchange).where(Exchange.id == exchange.id)
-                                 .with_for_update(of=Exchange).execution_options(populate_existing=True))
+    exchange = _locked(exchange)
     _refuse_cancelled(exchange)
     if exchange.status != "pending":
         raise Conflict("该交流已审核", code="already_reviewed", details={"status": exchange.status})
@@ -250,12 +245,7 @@ def cancel_exchange(actor, exchange, reason=None):
 
 def _locked(exchange, share=False):
     """Re-read an exchange under a row lock (FOR SHARE with share=True); SQLite's writers are serial anyway."""
-    return _locked_id(exchange.id, share)
-
-
-def _locked_id(exchange_id, share=False):
-    return db.session.scalar(select(Exchange).where(Exchange.id == exchange_id)
-                             .with_for_update(of=Exchange, read=share).execution_options(populate_existing=True))
+    return lock_row(Exchange, exchange.id, share)
 
 
 def _own_exchange(actor, exchange):
@@ -361,7 +351,7 @@ def settle_held_exchanges():
                              .order_by(Exchange.ends_at, Exchange.id)).all()
     settled = 0
     for exchange_id in ids:
-        exchange = _locked_id(exchange_id)
+        exchange = lock_row(Exchange, exchange_id)
         if exchange.settled_at is None and exchange.status == "approved":  # not settled or cancelled meanwhile
             _settle(exchange)
             settled += 1
