@@ -9,7 +9,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.tables import read_upload, reject_rows, row_error, split_tags
 from members.models import Branch, Committee
-from members.scope import in_committee_subtree
+from members.scope import can_manage_owned, subtree_committee_ids
 from quizzes.grading import JUDGE_OPTIONS, OPTION_KEYS, stem_key
 from quizzes.models import DIFFICULTIES, TYPE_LABELS, Question, QuizItem
 
@@ -41,8 +41,7 @@ def visible_clause(member):
     """Questions a secretary or admin may see in the bank."""
     if member.role == "admin":
         own = db.session.get(Committee, member.committee_id)
-        subtree = select(Committee.id).where(Committee.path.like(own.path + "%"))
-        return or_(Question.committee_id.in_(subtree), owner_bank_clause(own))
+        return or_(Question.committee_id.in_(subtree_committee_ids(own.id)), owner_bank_clause(own))
     if member.role == "secretary" and member.branch_id:
         branch = db.session.get(Branch, member.branch_id)
         return owner_bank_clause(branch.committee, branch)
@@ -51,9 +50,7 @@ def visible_clause(member):
 
 def can_edit(member, question):
     """Admins edit their subtree's questions; a secretary only their branch's own."""
-    if member.role == "admin":
-        return in_committee_subtree(member, question.committee_id)
-    return member.role == "secretary" and question.branch_id is not None and question.branch_id == member.branch_id
+    return can_manage_owned(member, question)
 
 
 def question_for(member, question_id, edit=False):

@@ -8,7 +8,7 @@ from core import clock
 from core.errors import Forbidden, NotFound
 from core.extensions import db
 from members.models import Branch, Committee
-from members.scope import in_committee_subtree, managed_branch_ids
+from members.scope import in_committee_subtree, managed_branch_ids, subtree_committee_ids
 from quizzes import audience, definitions
 from quizzes.audience import audience_branch_ids
 from quizzes.bank import ancestor_ids
@@ -80,8 +80,7 @@ def list_quizzes(member, week=None):
     """A select of quizzes a secretary or admin may see, newest week first."""
     if member.role == "admin":
         own = db.session.get(Committee, member.committee_id)
-        subtree = select(Committee.id).where(Committee.path.like(own.path + "%"))
-        clause = or_(Quiz.committee_id.in_(subtree),
+        clause = or_(Quiz.committee_id.in_(subtree_committee_ids(own.id)),
                      and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(ancestor_ids(own))))
     else:
         branch = db.session.get(Branch, member.branch_id)
