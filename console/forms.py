@@ -1,7 +1,5 @@
 """Turn the console's HTML forms into the bodies the rooms' schemas load, so validation stays in one place."""
-import re
-
-SPLIT = re.compile(r"[,，、;；\s]+")
+from core.tables import split_tags
 
 
 def material_body(form, member):
@@ -15,7 +13,7 @@ def material_body(form, member):
         body["kind"] = form["kind"]
     if form.get("estimated_minutes", "").strip():
         body["estimated_minutes"] = form["estimated_minutes"].strip()
-    tags = [t for t in SPLIT.split(form.get("tags", "")) if t]
+    tags = split_tags(form.get("tags", ""))
     if tags:
         body["tags"] = tags
     audience = form.get("audience", "")
@@ -28,7 +26,7 @@ def question_body(form, kind):
     """A QuestionUpdateSchema body from the question form (options one per line)."""
     body = {"stem": form.get("stem", "").strip(), "answer": form.get("answer", "").strip(),
             "explanation": form.get("explanation", "").strip(), "source": form.get("source", "").strip(),
-            "tags": [t for t in SPLIT.split(form.get("tags", "")) if t]}
+            "tags": split_tags(form.get("tags", ""))}
     if kind in ("single", "multiple"):
         body["options"] = [line.strip() for line in form.get("options", "").splitlines() if line.strip()]
     if form.get("difficulty", "").strip():

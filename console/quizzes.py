@@ -11,7 +11,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from marshmallow import ValidationError
 
 from core import clock
-from core.errors import AppError, Invalid
+from core.errors import AppError, Forbidden, Invalid
 from core.extensions import db
 from core.schemas import paginate
 from console.desk import bp, console_login, form_errors, me, page_arg
@@ -105,14 +105,14 @@ def preview(body):
     committee, branch = resolve_owner(me())
     rules = RuleSchema(many=True).load(body.get("rules") or [])
     if not rules:
-        raise Invalid("请至少填写一条组卷规则（数量）", details={"fields": {"rules": ["至少一条"]}})
+        raise Invalid.field("请至少填写一条组卷规则（数量）", "rules", "至少一条")
     week = body.get("week_key") or clock.week_key()
     try:
         monday = clock.monday_of_week_key(week) if WEEK_RE.match(week) else None
     except ValueError:
         monday = None
     if monday is None:
-        raise Invalid("周次不存在", details={"fields": {"week_key": ["格式应为 2026-W48"]}})
+        raise Invalid.field("周次不存在", "week_key", "格式应为 2026-W48")
     try:
         questions = assemble(committee, owner_bank_clause(committee, branch), rules, monday,
                              current_app.config["QUIZ_AVOID_WEEKS"])
@@ -161,7 +161,7 @@ def quiz_edit(quiz_id):
     """Edit a quiz's settings: any before it opens; once open its title and close; nothing once closed."""
     quiz = quiz_for_manager(me(), quiz_id)
     if not can_edit_quiz(me(), quiz):
-        raise AppError("只能修改本支部或本党委的测验", code="forbidden", status=403)
+        raise Forbidden("只能修改本支部或本党委的测验")
     phase = quiz.phase()
     errors = {}
     if request.method == "POST":

@@ -9,10 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
-from core.db import dialect_insert
+from core.db import commit_or_conflict, dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from console.models import ConsoleAccount, ConsoleLoginFailure
@@ -48,21 +47,17 @@ def check_password_rules(password):
 def _require_strong(password, field="password"):
     reasons = check_password_rules(password or "")
     if reasons:
-        raise Invalid("；".join(reasons), code="password_weak", details={"fields": {field: reasons}})
+        raise Invalid.field("；".join(reasons), field, *reasons, code="password_weak")
 
 
 def _require_username(username):
     if not USERNAME_RE.match(username or ""):
-        raise Invalid("用户名为 3–64 位字母、数字、下划线、点或短横线", code="username_invalid",
-                      details={"fields": {"username": ["格式不正确"]}})
+        raise Invalid.field("用户名为 3–64 位字母、数字、下划线、点或短横线", "username", "格式不正确",
+                            code="username_invalid")
 
 
 def _commit_or_taken():
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("用户名已被其他账号使用", code="username_taken", details={"fields": {"username": ["已被使用"]}})
+    commit_or_conflict(Conflict.field("用户名已被其他账号使用", "username", "已被使用", code="username_taken"))
 
 
 def temporary_password():
@@ -153,10 +148,10 @@ def change_password(member, session_id, current, new):
     """A desk user changes their own password; their other sessions end, this one stays."""
     account = db.session.scalar(select(ConsoleAccount).where(ConsoleAccount.member_id == member.id))
     if not _verify(account.password_hash, current):
-        raise Invalid("当前密码不正确", code="password_wrong", details={"fields": {"current": ["不正确"]}})
+        raise Invalid.field("当前密码不正确", "current", "不正确", code="password_wrong")
     _require_strong(new, "new")
     if new == current:
-        raise Invalid("新密码不能与当前密码相同", code="password_same", details={"fields": {"new": ["与当前密码相同"]}})
+        raise Invalid.field("新密码不能与当前密码相同", "new", "与当前密码相同", code="password_same")
     account.password_hash = _hasher.hash(new)
     account.must_change_password = False
     end_sessions(member.id, keep=session_id)
@@ -185,7 +180,7 @@ def authenticate(username, password, address):
         _record_failure(account, address, now)
         raise LoginFailed("用户名或密码错误")
     if not member.active or member.role not in DESK_ROLES:
-        raise AppError("该账号已停用或不再担任支部书记、党委管理员", code="account_disabled", status=403)
+        raise Forbidden("该账号已停用或不再担任支部书记、党委管理员", code="account_disabled")
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
     db.session.execute(delete(ConsoleLoginFailure).where(ConsoleLoginFailure.account_id == account.id,

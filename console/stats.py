@@ -3,11 +3,10 @@ import json
 from datetime import timedelta
 
 from flask import current_app
-from redis.exceptions import RedisError
 from sqlalchemy import Float, case, cast, func, select
 
 from core import clock
-from core.cache import get_redis, key
+from core.cache import best_effort, get_redis, key
 from core.extensions import db
 from members.models import Branch, Committee, Member
 from members.scope import managed_branch_ids
@@ -123,11 +122,9 @@ def past_series(member, branch_ids, weeks, branch_id=None):
     the day it was done and a past week's quiz is closed — so a copy a few minutes old is exact in practice.
     """
     cache_key = _series_key(member, weeks, branch_id)
-    redis = get_redis()
-    try:
+    redis, cached = get_redis(), None
+    with best_effort("console series cache unavailable"):  # Redis down: the page is slower, not broken
         cached = redis.get(cache_key)
-    except RedisError:  # Redis down: the page is slower, not broken
-        cached = None
     if cached:
         return json.loads(cached)
     data = {"reading": [], "participation": [], "pass_rate": [], "average": []}
@@ -137,10 +134,8 @@ def past_series(member, branch_ids, weeks, branch_id=None):
         data["participation"].append(quiz["participation"])
         data["pass_rate"].append(quiz["pass_rate"])
         data["average"].append(quiz["average"])
-    try:
+    with best_effort("console series cache unavailable"):
         redis.set(cache_key, json.dumps(data), ex=current_app.config.get("CONSOLE_SERIES_TTL", 300))
-    except RedisError:
-        pass
     return data
 
 

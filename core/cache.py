@@ -5,11 +5,15 @@ timeout (REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT), is not retried, and once 
 rest of that request's calls fail at once. What needs Redis answers 503; what only caches through it carries on
 without it. Outside a request (the scheduler's and senders' long-lived app contexts) each call just has its timeout.
 """
+import logging
+
 import redis
 from flask import current_app, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from redis.retry import Retry
+
+log = logging.getLogger(__name__)
 
 _STALLED = "bs.redis_stalled"
 
@@ -71,3 +75,25 @@ def get_redis():
 def key(*parts):
     """Build a namespaced key, e.g. key('lb', 'branch', 3, '2026-W48') → 'bs:lb:branch:3:2026-W48'."""
     return "bs:" + ":".join(str(p) for p in parts)
+
+
+class best_effort:
+    """Guard a Redis call that only caches: a failure is logged with `message` and the caller carries on.
+
+    `with best_effort("...") as cache:` then `cache.failed` says whether it did. Any error counts, not only Redis's: an
+    entry that cannot be read back is as good as missing, and the database stays the truth. With the stall guard
+    above, a Redis that timed out once costs a request no further waits.
+    """
+
+    def __init__(self, message):
+        self.message, self.failed = message, False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        if kind is None or not issubclass(kind, Exception):
+            return False
+        log.warning(self.message, exc_info=(kind, exc, traceback))
+        self.failed = True
+        return True

@@ -41,6 +41,16 @@ class AppError(Exception):
         self.status = status or self.status
         self.details = details or {}
 
+    @classmethod
+    def field(cls, message, name, *reasons, **kw):
+        """The error about one field: `reasons` go under details["fields"][name]."""
+        return cls.fields(message, {name: list(reasons)}, **kw)
+
+    @classmethod
+    def fields(cls, message, fields, **kw):
+        """The error about several fields, `fields` mapping each name to its list of reasons."""
+        return cls(message, details={"fields": fields}, **kw)
+
 
 class NotFound(AppError):
     status, code = 404, "not_found"
@@ -65,6 +75,13 @@ class Unauthorized(AppError):
 
 class Conflict(AppError):
     status, code = 409, "conflict"
+
+
+class RateLimited(AppError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message="操作过于频繁，请稍后再试", **kw):
+        super().__init__(message, **kw)
 
 
 class Invalid(AppError):

@@ -14,6 +14,7 @@ XLSX_ELEMENTS_PER_CELL = 4  # <c><is><t> or <c><v>, <si><t>, plus the row: a rea
 XLSX_ELEMENTS_OVERHEAD = 50000  # styles, theme, workbook, relationships
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TAG_SPLIT = re.compile(r"[,，、;；\s]+")  # the separators people type between tags, Chinese and Western
 
 
 def read_upload(file_storage, headers, required=(), max_rows=20000):
@@ -148,6 +149,11 @@ def reject_rows(errors):
     """Raise the all-or-nothing import failure listing every bad row."""
     raise Invalid(f"文件中有 {len(errors)} 处错误，未导入任何数据", code="import_rejected",
                   details={"errors": errors})
+
+
+def split_tags(text):
+    """The non-empty tags of a "标签" cell or field, in the order written."""
+    return [tag for tag in TAG_SPLIT.split(text or "") if tag]
 
 
 def safe_cell(value):

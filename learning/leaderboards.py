@@ -10,12 +10,11 @@ import uuid
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import delete, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
 
 from core import clock
 from core.cache import get_redis, key
-from core.db import dialect_insert
+from core.db import after_commit, dialect_insert
 from core.errors import Invalid
 from core.extensions import db
 from members.models import Branch, Committee, Member
@@ -26,7 +25,6 @@ log = logging.getLogger(__name__)
 PERIODS = ("week", "month", "year")
 SCOPES = ("branch", "committee")
 SENTINEL = "~"  # keeps an empty board a key that exists, so "missing" always means "rebuild"
-_PENDING = "learning_board_adds"
 
 # Add only to a board that exists: a missing board will be rebuilt from the ledger, which has the row.
 _ADD_IF_EXISTS = """
@@ -76,23 +74,20 @@ def _targets(member):
 def after_commit_add(member, day, points):
     """Queue points for the member's existing boards; applied only if the transaction commits."""
     keys = [board_key(scope, scope_id, period, day) for scope, scope_id in _targets(member) for period in PERIODS]
-    pending = db.session().info.setdefault(_PENDING, [])
-    pending.append((get_redis(), keys, str(member.id), points))
+    after_commit(_add, get_redis(), keys, str(member.id), points)
 
 
-@event.listens_for(Session, "after_commit")
-def _apply_pending(session):
-    for redis, keys, member_id, points in session.info.pop(_PENDING, []):
-        try:
-            # One round trip for every board of the award, not one per board.
-            script = redis.register_script(_ADD_IF_EXISTS)
-            pipe = redis.pipeline(transaction=False)
-            for board in keys:
-                script(keys=[board], args=[member_id, points], client=pipe)
-            pipe.execute()
-        except Exception:
-            log.warning("leaderboard update failed; boards marked for a rebuild", exc_info=True)
-            _mark_missed(keys)
+def _add(redis, keys, member_id, points):
+    try:
+        # One round trip for every board of the award, not one per board.
+        script = redis.register_script(_ADD_IF_EXISTS)
+        pipe = redis.pipeline(transaction=False)
+        for board in keys:
+            script(keys=[board], args=[member_id, points], client=pipe)
+        pipe.execute()
+    except Exception:
+        log.warning("leaderboard update failed; boards marked for a rebuild", exc_info=True)
+        _mark_missed(keys)
 
 
 def _mark_missed(keys):
@@ -107,11 +102,6 @@ def _mark_missed(keys):
             conn.execute(stmt, [{"board_key": k, "misses": 1} for k in keys])
     except Exception:  # the database is gone too: the board's TTL is all that is left
         log.exception("could not mark leaderboards for a rebuild")
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session):
-    session.info.pop(_PENDING, None)
 
 
 def rebuild(scope, scope_id, period, day):
@@ -145,7 +135,7 @@ def rebuild(scope, scope_id, period, day):
 def board(scope, scope_id, period, day, limit=50, viewer_id=None):
     """The top of a board with names and ranks (ties share a rank), plus the viewer's own place."""
     if period not in PERIODS:
-        raise Invalid("排行周期应为 week、month 或 year", details={"fields": {"period": ["无效的周期"]}})
+        raise Invalid.field("排行周期应为 week、month 或 year", "period", "无效的周期")
     from learning.models import LeaderboardMiss
 
     redis = get_redis()

@@ -18,7 +18,7 @@ def period_from_args(args):
         try:
             start = clock.monday_of_week_key(args["week"]) if "week" in args else clock.week_monday()
         except ValueError:
-            raise Invalid("周格式应为 2026-W48", details={"fields": {"week": ["无效的周"]}})
+            raise Invalid.field("周格式应为 2026-W48", "week", "无效的周")
         end = start + timedelta(days=6)
     return start, end, clock.week_key(start)
 

@@ -2,7 +2,7 @@
 
 Anything outside the caller's scope is reported as not found, so guessing ids reveals nothing.
 """
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal, or_, select
 
 from core.errors import Forbidden, NotFound
 from core.extensions import db
@@ -41,6 +41,26 @@ def in_committee_subtree(member, committee_id):
     target = db.session.get(Committee, committee_id)
     own = db.session.get(Committee, member.committee_id)
     return target is not None and target.path.startswith(own.path)
+
+
+def can_manage_owned(member, owned):
+    """Whether a member manages what a committee or branch owns (a material, a question: anything with committee_id
+    and branch_id, branch_id None for the committee's own): an admin all of their subtree's, a secretary their
+    branch's own."""
+    if member.role == "admin":
+        return in_committee_subtree(member, owned.committee_id)
+    if member.role == "secretary":
+        return owned.branch_id is not None and owned.branch_id == member.branch_id
+    return False
+
+
+def owned_managed_clause(member, model):
+    """A WHERE clause over `model` (with committee_id and branch_id): the rows can_manage_owned allows."""
+    if member.role == "admin":
+        return model.committee_id.in_(subtree_committee_ids(member.committee_id))
+    if member.role == "secretary" and member.branch_id:
+        return model.branch_id == member.branch_id
+    return literal(False)
 
 
 def managers_clause(committee_id, branch_id=None):
@@ -132,5 +152,5 @@ def members_in_scope_clause(viewer):
 
 
 __all__ = ["subtree_committee_ids", "managed_branch_ids", "can_manage_branch", "in_committee_subtree",
-           "managers_clause", "branch_for", "committee_for", "member_for", "member_write_refusal",
+           "can_manage_owned", "owned_managed_clause", "managers_clause", "branch_for", "committee_for", "member_for", "member_write_refusal",
            "members_in_scope_clause"]

@@ -4,10 +4,10 @@ from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock, wechat
-from core.errors import AppError, Conflict, Forbidden, Invalid, Unavailable
+from core.db import commit_or_conflict
+from core.errors import AppError, Conflict, Forbidden, Invalid, RateLimited, Unavailable
 from core.extensions import db, limiter
 from core.tables import read_upload, reject_rows, row_error
 from members import auth
@@ -95,11 +95,7 @@ def import_roster(actor, file_storage, committee, branch=None):
     result = _apply_roster(actor, parsed, committee)
     audit.record(actor, "roster.import", "branch" if branch else "committee", (branch or committee).id,
                  filename=file_storage.filename, **result)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("名册正被同时导入，请稍后重试", code="import_conflict")
+    commit_or_conflict(Conflict("名册正被同时导入，请稍后重试", code="import_conflict"))
     return result
 
 
@@ -261,16 +257,16 @@ def _update_details(actor, member, changes):
     if "name" in changes and changes["name"].strip() != member.name:
         name = changes["name"].strip()
         if not name:
-            raise Invalid("姓名不能为空", details={"fields": {"name": ["不能为空"]}})
+            raise Invalid.field("姓名不能为空", "name", "不能为空")
         details["name"], member.name = [member.name, name], name
     if "group_id" in changes and changes["group_id"] != member.group_id:
         group = db.session.get(PartyGroup, changes["group_id"]) if changes["group_id"] is not None else None
         if changes["group_id"] is not None and (group is None or group.branch_id != member.branch_id):
-            raise Invalid("党小组须属于该党员所在支部", details={"fields": {"group_id": ["不属于本支部"]}})
+            raise Invalid.field("党小组须属于该党员所在支部", "group_id", "不属于本支部")
         details["group_id"], member.group_id = [member.group_id, changes["group_id"]], changes["group_id"]
     if "joined_on" in changes and changes["joined_on"] != member.joined_on:
         if changes["joined_on"] is not None and changes["joined_on"] > clock.today():
-            raise Invalid("入党日期不能晚于今天", details={"fields": {"joined_on": ["不能晚于今天"]}})
+            raise Invalid.field("入党日期不能晚于今天", "joined_on", "不能晚于今天")
         details["joined_on"] = [str(member.joined_on or ""), str(changes["joined_on"] or "")]
         member.joined_on = changes["joined_on"]
     if details:
@@ -298,10 +294,10 @@ def login_with_wechat(code, phone_code=None):
     member = db.session.scalar(select(Member).where(Member.openid == openid))
     if member is None:
         if not phone_code:
-            raise AppError("该微信尚未绑定党员身份，请授权手机号完成绑定", code="not_bound", status=403)
+            raise Forbidden("该微信尚未绑定党员身份，请授权手机号完成绑定", code="not_bound")
         member = _bind_by_phone(openid, session_info.get("unionid"), phone_code)
     if not member.active:
-        raise AppError("账号已停用，请联系支部书记", code="member_inactive", status=403)
+        raise Forbidden("账号已停用，请联系支部书记", code="member_inactive")
     token, expires_at = auth.issue_token(member)
     db.session.commit()
     return {"token": token, "expires_at": expires_at, "member": member}
@@ -311,21 +307,17 @@ def _bind_by_phone(openid, unionid, phone_code):
     info = _wechat_call(wechat.phone_number, phone_code)
     phone = normalise_phone(info.get("purePhoneNumber") or info.get("phoneNumber"))
     if info.get("countryCode") not in (None, "86") or phone is None:
-        raise AppError("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster", status=403)
+        raise Forbidden("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster")
     member = db.session.scalar(select(Member).where(Member.phone == phone).with_for_update(of=Member))
     if member is None:
-        raise AppError("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster", status=403)
+        raise Forbidden("该手机号不在党员名册中，请联系支部书记", code="phone_not_in_roster")
     if member.openid and member.openid != openid:
-        raise AppError("该党员已绑定其他微信，请联系支部书记解绑", code="already_bound", status=409)
+        raise Conflict("该党员已绑定其他微信，请联系支部书记解绑", code="already_bound")
     if not member.active:
-        raise AppError("账号已停用，请联系支部书记", code="member_inactive", status=403)
+        raise Forbidden("账号已停用，请联系支部书记", code="member_inactive")
     member.openid = openid
     member.unionid = unionid
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise AppError("该微信已绑定其他党员", code="already_bound", status=409)
+    commit_or_conflict(Conflict("该微信已绑定其他党员", code="already_bound"), flush=True)
     return member
 
 
@@ -355,7 +347,7 @@ def _limit_openid(openid):
 
     item = parse(current_app.config["RATELIMIT_LOGIN_OPENID"])
     if current_app.config.get("RATELIMIT_ENABLED", True) and not limiter.limiter.hit(item, "login-openid", openid):
-        raise AppError("登录过于频繁，请稍后再试", code="rate_limited", status=429)
+        raise RateLimited("登录过于频繁，请稍后再试")
 
 
 def members_visible_to(viewer):

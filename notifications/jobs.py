@@ -14,12 +14,13 @@ from datetime import timedelta
 from sqlalchemy import Select, String, cast, func, literal, select, update
 
 from core import clock
+from core.db import dialect_insert
 from core.extensions import db
 from members.models import Branch, Member
 from notifications import content
 from notifications.models import JobRun
 from notifications.rules import robot_markdown
-from notifications.services import dialect_insert, fan_out, notify_branch_robot
+from notifications.services import fan_out, notify_branch_robot
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@ import logging
 
 from flask import current_app
 from sqlalchemy import String, cast, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, clock
+from core.db import dialect_insert
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from members.models import Member
@@ -17,11 +17,6 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1000  # rows per INSERT ... ON CONFLICT DO NOTHING, and per commit of a fan-out, per-member messages
 FAN_OUT_CHUNK = 5000  # members per INSERT ... SELECT of one message (no Python rows, so a larger chunk is cheap)
-
-
-def dialect_insert(model):
-    """INSERT for the session's dialect, so callers can add ON CONFLICT DO NOTHING."""
-    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(model)
 
 
 def idem_key(kind, period, member_id=None, branch_id=None):
@@ -228,7 +223,7 @@ def update_preferences(member, changes):
             try:
                 parse_hhmm(changes[name])
             except ValueError:
-                raise Invalid("时间格式应为 HH:MM", details={"fields": {name: ["时间格式应为 HH:MM"]}})
+                raise Invalid.field("时间格式应为 HH:MM", name, "时间格式应为 HH:MM")
     pref = db.session.get(NotificationPreference, member.id)
     if pref is None:
         pref = NotificationPreference(member_id=member.id)

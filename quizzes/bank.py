@@ -7,9 +7,9 @@ from sqlalchemy import and_, exists, or_, select
 from core import audit, clock
 from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
-from core.tables import read_upload, reject_rows, row_error
+from core.tables import read_upload, reject_rows, row_error, split_tags
 from members.models import Branch, Committee
-from members.scope import in_committee_subtree
+from members.scope import can_manage_owned, subtree_committee_ids
 from quizzes.grading import JUDGE_OPTIONS, OPTION_KEYS, stem_key
 from quizzes.models import DIFFICULTIES, TYPE_LABELS, Question, QuizItem
 
@@ -21,7 +21,6 @@ KIND_BY_LABEL = {"单选题": "single", "单选": "single", "多选题": "multip
 DIFFICULTY_BY_LABEL = {"易": 1, "简单": 1, "1": 1, "中": 2, "中等": 2, "2": 2, "难": 3, "困难": 3, "3": 3}
 JUDGE_BY_TEXT = {"正确": "T", "对": "T", "是": "T", "√": "T", "t": "T", "true": "T",
                  "错误": "F", "错": "F", "否": "F", "×": "F", "f": "F", "false": "F"}
-TAG_SPLIT = re.compile(r"[,，、;；\s]+")
 MAX_STEM, MAX_OPTION, MAX_EXPLANATION = 1000, 300, 2000
 
 
@@ -42,8 +41,7 @@ def visible_clause(member):
     """Questions a secretary or admin may see in the bank."""
     if member.role == "admin":
         own = db.session.get(Committee, member.committee_id)
-        subtree = select(Committee.id).where(Committee.path.like(own.path + "%"))
-        return or_(Question.committee_id.in_(subtree), owner_bank_clause(own))
+        return or_(Question.committee_id.in_(subtree_committee_ids(own.id)), owner_bank_clause(own))
     if member.role == "secretary" and member.branch_id:
         branch = db.session.get(Branch, member.branch_id)
         return owner_bank_clause(branch.committee, branch)
@@ -52,9 +50,7 @@ def visible_clause(member):
 
 def can_edit(member, question):
     """Admins edit their subtree's questions; a secretary only their branch's own."""
-    if member.role == "admin":
-        return in_committee_subtree(member, question.committee_id)
-    return member.role == "secretary" and question.branch_id is not None and question.branch_id == member.branch_id
+    return can_manage_owned(member, question)
 
 
 def question_for(member, question_id, edit=False):
@@ -141,7 +137,7 @@ def _parse_tags(tags):
     if isinstance(tags, (list, tuple)):
         raw = [str(t) for t in tags]
     else:
-        raw = TAG_SPLIT.split(tags or "")
+        raw = split_tags(tags)
     seen = []
     for tag in (t.strip() for t in raw):
         if tag and tag not in seen:
@@ -220,7 +216,7 @@ def create_question(actor, data):
     committee, branch = resolve_owner(actor, data.get("committee_id"), data.get("branch_id"))
     fields = _validated(data)
     if _duplicates(committee, [fields["stem_key"]]):
-        raise Invalid("题库中已有相同题干的题目", code="duplicate_stem", details={"fields": {"stem": ["题干重复"]}})
+        raise Invalid.field("题库中已有相同题干的题目", "stem", "题干重复", code="duplicate_stem")
     question = Question(committee_id=committee.id, branch_id=branch.id if branch else None, created_by_id=actor.id,
                         **fields)
     db.session.add(question)
@@ -241,7 +237,7 @@ def _validated(data, base=None):
     if errors:
         names = {"题型": "kind", "题干": "stem", "选项": "options", "答案": "answer", "解析": "explanation",
                  "标签": "tags", "难度": "difficulty", "来源": "source"}
-        raise Invalid("题目内容不合法", details={"fields": {names[k]: [v] for k, v in errors.items()}})
+        raise Invalid.fields("题目内容不合法", {names[k]: [v] for k, v in errors.items()})
     return fields
 
 
@@ -255,7 +251,7 @@ def update_question(actor, question, data):
         raise Invalid("已停用的题目不能修改", code="question_retired")
     fields = _validated(data, base=question)
     if fields["stem_key"] != question.stem_key and _duplicates(question_committee(question), [fields["stem_key"]]):
-        raise Invalid("题库中已有相同题干的题目", code="duplicate_stem", details={"fields": {"stem": ["题干重复"]}})
+        raise Invalid.field("题库中已有相同题干的题目", "stem", "题干重复", code="duplicate_stem")
     if is_used(question):
         successor = Question(committee_id=question.committee_id, branch_id=question.branch_id,
                              created_by_id=actor.id, **fields)

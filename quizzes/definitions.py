@@ -7,15 +7,12 @@ tables, never an error. `closed_at` is not part of it: it changes, and the membe
 opens_at/closes_at.
 """
 import json
-import logging
 from datetime import datetime
 
-from core.cache import get_redis, key
+from core.cache import best_effort, get_redis, key
 from core.extensions import db
 from quizzes import audience
 from quizzes.models import Quiz
-
-log = logging.getLogger(__name__)
 
 TTL_SECONDS = 7 * 24 * 3600
 SETTINGS = ("id", "title", "week_key", "committee_id", "branch_id", "time_limit_minutes", "max_attempts",
@@ -85,38 +82,30 @@ end
 
 def get_definition(quiz_id):
     """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz."""
-    redis = None
-    try:
-        redis = get_redis()
+    redis, generation = get_redis(), None
+    with best_effort("quiz definition cache unavailable") as cache:  # Redis down or a bad entry: tables are truth
         cached, generation = redis.mget(_cache_key(quiz_id), _generation_key(quiz_id))
         if cached:
             return QuizDef(json.loads(cached))
-    except Exception:  # Redis down or a bad entry: the tables are the truth
-        log.warning("quiz definition cache unavailable", exc_info=True)
-        redis = None
     quiz = db.session.get(Quiz, quiz_id)
     if quiz is None:
         return None
     data = _to_data(quiz)
-    if redis is not None:
-        try:
+    if not cache.failed:
+        with best_effort("quiz definition cache unavailable"):
             redis.eval(_FILL_IF_UNCHANGED, 2, _generation_key(quiz_id), _cache_key(quiz_id), generation or "0",
                        json.dumps(data, ensure_ascii=False), TTL_SECONDS)
-        except Exception:
-            log.warning("quiz definition cache unavailable", exc_info=True)
     return QuizDef(data)
 
 
 def clear_definition(quiz_id):
     """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now."""
-    try:
+    with best_effort("quiz definition cache unavailable; entry expires on its own"):
         pipe = get_redis().pipeline()
         pipe.incr(_generation_key(quiz_id))
         pipe.expire(_generation_key(quiz_id), TTL_SECONDS)
         pipe.delete(_cache_key(quiz_id))
         pipe.execute()
-    except Exception:
-        log.warning("quiz definition cache unavailable; entry expires on its own", exc_info=True)
 
 
 BRANCH_MAP_TTL_SECONDS = 60
@@ -133,31 +122,23 @@ def quiz_id_for_branch(branch_id, week):
     number of branches), dropped whenever a quiz of that week is created or deleted; the short TTL bounds what a
     read racing such a change can leave behind.
     """
-    redis = None
-    try:
-        redis = get_redis()
+    redis = get_redis()
+    with best_effort("quiz lookup cache unavailable") as cache:
         cached = redis.hget(_branch_map_key(week), branch_id)
         if cached is not None:
             return int(cached) or None
-    except Exception:
-        log.warning("quiz lookup cache unavailable", exc_info=True)
-        redis = None
-    if redis is None:
+    if cache.failed:
         return audience.quiz_id_for_branch(branch_id, week)
     found = audience.week_map(week)
-    try:
+    with best_effort("quiz lookup cache unavailable"):
         pipe = redis.pipeline()
         pipe.hset(_branch_map_key(week), mapping={b: q or 0 for b, q in found.items()} or {branch_id: 0})
         pipe.expire(_branch_map_key(week), BRANCH_MAP_TTL_SECONDS, nx=True)
         pipe.execute()
-    except Exception:
-        log.warning("quiz lookup cache unavailable", exc_info=True)
     return found.get(branch_id)
 
 
 def clear_week(week):
     """Forget which quiz each branch takes in a week (a quiz of that week was created or deleted)."""
-    try:
+    with best_effort("quiz lookup cache unavailable; it expires on its own"):
         get_redis().delete(_branch_map_key(week))
-    except Exception:
-        log.warning("quiz lookup cache unavailable; it expires on its own", exc_info=True)

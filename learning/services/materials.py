@@ -2,6 +2,7 @@
 from sqlalchemy import select
 
 from core import audit, clock
+from core.db import after_commit
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from learning.content import render_body
@@ -25,7 +26,7 @@ def _apply_fields(material, data):
 
 def _check_day(day, publishing):
     if publishing and day < clock.today():
-        raise Invalid("不能发布到已经过去的日期", code="day_past", details={"fields": {"day": ["学习日已过"]}})
+        raise Invalid.field("不能发布到已经过去的日期", "day", "学习日已过", code="day_past")
 
 
 def create_material(actor, data):
@@ -88,8 +89,8 @@ def withdraw_material(actor, material, reason):
         raise Conflict("该学习内容已撤回", code="material_withdrawn")
     material.status, material.withdrawn_at, material.withdrawn_reason = "withdrawn", clock.now(), reason
     audit.record(actor, "material.withdraw", "material", material.id, reason=reason)
+    after_commit(forget_all_streaks)
     db.session.commit()
-    forget_all_streaks()
     return decorate_manage([material])[0]
 
 

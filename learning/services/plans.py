@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from core import audit, clock
 from core.errors import Invalid
 from core.extensions import db
-from core.tables import read_upload, reject_rows, row_error
+from core.tables import read_upload, reject_rows, row_error, split_tags
 from learning.models import KIND_LABELS
 from learning.schemas import PlanItemSchema
 from learning.services.materials import _new_material
@@ -18,7 +18,6 @@ from learning.services.visibility import _expand_audience, resolve_audience
 PLAN_HEADERS = ("日期", "标题", "来源", "原文链接", "摘要", "正文", "类型", "预计分钟", "标签")
 PLAN_REQUIRED = ("日期", "标题")
 KIND_BY_LABEL = {**{label: kind for kind, label in KIND_LABELS.items()}, **{k: k for k in KIND_LABELS}}
-TAG_SPLIT = re.compile(r"[,，、;；\s]+")
 
 
 def _plan_audience(actor, args):
@@ -90,7 +89,7 @@ def _parse_plan_row(number, row):
         problems.append(row_error(number, "预计分钟", "应为 1 到 600 之间的整数"))
     else:
         item["estimated_minutes"] = int(minutes)
-    tags = [t for t in TAG_SPLIT.split(row.get("标签", "")) if t]
+    tags = split_tags(row.get("标签", ""))
     if len(tags) > 10 or any(len(t) > 20 for t in tags):
         problems.append(row_error(number, "标签", "最多 10 个标签，每个不超过 20 个字"))
     item["tags"] = tags

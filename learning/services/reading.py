@@ -5,7 +5,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from core import clock
-from core.db import dialect_insert
+from core.db import after_commit, dialect_insert
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.tables import download, to_csv, to_xlsx
@@ -33,7 +33,7 @@ def _filtered(stmt, args):
 def archive(member, args):
     """A select of the material the member can see, newest day first, filtered by dates and search."""
     if args.get("start") and args.get("end") and args["start"] > args["end"]:
-        raise Invalid("开始日期不能晚于结束日期", details={"fields": {"from": ["晚于 to"]}})
+        raise Invalid.field("开始日期不能晚于结束日期", "from", "晚于 to")
     return _filtered(select(Material).where(visible_clause(member)), args).order_by(
         Material.day.desc(), Material.id.desc())
 
@@ -132,11 +132,10 @@ def finish_material(member, material, client_seconds=None):
         else:
             result["points_awarded"], seconds = flipped
             state.update(finished_at=now, seconds=seconds, completed=True, completed_at=now)
-    member_id = member.id  # read before the commit expires the row
+    if state["completed"] and state["completed_at"] == now:  # this report completed it
+        after_commit(forget_streak, member.id)
     db.session.commit()
     result.update(state)
-    if state["completed"] and state["completed_at"] == now:  # this report completed it
-        forget_streak(member_id)
     return result
 
 

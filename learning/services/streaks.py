@@ -1,11 +1,10 @@
 """A member's progress: per-day counts, the reading streak (cached per member in Redis), the history, the ledger."""
 from datetime import timedelta
 
-from redis.exceptions import RedisError
 from sqlalchemy import and_, func, select
 
 from core import clock
-from core.cache import get_redis, key
+from core.cache import best_effort, get_redis, key
 from core.errors import Invalid
 from core.extensions import db
 from learning import rules
@@ -59,24 +58,20 @@ def _past_streak(member, today):
         return 0
     field = f"{today.isoformat()}:{member.branch_id}"
     cached = epoch = None
-    try:
-        redis = get_redis()
+    redis = get_redis()
+    with best_effort("streak cache unavailable") as cache:
         epoch, cached = redis.pipeline(transaction=False).get(STREAK_EPOCH).hget(_streak_key(member.id), field) \
             .execute()
-    except RedisError:
-        redis = None
     if cached is not None:
         cached_epoch, _, value = cached.partition(":")
         if cached_epoch == (epoch or "0"):
             return int(value)
     totals, on_day = _streak_days(member, today - timedelta(days=STREAK_LOOKBACK_DAYS), today - timedelta(days=1))
     value = rules.streak(today, totals, on_day)
-    if redis is not None:
-        try:
+    if not cache.failed:
+        with best_effort("streak cache unavailable"):
             redis.pipeline(transaction=False).hset(_streak_key(member.id), field, f"{epoch or '0'}:{value}") \
                 .expire(_streak_key(member.id), STREAK_TTL_SECONDS).execute()
-        except RedisError:
-            pass
     return value
 
 
@@ -106,18 +101,14 @@ def _streak_key(member_id):
 
 def forget_streak(member_id):
     """Drop a member's cached streak (after a completion was committed)."""
-    try:
+    with best_effort("streak cache unavailable; the entry expires on its own"):
         get_redis().delete(_streak_key(member_id))
-    except RedisError:
-        pass
 
 
 def forget_all_streaks():
     """Invalidate every cached streak (after material was withdrawn)."""
-    try:
+    with best_effort("streak cache unavailable; entries expire on their own"):
         get_redis().incr(STREAK_EPOCH)
-    except RedisError:
-        pass
 
 
 def my_reading(member, args):
@@ -126,9 +117,9 @@ def my_reading(member, args):
     end = min(args.get("end") or today, today)
     start = args.get("start") or end - timedelta(days=29)
     if start > end:
-        raise Invalid("开始日期不能晚于结束日期", details={"fields": {"from": ["晚于 to"]}})
+        raise Invalid.field("开始日期不能晚于结束日期", "from", "晚于 to")
     if (end - start).days > 366:
-        raise Invalid("一次最多查询 366 天", details={"fields": {"from": ["范围过大"]}})
+        raise Invalid.field("一次最多查询 366 天", "from", "范围过大")
     totals, done, on_day = _day_counts(member, start, end)
     days = [{"day": d, "total": totals[d], "completed": done.get(d, 0), "completed_on_day": on_day.get(d, 0)}
             for d in sorted(totals, reverse=True)]

@@ -24,20 +24,12 @@ def visible_clause(member, today=None):
 
 def can_manage(actor, material):
     """Secretaries manage their own branch's items; admins whatever belongs to their committee subtree."""
-    if actor.role == "admin":
-        return scope.in_committee_subtree(actor, material.committee_id)
-    if actor.role == "secretary":
-        return material.branch_id is not None and material.branch_id == actor.branch_id
-    return False
+    return scope.can_manage_owned(actor, material)
 
 
 def managed_clause(actor):
     """A WHERE clause over Material limiting rows to those the actor manages."""
-    if actor.role == "admin":
-        return Material.committee_id.in_(scope.subtree_committee_ids(actor.committee_id))
-    if actor.role == "secretary" and actor.branch_id:
-        return Material.branch_id == actor.branch_id
-    return literal(False)
+    return scope.owned_managed_clause(actor, Material)
 
 
 def material_for_member(member, material_id, body=True):

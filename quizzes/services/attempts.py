@@ -2,10 +2,9 @@
 from datetime import timedelta
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.exc import IntegrityError
 
 from core import clock
-from core.db import dialect_insert
+from core.db import dialect_insert, inserted, locked
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -100,16 +99,13 @@ def start_attempt(member, quiz_id):
     attempt = Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=used + 1,
                       order=grading.shuffled_order(order_seed(quiz.id, member.id, used + 1), questions),
                       answers={}, started_at=now, deadline_at=deadline)
-    db.session.add(attempt)
-    try:
-        _commit_keeping(attempt)
-    except IntegrityError:
+    if not inserted(attempt):
         # The phone retried while the first request was still running: hand back that attempt.
-        db.session.rollback()
         current = _in_progress(quiz.id, member.id)
         if current is None:
             raise Conflict("作答次数已用完", code="no_attempts_left")
         return current, False
+    _commit_keeping(attempt)
     return attempt, True
 
 
@@ -174,7 +170,7 @@ def _merge(attempt, quiz, answers):
         if reason:
             problems[str(qid)] = [reason]
     if problems:
-        raise Invalid("答案格式不正确", code="invalid_answers", details={"fields": problems})
+        raise Invalid.fields("答案格式不正确", problems, code="invalid_answers")
     merged = dict(attempt.answers or {})
     merged.update({str(k): v for k, v in answers.items()})
     attempt.answers = merged
@@ -271,8 +267,8 @@ def grade_left_open(quiz, now, *where):
     or all of them when the quiz closes. `quiz` is a Quiz or its cached definition. A row submitted meanwhile no
     longer matches once its lock is granted, so it is left alone.
     """
-    left_open = (select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.status == "in_progress", *where)
-                 .order_by(Attempt.id).with_for_update().execution_options(populate_existing=True))
+    left_open = locked(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.status == "in_progress", *where)
+                       .order_by(Attempt.id))
     for attempt in db.session.scalars(left_open).all():
         grade_attempt(attempt, quiz, now)
 

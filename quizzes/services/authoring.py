@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import after_commit, commit_or_conflict, lock_row
 from core.errors import Conflict, Forbidden, Invalid
 from core.extensions import db
 from members.models import Branch, Committee
@@ -46,27 +46,27 @@ def create_quiz(actor, data, committee_id=None, branch_id=None):
     _flush_or_week_taken(week)
     audit.record(actor, "quiz.create", "quiz", quiz.id, week_key=week, questions=len(questions),
                  assembled=assembly is not None)
+    after_commit(definitions.clear_week, week)
     db.session.commit()
-    definitions.clear_week(week)
     return quiz
 
 
 def _week_monday(week):
     """The Monday of a week key, or 422."""
     if not WEEK_RE.match(week):
-        raise Invalid("周次格式应为 2026-W48", details={"fields": {"week_key": ["格式不正确"]}})
+        raise Invalid.field("周次格式应为 2026-W48", "week_key", "格式不正确")
     try:
         return clock.monday_of_week_key(week)
     except ValueError:
-        raise Invalid("周次不存在", details={"fields": {"week_key": ["周次不存在"]}})
+        raise Invalid.field("周次不存在", "week_key", "周次不存在")
 
 
 def _check_window(opens_at, closes_at):
     """A quiz's window: aware times, closing after it opens and after now."""
     if opens_at.tzinfo is None or closes_at.tzinfo is None:
-        raise Invalid("时间须带时区", details={"fields": {"opens_at": ["须带时区"]}})
+        raise Invalid.field("时间须带时区", "opens_at", "须带时区")
     if closes_at <= opens_at:
-        raise Invalid("结束时间须晚于开始时间", details={"fields": {"closes_at": ["须晚于开始时间"]}})
+        raise Invalid.field("结束时间须晚于开始时间", "closes_at", "须晚于开始时间")
     if closes_at <= clock.now():
         raise Invalid("不能为已经结束的周次出题", code="week_past")
 
@@ -81,11 +81,7 @@ def _check_week_free(scope_key, week, quiz_id=None):
 
 def _flush_or_week_taken(week):
     # Two writers passed the check at once: the unique (scope_key, week_key) lets one through.
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"{week} 已有测验", code="quiz_exists")
+    commit_or_conflict(Conflict(f"{week} 已有测验", code="quiz_exists"), flush=True)
 
 
 def _pick_questions(committee, branch, data, monday):
@@ -97,7 +93,7 @@ def _pick_questions(committee, branch, data, monday):
         avoid = data.get("avoid_weeks", current_app.config["QUIZ_AVOID_WEEKS"])
         questions = assemble(committee, bank, data["rules"], monday, avoid, data.get("seed"))
         return questions, {"rules": data["rules"], "avoid_weeks": avoid}
-    raise Invalid("请选择题目或给出组卷规则", details={"fields": {"question_ids": ["与 rules 二选一"]}})
+    raise Invalid.field("请选择题目或给出组卷规则", "question_ids", "与 rules 二选一")
 
 
 def _scores(points, count, pass_percent):
@@ -108,7 +104,7 @@ def _scores(points, count, pass_percent):
 
 def _hand_picked(ids, bank):
     if len(ids) != len(set(ids)) or len(ids) > MAX_QUESTIONS:
-        raise Invalid("题目重复或过多", details={"fields": {"question_ids": [f"不重复，最多 {MAX_QUESTIONS} 题"]}})
+        raise Invalid.field("题目重复或过多", "question_ids", f"不重复，最多 {MAX_QUESTIONS} 题")
     found = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids), bank,
                                                                          Question.status == "active"))}
     missing = [i for i in ids if i not in found]
@@ -157,9 +153,9 @@ def delete_quiz(actor, quiz):
     audit.record(actor, "quiz.delete", "quiz", quiz.id, week_key=quiz.week_key)
     quiz_id, week = quiz.id, quiz.week_key
     db.session.delete(quiz)
+    after_commit(definitions.clear_definition, quiz_id)
+    after_commit(definitions.clear_week, week)
     db.session.commit()
-    definitions.clear_definition(quiz_id)
-    definitions.clear_week(week)
 
 
 # Once a quiz is open a member may be starting it at any moment, so only what cannot change a result may move.
@@ -171,8 +167,7 @@ def update_quiz(actor, quiz, data):
     if not can_edit_quiz(actor, quiz):
         raise Forbidden("只能修改本支部或本党委的测验")
     # The row is locked so two editors, or an edit and a delete, take turns and each checks the latest row.
-    quiz = db.session.scalar(select(Quiz).where(Quiz.id == quiz.id).with_for_update()
-                             .execution_options(populate_existing=True))
+    quiz = lock_row(Quiz, quiz.id)
     now = clock.now()
     if quiz.closed_at is not None or quiz.phase(now) == "closed":
         raise Conflict("测验已结束，成绩已确定，不能再修改", code="quiz_closed")
@@ -198,12 +193,12 @@ def update_quiz(actor, quiz, data):
 
         details["notified"] = notify_quiz_close_moved(quiz, before["closes_at"])
     audit.record(actor, "quiz.update", "quiz", quiz.id, week_key=quiz.week_key, changes=changes, **details)
-    db.session.commit()
     # The member flow reads the cached definition: drop it so the next read sees the new settings.
-    definitions.clear_definition(quiz.id)
+    after_commit(definitions.clear_definition, quiz.id)
     if "week_key" in changes:
-        definitions.clear_week(before["week_key"])
-        definitions.clear_week(after["week_key"])
+        after_commit(definitions.clear_week, before["week_key"])
+        after_commit(definitions.clear_week, after["week_key"])
+    db.session.commit()
     return quiz
 
 
@@ -275,15 +270,14 @@ def _update_open_quiz(quiz, data, before, started, now):
     if refused:
         message, code = (("已有党员作答，只能修改标题和结束时间", "quiz_started") if started
                          else ("测验已开放，只能修改标题和结束时间", "quiz_open"))
-        raise Conflict(message, code=code, details={"fields": {name: ["测验开放后不能修改"] for name in refused}})
+        raise Conflict.fields(message, {name: ["测验开放后不能修改"] for name in refused}, code=code)
     if "title" in data:
         quiz.title = data["title"]
     closes_at = data.get("closes_at", quiz.closes_at)
     if closes_at == quiz.closes_at:
         return
     if closes_at <= now:
-        raise Conflict("测验进行中，结束时间不能早于现在", code="closes_in_past",
-                       details={"fields": {"closes_at": ["须晚于现在"]}})
+        raise Conflict.field("测验进行中，结束时间不能早于现在", "closes_at", "须晚于现在", code="closes_in_past")
     _check_window(quiz.opens_at, closes_at)
     quiz.closes_at = closes_at
     # An attempt never outlasts its quiz: deadlines capped by the old close move with it, either way.

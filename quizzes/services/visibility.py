@@ -5,10 +5,10 @@ Who takes and who manages a quiz is quizzes/audience.py's one rule; this module 
 from sqlalchemy import and_, or_, select
 
 from core import clock
-from core.errors import AppError, NotFound
+from core.errors import Forbidden, NotFound
 from core.extensions import db
 from members.models import Branch, Committee
-from members.scope import in_committee_subtree, managed_branch_ids
+from members.scope import in_committee_subtree, managed_branch_ids, subtree_committee_ids
 from quizzes import audience, definitions
 from quizzes.audience import audience_branch_ids
 from quizzes.bank import ancestor_ids
@@ -42,8 +42,8 @@ def quiz_for_taker(member, quiz_id):
     if not _member_can_see(member, row):
         raise NotFound("测验不存在")
     if audience.is_quiz_manager(member, row):
-        raise AppError("你管理本测验、可查看答案，因此不参加作答，也不计入统计", code="not_in_audience", status=403)
-    raise AppError("本测验不面向你所在的支部", code="not_in_audience", status=403)
+        raise Forbidden("你管理本测验、可查看答案，因此不参加作答，也不计入统计", code="not_in_audience")
+    raise Forbidden("本测验不面向你所在的支部", code="not_in_audience")
 
 
 def can_manage_quiz(member, quiz):
@@ -80,8 +80,7 @@ def list_quizzes(member, week=None):
     """A select of quizzes a secretary or admin may see, newest week first."""
     if member.role == "admin":
         own = db.session.get(Committee, member.committee_id)
-        subtree = select(Committee.id).where(Committee.path.like(own.path + "%"))
-        clause = or_(Quiz.committee_id.in_(subtree),
+        clause = or_(Quiz.committee_id.in_(subtree_committee_ids(own.id)),
                      and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(ancestor_ids(own))))
     else:
         branch = db.session.get(Branch, member.branch_id)

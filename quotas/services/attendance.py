@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core import audit, clock
 from core.cache import get_redis, key
 from core.db import dialect_insert
-from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from core.extensions import db
 from learning import points
 from members.models import Member
@@ -32,8 +32,7 @@ def mark_attendance(actor, exchange, member_ids):
                                                           _audience_clause(exchange))))
     unknown = [m for m in member_ids if m not in found]
     if unknown:
-        raise Invalid("只能登记本支部（共享交流为本党委）的在册党员",
-                      details={"fields": {"member_ids": [f"无效的党员：{unknown}"]}})
+        raise Invalid.field("只能登记本支部（共享交流为本党委）的在册党员", "member_ids", f"无效的党员：{unknown}")
     speakers = {s.member_id for s in exchange.speakers} & set(member_ids)
     if speakers:
         raise Conflict("主讲人不计为本场交流的参加者", code="speaker_not_attendee",
@@ -130,8 +129,7 @@ def _guard_guessing(member):
     failures = get_redis().get(_guess_key(member))
     if failures is not None and int(failures) >= current_app.config["QUOTA_CHECKIN_MAX_WRONG"]:
         ttl = get_redis().ttl(_guess_key(member))
-        raise AppError("签到码错误次数过多，请稍后再试", code="rate_limited", status=429,
-                       details={"retry_after": max(int(ttl), 1)})
+        raise RateLimited("签到码错误次数过多，请稍后再试", details={"retry_after": max(int(ttl), 1)})
 
 
 def _count_wrong_code(member):

@@ -1,9 +1,9 @@
 """Book reports (读书): submitting, revising and reviewing one, and the lists of a branch and a member."""
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import commit_or_conflict, inserted, lock_row
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -12,7 +12,6 @@ from members.scope import can_manage_branch
 from quotas import rules
 from quotas.models import BookReport
 from quotas.services.exchanges import _require_reason
-from quotas.services.policy import _commit_or_conflict
 
 
 def book_for(viewer, report_id, manage=False):
@@ -36,18 +35,18 @@ def _book_fields(data):
     if data.get("isbn"):
         isbn = rules.normalise_isbn(data["isbn"])
         if isbn is None:
-            raise Invalid("ISBN 校验失败，请核对书号", code="isbn_invalid",
-                          details={"fields": {"isbn": ["ISBN-10 或 ISBN-13 校验位不正确"]}})
+            raise Invalid.field("ISBN 校验失败，请核对书号", "isbn", "ISBN-10 或 ISBN-13 校验位不正确",
+                                code="isbn_invalid")
     minimum = current_app.config["QUOTA_REFLECTION_MIN_CHARS"]
     if rules.reflection_length(data["reflection"]) < minimum:
-        raise Invalid(f"读书心得不少于 {minimum} 字", code="reflection_too_short",
-                      details={"fields": {"reflection": [f"不少于 {minimum} 字（不计空白）"]}})
+        raise Invalid.field(f"读书心得不少于 {minimum} 字", "reflection", f"不少于 {minimum} 字（不计空白）",
+                            code="reflection_too_short")
     finished = data["finished_on"]
     today = clock.today()
     if finished > today:
-        raise Invalid("读完日期不能晚于今天", details={"fields": {"finished_on": ["不能晚于今天"]}})
+        raise Invalid.field("读完日期不能晚于今天", "finished_on", "不能晚于今天")
     if finished.year < today.year - 1:
-        raise Invalid("只能报告今年或去年读完的书", details={"fields": {"finished_on": ["年份过早"]}})
+        raise Invalid.field("只能报告今年或去年读完的书", "finished_on", "年份过早")
     title, author = data["title"].strip(), data["author"].strip()
     return {"title": title, "author": author, "isbn": isbn, "finished_on": finished,
             "reflection": data["reflection"].strip(), "year": finished.year,
@@ -61,11 +60,7 @@ def submit_book(member, data):
     if existing is not None:
         return _existing_book(existing, fields), False
     report = BookReport(member_id=member.id, status="pending", submitted_at=clock.now(), **fields)
-    db.session.add(report)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same report racing in twice from a flaky network
-        db.session.rollback()
+    if not inserted(report, commit=True):  # the same report racing in twice from a flaky network
         existing = _same_book(member.id, fields["year"], fields["book_key"])
         return _existing_book(existing, fields), False
     return report, True
@@ -99,7 +94,7 @@ def revise_book(member, report, data):
         report.revisions += 1
     report.status, report.submitted_at = "pending", clock.now()
     report.reviewed_by_id = report.reviewed_at = None
-    _commit_or_conflict("本年度已报告过这本书，同一本书一年内只计一次")
+    commit_or_conflict(Conflict("本年度已报告过这本书，同一本书一年内只计一次", code="concurrent_update"))
     return report
 
 
@@ -111,8 +106,7 @@ def review_book(actor, report, approve, reason=None):
 
     _require_reason(approve, reason)
     # Locked so two reviewers clicking at once cannot both pass the pending check.
-    report = db.session.scalar(select(BookReport).where(BookReport.id == report.id)
-                               .with_for_update(of=BookReport).execution_options(populate_existing=True))
+    report = lock_row(BookReport, report.id)
     if report.status != "pending":
         raise Conflict("该读书报告不在待审核状态", code="already_reviewed", details={"status": report.status})
     report.status = "approved" if approve else "rejected"

@@ -3,9 +3,9 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import inserted, lock_row
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -96,7 +96,7 @@ def create_exchange(actor, data):
     """
     branch_id = data.pop("branch_id", None) or actor.branch_id
     if branch_id is None:
-        raise Invalid("请指定主办支部", details={"fields": {"branch_id": ["必填"]}})
+        raise Invalid.field("请指定主办支部", "branch_id", "必填")
     branch = db.session.get(Branch, branch_id)
     if branch is None:
         raise NotFound()
@@ -115,15 +115,11 @@ def create_exchange(actor, data):
                         proposed_by_id=None if approves else actor.id, checkin_salt=secrets.token_hex(8), **data)
     if approves:
         exchange.reviewed_by_id, exchange.reviewed_at = actor.id, clock.now()
-    db.session.add(exchange)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same request racing in twice
-        db.session.rollback()
+    if not inserted(exchange):  # the same request racing in twice
         return _existing_exchange(actor, _same_exchange(branch.id, data["starts_at"], data["title"])), False
     _set_speakers(exchange, speaker_ids)
     if not speaker_ids and not exchange.guest_speakers:
-        raise Invalid("请填写主讲人", details={"fields": {"speaker_ids": ["至少一位主讲人"]}})
+        raise Invalid.field("请填写主讲人", "speaker_ids", "至少一位主讲人")
     _settle(exchange)  # a back-dated record is paid at once; one still to come, by the settle job after its end
     if manager:
         audit.record(actor, "quota.exchange_create", "exchange", exchange.id, title=exchange.title)
@@ -177,7 +173,7 @@ def update_exchange(actor, exchange, changes):
             for member_id in before - after:
                 points.revoke(_talk_key(exchange.id, member_id))
     if not exchange.speakers and not exchange.guest_speakers:
-        raise Invalid("请填写主讲人", details={"fields": {"speaker_ids": ["至少一位主讲人"]}})
+        raise Invalid.field("请填写主讲人", "speaker_ids", "至少一位主讲人")
     _settle(exchange)
     if can_manage_exchange(actor, exchange):
         audit.record(actor, "quota.exchange_update", "exchange", exchange.id, fields=sorted(changes))
@@ -187,14 +183,13 @@ def update_exchange(actor, exchange, changes):
 
 def _require_reason(approve, reason):
     if not approve and not (reason or "").strip():
-        raise Invalid("退回时请填写原因", details={"fields": {"reason": ["退回时必填"]}})
+        raise Invalid.field("退回时请填写原因", "reason", "退回时必填")
 
 
 def review_exchange(actor, exchange, approve, reason=None):
     """Approve a proposed exchange (its speakers' talks then count) or reject it with a reason."""
     _require_reason(approve, reason)
-    exchange = db.session.scalar(select(Exchange).where(Exchange.id == exchange.id)
-                                 .with_for_update(of=Exchange).execution_options(populate_existing=True))
+    exchange = _locked(exchange)
     _refuse_cancelled(exchange)
     if exchange.status != "pending":
         raise Conflict("该交流已审核", code="already_reviewed", details={"status": exchange.status})
@@ -229,7 +224,7 @@ def cancel_exchange(actor, exchange, reason=None):
     reason = (reason or "").strip() or None
     # Cancelling one that has begun rewrites what already counted: the record has to say why.
     if exchange.status == "approved" and clock.now() >= exchange.starts_at and reason is None:
-        raise Invalid("交流已开始或已举行，取消时请填写原因", details={"fields": {"reason": ["已开始的交流取消时必填"]}})
+        raise Invalid.field("交流已开始或已举行，取消时请填写原因", "reason", "已开始的交流取消时必填")
     speaker_ids = [s.member_id for s in exchange.speakers]
     attendee_ids = list(db.session.scalars(select(Attendance.member_id).where(Attendance.exchange_id == exchange.id)
                                            .order_by(Attendance.member_id)))
@@ -250,12 +245,7 @@ def cancel_exchange(actor, exchange, reason=None):
 
 def _locked(exchange, share=False):
     """Re-read an exchange under a row lock (FOR SHARE with share=True); SQLite's writers are serial anyway."""
-    return _locked_id(exchange.id, share)
-
-
-def _locked_id(exchange_id, share=False):
-    return db.session.scalar(select(Exchange).where(Exchange.id == exchange_id)
-                             .with_for_update(of=Exchange, read=share).execution_options(populate_existing=True))
+    return lock_row(Exchange, exchange.id, share)
 
 
 def _own_exchange(actor, exchange):
@@ -276,14 +266,14 @@ def _refuse_cancelled(exchange):
 
 def _check_window(starts_at, ends_at):
     if ends_at <= starts_at:
-        raise Invalid("结束时间应晚于开始时间", details={"fields": {"ends_at": ["应晚于开始时间"]}})
+        raise Invalid.field("结束时间应晚于开始时间", "ends_at", "应晚于开始时间")
     if ends_at - starts_at > timedelta(hours=MAX_EXCHANGE_HOURS):
-        raise Invalid(f"一次交流不应超过 {MAX_EXCHANGE_HOURS} 小时", details={"fields": {"ends_at": ["时间过长"]}})
+        raise Invalid.field(f"一次交流不应超过 {MAX_EXCHANGE_HOURS} 小时", "ends_at", "时间过长")
 
 
 def _check_where(place, online_url):
     if not place and not online_url:
-        raise Invalid("请填写地点或线上链接", details={"fields": {"place": ["地点或线上链接至少填一项"]}})
+        raise Invalid.field("请填写地点或线上链接", "place", "地点或线上链接至少填一项")
 
 
 def _local_year(moment):
@@ -292,17 +282,16 @@ def _local_year(moment):
 
 def _set_speakers(exchange, member_ids):
     if len(set(member_ids)) != len(member_ids):
-        raise Invalid("主讲人重复", details={"fields": {"speaker_ids": ["不能重复"]}})
+        raise Invalid.field("主讲人重复", "speaker_ids", "不能重复")
     if len(exchange.speakers) + len(member_ids) > MAX_SPEAKERS:
-        raise Invalid(f"主讲人最多 {MAX_SPEAKERS} 位", details={"fields": {"speaker_ids": ["过多"]}})
+        raise Invalid.field(f"主讲人最多 {MAX_SPEAKERS} 位", "speaker_ids", "过多")
     if not member_ids:
         return
     found = set(db.session.scalars(select(Member.id).where(Member.id.in_(member_ids), Member.active.is_(True),
                                                           _audience_clause(exchange))))
     unknown = [m for m in member_ids if m not in found]
     if unknown:
-        raise Invalid("主讲人须为本支部（共享交流为本党委）的在册党员",
-                      details={"fields": {"speaker_ids": [f"无效的党员：{unknown}"]}})
+        raise Invalid.field("主讲人须为本支部（共享交流为本党委）的在册党员", "speaker_ids", f"无效的党员：{unknown}")
     attending = list(db.session.scalars(select(Attendance.member_id).where(
         Attendance.exchange_id == exchange.id, Attendance.member_id.in_(member_ids))))
     if attending:
@@ -362,7 +351,7 @@ def settle_held_exchanges():
                              .order_by(Exchange.ends_at, Exchange.id)).all()
     settled = 0
     for exchange_id in ids:
-        exchange = _locked_id(exchange_id)
+        exchange = lock_row(Exchange, exchange_id)
         if exchange.settled_at is None and exchange.status == "approved":  # not settled or cancelled meanwhile
             _settle(exchange)
             settled += 1

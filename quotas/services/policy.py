@@ -1,8 +1,8 @@
 """Setting the yearly quotas: a committee's policy, a branch's override, clearing it."""
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit
+from core.db import commit_or_conflict
 from core.errors import Conflict
 from core.extensions import db
 from quotas import stats
@@ -18,7 +18,7 @@ def set_committee_policy(actor, committee, values):
     """Set (create or replace) a committee's quotas for a year."""
     row = _upsert_policy(QuotaPolicy, {"committee_id": committee.id}, actor, values)
     audit.record(actor, "quota.policy_set", "committee", committee.id, **values)
-    _commit_or_conflict("配额设置正被同时修改，请重试")
+    commit_or_conflict(Conflict("配额设置正被同时修改，请重试", code="concurrent_update"))
     return stats.policy_dict(row, "committee")
 
 
@@ -26,7 +26,7 @@ def set_branch_policy(actor, branch, values):
     """Override a branch's quotas for a year."""
     row = _upsert_policy(BranchQuotaPolicy, {"branch_id": branch.id}, actor, values)
     audit.record(actor, "quota.branch_policy_set", "branch", branch.id, **values)
-    _commit_or_conflict("配额设置正被同时修改，请重试")
+    commit_or_conflict(Conflict("配额设置正被同时修改，请重试", code="concurrent_update"))
     return stats.policy_dict(row, "branch")
 
 
@@ -50,11 +50,3 @@ def _upsert_policy(model, owner, actor, values):
     row.talks, row.attends, row.books = values["talks"], values["attends"], values["books"]
     row.updated_by_id = actor.id
     return row
-
-
-def _commit_or_conflict(message):
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message, code="concurrent_update")

@@ -1,8 +1,8 @@
 """The tally: a member's progress against the year's quotas, the branch board, its exports and postings (公示)."""
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.db import inserted
 from core.errors import NotFound
 from core.extensions import db
 from core.tables import download, to_csv, to_xlsx
@@ -78,11 +78,7 @@ def post_tally(branch, actor=None, year=None):
     posting = QuotaPosting(branch_id=branch.id, year=year, period=period, posted_at=clock.now(),
                            posted_by_id=getattr(actor, "id", None), policy=tally["policy"], rows=tally["members"],
                            member_count=tally["member_count"], complete_count=tally["complete_count"])
-    db.session.add(posting)
-    try:
-        db.session.flush()
-    except IntegrityError:  # two secretaries (or the scheduler) posting the same month at once
-        db.session.rollback()
+    if not inserted(posting):  # two secretaries (or the scheduler) posting the same month at once
         return _posting(branch.id, year, period), False
     if actor is not None:
         audit.record(actor, "quota.post", "branch", branch.id, year=year, period=period, posting_id=posting.id)
