@@ -37,10 +37,10 @@ function present(current) {
 }
 
 Component({
-  data: { loading: true, error: '', notice: '', view: null },
+  data: { loading: true, error: '', notice: '', quizId: 0, view: null },
   methods: {
     onLoad(query) {
-      this.quizId = query && query.id ? query.id : '';
+      this.setData({ quizId: Number((query && query.id) || 0) });
     },
 
     onShow() {
@@ -55,13 +55,13 @@ Component({
       try {
         let current = null;
         let notice = '';
-        if (this.quizId) {
+        if (this.data.quizId) {
           try {
-            current = await api.get(`/me/quizzes/${this.quizId}`);
+            current = await api.get(`/me/quizzes/${this.data.quizId}`);
           } catch (err) {
             if (err.status !== 403 && err.status !== 404) throw err;
             notice = err.message;
-            this.quizId = ''; // the server said no: from now on this is the week's tab
+            this.setData({ quizId: 0 }); // the server said no: from now on this is the week's tab
           }
         }
         if (!current) current = await api.get('/quizzes/current');
