@@ -90,7 +90,8 @@ def checkin_code(exchange):
     _require_approved(exchange)
     code = rules.checkin_code(current_app.config["SECRET_KEY"], exchange.id, exchange.checkin_salt)
     opens, closes = checkin_window(exchange)
-    return {"code": code, "qr_payload": rules.qr_payload(exchange.id, code), "valid_from": opens,
+    payload = rules.qr_payload(exchange.id, code)
+    return {"code": code, "qr_payload": payload, "qr_image": rules.qr_image(payload), "valid_from": opens,
             "valid_until": closes}
 
 
