@@ -239,7 +239,19 @@ def _branch_ids(quiz, branch_id):
 @bp.response(200, CurrentSchema)
 def current_quiz():
     """This member's quiz for this week and their state in it."""
-    state = services.current_state(current_member())
+    return _state_shown(services.current_state(current_member()))
+
+
+@bp.get("/me/quizzes/<int:quiz_id>")
+@login_required()
+@bp.response(200, CurrentSchema)
+def my_quiz(quiz_id):
+    """This member's state in one quiz of theirs, as /quizzes/current shows the week's (a push links to it);
+    404 if not theirs to see, 403 if they are not in its audience."""
+    return _state_shown(services.current_state(current_member(), quiz_id))
+
+
+def _state_shown(state):
     if state["attempt"] is not None:
         state["attempt"] = {"id": state["attempt"].id, "deadline_at": state["attempt"].deadline_at,
                             "seconds_left": services.seconds_left(state["attempt"])}

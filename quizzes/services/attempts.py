@@ -17,18 +17,23 @@ from quizzes.services.visibility import quiz_for_taker
 
 # --- the member's week -----------------------------------------------------------------------------
 
-def current_state(member):
-    """This member's quiz this week and where they are in it (reads only; an expired attempt is graded first)."""
+def current_state(member, quiz_id=None):
+    """This member's quiz this week, or the quiz `quiz_id` (404/403 unless theirs to take), and where they are in it
+    (reads only; an expired attempt is graded first)."""
     now = clock.now()
     week = clock.week_key()
     state = {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0,
              "attempts_left": 0, "attempt": None, "result": None}
-    quiz_id = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
-    if quiz_id is None:
-        return state
-    quiz = definitions.get_definition(quiz_id)
-    if audience.is_quiz_manager(member, quiz):  # its managers read its answers, so they do not take it
-        return state
+    if quiz_id is not None:
+        quiz = quiz_for_taker(member, quiz_id)
+        state["week_key"] = quiz.week_key
+    else:
+        quiz_id = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
+        if quiz_id is None:
+            return state
+        quiz = definitions.get_definition(quiz_id)
+        if audience.is_quiz_manager(member, quiz):  # its managers read its answers, so they do not take it
+            return state
     attempts, result = _week_rows(quiz.id, member.id)
     in_progress = next((a for a in attempts if a.status == "in_progress"), None)
     if in_progress is not None and in_progress.deadline_at < now - grace():

@@ -80,6 +80,7 @@ POLICY = {
     ("GET", f"{API}/quizzes"): MANAGERS,
     ("GET", f"{API}/quizzes/current"): ANY,
     ("GET", f"{API}/me/quizzes"): ANY,
+    ("GET", f"{API}/me/quizzes/<int:quiz_id>"): A_TAKERS,
     ("GET", f"{API}/quizzes/<int:quiz_id>"): A_MANAGERS,
     ("PATCH", f"{API}/quizzes/<int:quiz_id>"): A_MANAGERS,
     ("DELETE", f"{API}/quizzes/<int:quiz_id>"): A_MANAGERS,

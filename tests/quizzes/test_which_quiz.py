@@ -54,3 +54,25 @@ def test_a_new_quiz_of_the_week_is_seen_at_once(client, login, org, frozen):
     assert created.status_code == 201
     body = client.get("/api/v1/quizzes/current", headers=login(org.member_a)).get_json()
     assert body["quiz"]["id"] == created.get_json()["id"]
+
+
+def test_a_member_reads_one_quiz_of_theirs_by_id_and_is_refused_the_others(client, login, org, frozen):
+    """GET /me/quizzes/<id> (a push's ?id=): the member's state in that quiz as /quizzes/current shows the week's;
+    404 for a quiz not theirs to see, 403 for its managers."""
+    frozen("2026-11-23 08:00")
+    bank = [q.id for q in make_bank(org.committee_a)]
+    created = client.post(f"/api/v1/branches/{org.branch_a.id}/quizzes", headers=login(org.secretary_a),
+                          json={"week_key": WEEK, "question_ids": bank})
+    assert created.status_code == 201, created.get_json()
+    quiz_id = created.get_json()["id"]
+
+    mine = client.get(f"/api/v1/me/quizzes/{quiz_id}", headers=login(org.member_a))
+    assert mine.status_code == 200
+    assert mine.get_json() == client.get("/api/v1/quizzes/current", headers=login(org.member_a)).get_json()
+    assert mine.get_json()["quiz"]["id"] == quiz_id
+
+    other = client.get(f"/api/v1/me/quizzes/{quiz_id}", headers=login(org.member_b))
+    assert other.status_code == 404 and other.get_json()["message"] == "测验不存在"
+    assert client.get("/api/v1/me/quizzes/999999", headers=login(org.member_a)).status_code == 404
+    managed = client.get(f"/api/v1/me/quizzes/{quiz_id}", headers=login(org.secretary_a))
+    assert managed.status_code == 403 and managed.get_json()["code"] == "not_in_audience"

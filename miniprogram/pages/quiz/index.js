@@ -1,4 +1,6 @@
 // 测验 (tab): this week's quiz and where the member stands — start, resume, see the result — and past quizzes.
+// A push opens it with ?id=N: that quiz as the member stands in it (GET /me/quizzes/N); when the server refuses it
+// (not theirs: 404, not in its audience: 403) its Chinese message is shown above this week's quiz.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
 
@@ -35,8 +37,12 @@ function present(current) {
 }
 
 Component({
-  data: { loading: true, error: '', view: null },
+  data: { loading: true, error: '', notice: '', quizId: 0, view: null },
   methods: {
+    onLoad(query) {
+      this.setData({ quizId: Number((query && query.id) || 0) });
+    },
+
     onShow() {
       this.load();
     },
@@ -47,8 +53,19 @@ Component({
 
     async load() {
       try {
-        const current = await api.get('/quizzes/current');
-        this.setData({ loading: false, error: '', view: present(current) });
+        let current = null;
+        let notice = '';
+        if (this.data.quizId) {
+          try {
+            current = await api.get(`/me/quizzes/${this.data.quizId}`);
+          } catch (err) {
+            if (err.status !== 403 && err.status !== 404) throw err;
+            notice = err.message;
+            this.setData({ quizId: 0 }); // the server said no: from now on this is the week's tab
+          }
+        }
+        if (!current) current = await api.get('/quizzes/current');
+        this.setData({ loading: false, error: '', notice, view: present(current) });
       } catch (err) {
         this.setData({ loading: false, error: err.message });
       }

@@ -1,17 +1,12 @@
 // Turn a rendered page (miniprogram-simulate's DOM) and its WXSS into a standalone HTML page that looks like the
-// phone: rpx converted at 375 px wide (750 rpx = 375 px), a navigation bar, the tab bar on tab pages, and CSS
+// phone: rpx converted at 375 px wide (750 rpx = 375 px), a navigation bar, app.json's tab bar with its icons on tab pages, and CSS
 // approximations of the built-in components. For a person's look, not a fidelity test.
 const fs = require('node:fs');
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 const WIDTH = 375;
 const RPX = WIDTH / 750;
-const TABS = [
-  { path: 'pages/study/index', text: '学习' },
-  { path: 'pages/quiz/index', text: '测验' },
-  { path: 'pages/quota/index', text: '1+4+1' },
-  { path: 'pages/me/index', text: '我的' },
-];
 // Built-in components that miniprogram-simulate leaves as bare tags, and the stand-ins the script registers.
 const RENAME = { input: 'wx-input', textarea: 'wx-textarea', image: 'wx-image', switch: 'wx-switch',
   'rich-text': 'wx-rich-text', main: 'div' };
@@ -31,10 +26,8 @@ body { width: ${WIDTH}px; height: 812px; overflow: hidden; background: #f5f6f7; 
 .tabbar { height: 56px; background: #ffffff; border-top: 1px solid #eeeeee; display: flex; padding-bottom: 8px; }
 .tab { flex: 1; display: flex; flex-direction: column; align-items: center; justify-content: center;
   font-size: 11px; color: #8a8f99; }
-.tab .icon { width: 22px; height: 22px; border-radius: 6px; border: 2px solid #8a8f99; box-sizing: border-box;
-  margin-bottom: 3px; }
+.tab img { width: 27px; height: 27px; display: block; margin-bottom: 2px; }
 .tab.on { color: #C8161D; }
-.tab.on .icon { border-color: #C8161D; background: #fdf0f0; }
 wx-view, div { display: block; }
 wx-text { display: inline; }
 wx-button { display: block; position: relative; box-sizing: border-box; text-align: center; border-radius: 5px;
@@ -95,11 +88,14 @@ function serialize(node) {
   return `<${tag}${attrs}>${inner}</${tag}>`;
 }
 
-function tabBar(pagePath) {
-  const index = TABS.findIndex((t) => t.path === pagePath);
+/** app.json's tab bar with its icon images (the selected one for this page), or '' on a page that is no tab. */
+function tabBar(root, tabs, pagePath) {
+  const index = tabs.findIndex((t) => t.pagePath === pagePath);
   if (index < 0) return '';
-  return `<div class="tabbar">${TABS.map((t, i) => `<div class="tab${i === index ? ' on' : ''}"><div class="icon"></div>`
-    + `${t.text}</div>`).join('')}</div>`;
+  return `<div class="tabbar">${tabs.map((t, i) => {
+    const icon = pathToFileURL(path.join(root, i === index ? t.selectedIconPath : t.iconPath)).href;
+    return `<div class="tab${i === index ? ' on' : ''}"><img src="${escapeAttr(icon)}" alt="">${escapeText(t.text)}</div>`;
+  }).join('')}</div>`;
 }
 
 /** The whole HTML page for one rendered page. */
@@ -108,13 +104,14 @@ function pageHtml({ root, pagePath, dom }) {
   const json = JSON.parse(read(path.join(root, `${pagePath}.json`)) || '{}');
   const app = JSON.parse(read(path.join(root, 'app.json')));
   const title = json.navigationBarTitleText || app.window.navigationBarTitleText;
-  const isTab = TABS.some((t) => t.path === pagePath);
+  const tabs = app.tabBar.list;
+  const isTab = tabs.some((t) => t.pagePath === pagePath);
   const css = BASE_CSS + wxssToCss(read(path.join(root, 'app.wxss')), 'main--')
     + wxssToCss(read(path.join(root, `${pagePath}.wxss`)), 'main--');
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>${css}</style></head><body>
 <div class="frame"><div class="status"></div><div class="nav">${isTab ? '' : '<span class="back">‹</span>'}${escapeText(title)}
 <span class="capsule">··· | ◎</span></div>
-<div class="content"><div class="page-root" style="min-height:100%">${serialize(dom)}</div></div>${tabBar(pagePath)}</div>
+<div class="content"><div class="page-root" style="min-height:100%">${serialize(dom)}</div></div>${tabBar(root, tabs, pagePath)}</div>
 </body></html>`;
 }
 

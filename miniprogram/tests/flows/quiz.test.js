@@ -135,3 +135,34 @@ test('a closed quiz that reveals answers shows the review with answers and expla
   expect(review).toContain(q.explanation);
   expect(text(result)).toContain(`${attempt.result.score}`);
 });
+
+test('a push link with ?id= shows that quiz; an id the server refuses shows its message and this week\'s quiz', async () => {
+  phone.openid = 'demo-member';
+  const memberToken = await server.login('demo-member');
+  const past = (await server.call('GET', '/me/quizzes', { token: memberToken })).body.items.find((e) => e.result);
+  const week = (await server.call('GET', '/quizzes/current', { token: memberToken })).body;
+  expect(past.quiz.id).not.toBe(week.quiz.id);
+
+  // A result notice for last week's quiz opens the tab on that quiz, with the member's score from the server.
+  const pushed = openPage('pages/quiz/index', { id: String(past.quiz.id) });
+  await untilText(pushed, '查看成绩');
+  const mine = (await server.call('GET', `/me/quizzes/${past.quiz.id}`, { token: memberToken })).body;
+  expect(mine.quiz.id).toBe(past.quiz.id);
+  expect(pushed.instance.data.view.quiz.id).toBe(past.quiz.id);
+  expect(text(pushed)).toContain(past.quiz.title);
+  expect(pushed.querySelector('#result').dom.textContent).toContain(String(mine.result.score));
+  expect(pushed.querySelector('#notice')).toBeFalsy();
+  tap(pushed, '#show-result');
+  await until(() => phone.navigations.length, pushed);
+  expect(phone.navigations.pop().url).toBe(`/pages/quiz/result?id=${past.quiz.id}`);
+
+  // A quiz that is not theirs (or no longer exists): the server's 404 message, then this week's quiz.
+  const missing = await server.call('GET', '/me/quizzes/999999', { token: memberToken });
+  expect(missing.status).toBe(404);
+  const wrong = openPage('pages/quiz/index', { id: '999999' });
+  await until(() => wrong.instance.data.view, wrong);
+  expect(wrong.querySelector('#notice').dom.textContent).toContain(missing.body.message);
+  expect(missing.body.message).toBe('测验不存在');
+  expect(wrong.instance.data.view.quiz.id).toBe(week.quiz.id);
+  expect(text(wrong)).toContain(week.quiz.title);
+});

@@ -36,3 +36,15 @@ test('every declared page has its four files and the tab bar points at declared 
   expect(app.tabBar.list.map((t) => t.text)).toEqual(['学习', '测验', '1+4+1', '我的']);
   app.tabBar.list.forEach((t) => expect(app.pages).toContain(t.pagePath));
 });
+
+test('every tab has its two icons, each a PNG under WeChat\'s 40 KB limit', () => {
+  app.tabBar.list.forEach((t) => {
+    [t.iconPath, t.selectedIconPath].forEach((icon) => {
+      expect(icon).toMatch(/^images\/tab\/[a-z-]+\.png$/);
+      const file = path.join(ROOT, icon);
+      expect(fs.existsSync(file)).toBe(true);
+      expect(fs.statSync(file).size).toBeLessThan(40 * 1024);
+      expect(fs.readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
+    });
+  });
+});
