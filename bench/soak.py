@@ -30,8 +30,21 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from bench.run import (APPID, APPSECRET, RESULTS, ROOT, SECRET, Checks, Stack, log, run_quiz, run_reading,
-                       stack_env, wait_http, write_tsv)
+from bench.run import (
+    APPID,
+    APPSECRET,
+    RESULTS,
+    ROOT,
+    SECRET,
+    Checks,
+    Stack,
+    log,
+    run_quiz,
+    run_reading,
+    stack_env,
+    wait_http,
+    write_tsv,
+)
 from bench.services import Postgres, Redis, free_port
 
 # One member's Monday morning, as the bench scenarios that measured each step name them. The submit is sent twice.

@@ -5,8 +5,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app, api):
-    from console import cli, models  # noqa: F401  (models register their tables)
-    from console import accounts, exchanges, members, quizzes  # noqa: F401  (their pages join the blueprint)
+    from console import accounts, cli, exchanges, members, models, quizzes  # noqa: F401  (models register their tables)  # noqa: F401  (their pages join the blueprint)
     from console.views import bp
 
     app.config["SESSION_COOKIE_NAME"] = "bs_console"

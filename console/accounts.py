@@ -2,10 +2,10 @@
 their own password. The verbs are console.services'; these views parse a form, call one, render."""
 from flask import flash, g, redirect, render_template, request, url_for
 
-from core.errors import AppError, Forbidden
-from core.extensions import db
 from console import services
 from console.views import _form_errors, bp, console_login, me
+from core.errors import AppError, Forbidden
+from core.extensions import db
 from members.models import Member
 
 ACCOUNTS_SHOWN = 500  # desk users of one subtree: a committee has a secretary per branch

@@ -8,11 +8,11 @@ from markupsafe import Markup
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from console.members import chosen_branch, scoped_branches
+from console.views import _form_errors, _year_arg, bp, console_login, me
 from core import clock
 from core.errors import AppError
 from core.extensions import db
-from console.members import chosen_branch, scoped_branches
-from console.views import _form_errors, _year_arg, bp, console_login, me
 
 # The desk's view of an exchange's state: an approved exchange is 已安排 until its end has passed, then 已举行.
 STATES = {"pending": "待审核", "upcoming": "已安排", "held": "已举行", "rejected": "已退回", "cancelled": "已取消"}

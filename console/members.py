@@ -6,11 +6,11 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from console.views import _form_errors, _page, bp, console_login, me
 from core import clock
 from core.errors import AppError
 from core.extensions import db
 from core.schemas import paginate
-from console.views import _form_errors, _page, bp, console_login, me
 from members import scope
 from members.models import Branch, PartyGroup
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from console.views import _form_errors, bp, console_login, me
 from core import clock
 from core.errors import AppError, Invalid
 from core.extensions import db
-from console.views import _form_errors, bp, console_login, me
 
 RULE_ROWS = 4
 WEEKS_AHEAD = 6

@@ -11,11 +11,11 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from console.models import ConsoleAccount, ConsoleLoginFailure
 from core import audit, clock
 from core.db import dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
-from console.models import ConsoleAccount, ConsoleLoginFailure
 from members import scope
 from members.models import AuthSession, Member
 from members.services import normalise_phone

@@ -2,19 +2,18 @@
 import functools
 from datetime import timedelta
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from console import charts, csrf, services, stats
+from console.forms import material_body, question_body
 from core import clock
 from core.errors import AppError, Forbidden, Invalid
 from core.extensions import db, limiter
 from core.schemas import paginate
-from console import charts, csrf, services, stats
-from console.forms import material_body, question_body
 from members import scope
 from members.models import ROLE_LABELS, Branch, Committee
 
@@ -267,7 +266,8 @@ def books(branch_id):
 @console_login
 def review_book(report_id):
     """Approve or reject a book report (the quotas room's review)."""
-    from quotas.services import book_for, review_book as review
+    from quotas.services import book_for
+    from quotas.services import review_book as review
 
     report = book_for(me(), report_id, manage=True)
     branch_id = report.member.branch_id
@@ -409,7 +409,8 @@ def materials():
 @console_login
 def publish_material(material_id):
     """Publish a draft for its day."""
-    from learning.services import material_for_manager, publish_material as publish
+    from learning.services import material_for_manager
+    from learning.services import publish_material as publish
 
     material = material_for_manager(me(), material_id)
     try:
@@ -495,7 +496,8 @@ def question(question_id):
 @console_login
 def retire_question(question_id):
     """Take a question out of the bank."""
-    from quizzes.bank import question_for, retire_question as retire
+    from quizzes.bank import question_for
+    from quizzes.bank import retire_question as retire
 
     retire(me(), question_for(me(), question_id, edit=True))
     flash("题目已停用。", "ok")

@@ -8,7 +8,8 @@ without it. Outside a request (the scheduler's and senders' long-lived app conte
 import redis
 from flask import current_app, has_request_context, request
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 _STALLED = "bs.redis_stalled"

@@ -1,9 +1,8 @@
 """What goes in and out of the quiz room. Field sets per audience: a member never gets answers before close."""
-from marshmallow import Schema, fields, post_dump, validate, validates_schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from core.schemas import PageArgs, StrictSchema, page_schema
 from quizzes.models import DIFFICULTIES, QUESTION_TYPES, TYPE_LABELS
-
 
 # --- question bank (secretaries and admins) --------------------------------------------------------
 

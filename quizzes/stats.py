@@ -5,8 +5,8 @@ from core import clock
 from core.extensions import db
 from members.models import Branch, Member
 from quizzes import grading
-from quizzes.models import AttemptAnswer, Question, Quiz, QuizItem, QuizResult
 from quizzes.audience import audience_branch_ids, quiz_audience
+from quizzes.models import AttemptAnswer, Quiz, QuizItem, QuizResult
 from quizzes.services import quiz_for_branch
 
 

@@ -5,9 +5,8 @@ Revises: 0001_members
 Create Date: 2026-11-21 21:02:41.809947
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'learning_0001'

@@ -6,8 +6,6 @@ Create Date: 2026-11-21 21:34:49.528553
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = 'quotas_0002'

@@ -13,7 +13,6 @@ from members.models import Branch, Member
 from members.scope import can_manage_branch, managed_branch_ids
 from quotas.models import Attendance, Exchange, ExchangeSpeaker
 
-
 MAX_SPEAKERS = 10
 MAX_EXCHANGE_HOURS = 12
 

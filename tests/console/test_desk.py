@@ -102,8 +102,8 @@ def test_secretary_marks_and_unmarks_attendance_and_cancels(client, login, org, 
 
 
 def test_the_projector_shows_the_code_and_a_qr_drawn_on_the_server(client, login, org, desk, frozen, app):
-    from quotas.services import checkin_code
     from quotas.models import Exchange
+    from quotas.services import checkin_code
 
     frozen("2026-11-26 13:55")
     exchange_id = _propose(client, login, org.secretary_a, "党建与业务融合", speaker=org.member_a2)

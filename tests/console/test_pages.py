@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from core.extensions import db
 from core.audit import AuditEntry
+from core.extensions import db
 from tests import factories
 
 REFLECTION = "这本书讲清了基层党组织建设的方法，结合支部实际，我们在三会一课和主题党日中加以运用，收获很大。" * 3

@@ -466,9 +466,8 @@ def _console_form(rule, world):
 
 def _forged_member_session(app, member):
     """A browser whose console cookie names a plain member, as a stolen or stale cookie would."""
-    from tests.console.conftest import Desk
-
     from console import services
+    from tests.console.conftest import Desk
 
     desk = Desk(app.test_client())
     session_id = services.open_session(member)  # a real session row, but of someone who is no desk user

@@ -9,10 +9,10 @@ from core.extensions import db
 from notifications import jobs
 from notifications.models import JobRun, Notification
 from notifications.scheduler import Scheduler, last_fire_time, triggers
+from tests.factories import local_time as _local
 from tests.learning.helpers import publish
 from tests.notifications.helpers import rows
 from tests.quizzes.helpers import answers_for, make_bank
-from tests.factories import local_time as _local
 
 
 def _recipients(kind):
