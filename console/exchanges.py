@@ -69,7 +69,8 @@ def exchange_create():
     body = {"branch_id": branch.id, "title": form.get("title", "").strip(),
             "starts_at": f"{day}T{form.get('start', '')}", "ends_at": f"{day}T{form.get('end', '')}",
             "place": form.get("place", "").strip() or None, "online_url": form.get("online_url", "").strip() or None,
-            "summary": form.get("summary", "").strip(), "guest_speakers": form.get("guest_speakers", "").strip() or None,
+            "summary": form.get("summary", "").strip(),
+            "guest_speakers": form.get("guest_speakers", "").strip() or None,
             "speaker_ids": [int(i) for i in form.getlist("speaker_ids") if i.isdigit()],
             "shared": form.get("shared") == "1"}
     try:

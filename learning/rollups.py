@@ -51,9 +51,6 @@ def refresh(branch_ids, days=None, connection=None, lock=True):
     base = (select(Member.branch_id, Reading.day, func.count(Reading.id), func.count(distinct(Reading.member_id)))
             .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
             .where(Member.branch_id.in_(branch_ids), *_counted()))
-    week_base = (select(Member.branch_id, func.count(distinct(Reading.member_id)))
-                 .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
-                 .where(Member.branch_id.in_(branch_ids), *_counted()))
     if days is None:
         conn.execute(delete(ReadingDayRollup).where(ReadingDayRollup.branch_id.in_(branch_ids)))
         conn.execute(delete(ReadingWeekRollup).where(ReadingWeekRollup.branch_id.in_(branch_ids)))

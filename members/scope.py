@@ -44,7 +44,8 @@ def in_committee_subtree(member, committee_id):
 
 
 def managers_clause(committee_id, branch_id=None):
-    """A WHERE clause over Member: who manages a committee (its admins and those above), or a branch (also its secretary).
+    """A WHERE clause over Member: who manages a committee (its admins and those above), or a branch (also its
+    secretary).
 
     The set of people for whom can_manage_branch / in_committee_subtree hold, as SQL."""
     path = db.session.get(Committee, committee_id).path

@@ -128,7 +128,8 @@ def book_reviewed_message(report):
     if report.status == "approved":
         body, hint = f"您提交的读书报告《{report.title}》已审核通过，计入本年度 1+4+1 读书任务。", "已审核通过"
     else:
-        body = f"您提交的读书报告《{report.title}》未通过审核，原因：{report.reject_reason.rstrip('。.')}。可修改后重新提交。"
+        body = (f"您提交的读书报告《{report.title}》未通过审核，"
+                f"原因：{report.reject_reason.rstrip('。.')}。可修改后重新提交。")
         hint = f"未通过：{report.reject_reason}"
     return task_message("读书报告审核结果", body, f"读书报告《{report.title}》", report.reviewed_at, "支部书记", hint,
                         "pages/quota/index")

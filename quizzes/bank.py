@@ -235,7 +235,8 @@ def _validated(data, base=None):
     options = data.get("options", [o["text"] for o in base.options] if base and base.kind != "judge" else [])
     fields, errors = parse_question(
         None, data.get("stem", base.stem if base else ""), options,
-        data.get("answer", answer_text(base) if base else ""), data.get("explanation", base.explanation if base else ""),
+        data.get("answer", answer_text(base) if base else ""),
+        data.get("explanation", base.explanation if base else ""),
         data.get("tags", base.tag_list if base else []), str(data.get("difficulty", base.difficulty if base else 2)),
         data.get("source", base.source if base else ""), kind=kind)
     if errors:
@@ -323,7 +324,8 @@ def template_rows():
          "建设社会主义现代化强国", "", "", "A", "党章总纲明确规定。", "党章", "易", "《中国共产党章程》"],
         ["多选题", "“四个意识”包括哪些？", "政治意识", "大局意识", "核心意识", "看齐意识", "", "", "ABCD",
          "", "理论", "中", "党的十八届六中全会"],
-        ["判断题", "党员有权对党的决议和政策提出建议。", "", "", "", "", "", "", "正确", "党员权利之一。", "党章", "易", ""],
+        ["判断题", "党员有权对党的决议和政策提出建议。", "", "", "", "", "", "",
+            "正确", "党员权利之一。", "党章", "易", ""],
         ["填空题", "中国共产党第一次全国代表大会于____年召开，地点在____。", "", "", "", "", "", "", "1921;上海|嘉兴",
          "一大在上海开幕，后转至嘉兴南湖。", "党史", "中", "《中国共产党简史》"],
     ]

@@ -1,7 +1,7 @@
 """members org tree sessions audit
 
 Revision ID: 0001_members
-Revises: 
+Revises:
 Create Date: 2026-11-21 20:59:56.359852
 
 """

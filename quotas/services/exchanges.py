@@ -228,7 +228,8 @@ def cancel_exchange(actor, exchange, reason=None):
     reason = (reason or "").strip() or None
     # Cancelling one that has begun rewrites what already counted: the record has to say why.
     if exchange.status == "approved" and clock.now() >= exchange.starts_at and reason is None:
-        raise Invalid("交流已开始或已举行，取消时请填写原因", details={"fields": {"reason": ["已开始的交流取消时必填"]}})
+        raise Invalid("交流已开始或已举行，取消时请填写原因",
+            details={"fields": {"reason": ["已开始的交流取消时必填"]}})
     speaker_ids = [s.member_id for s in exchange.speakers]
     attendee_ids = list(db.session.scalars(select(Attendance.member_id).where(Attendance.exchange_id == exchange.id)
                                            .order_by(Attendance.member_id)))

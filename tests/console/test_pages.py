@@ -47,7 +47,8 @@ def test_secretary_approves_and_rejects_books(client, org, login, desk):
     assert d.post(f"/console/books/{first}/review", {"decision": "approve"}).status_code == 302
     no_reason = d.post(f"/console/books/{second}/review", {"decision": "reject"})
     assert no_reason.status_code == 302
-    assert d.post(f"/console/books/{second}/review", {"decision": "reject", "reason": "心得过于笼统"}).status_code == 302
+    assert d.post(f"/console/books/{second}/review",
+                  {"decision": "reject", "reason": "心得过于笼统"}).status_code == 302
     mine = client.get("/api/v1/me/books", headers=login(org.member_a)).get_json()
     items = mine["items"] if isinstance(mine, dict) else mine
     assert items[0]["status"] == "approved"
