@@ -112,28 +112,14 @@ def _validate_roster(actor, rows, committee, branch):
     existing = _members_by_phone([p for p in phones if p])
     branches = {b.name: b for b in db.session.scalars(select(Branch).where(Branch.committee_id == committee.id))}
     for (number, row), phone in zip(rows, phones):
-        problems = []
-        name = row["姓名"]
-        if not name:
-            problems.append(row_error(number, "姓名", "姓名不能为空"))
-        elif len(name) > 50:
-            problems.append(row_error(number, "姓名", "姓名不能超过 50 个字"))
+        problems = _text_problems(number, row, branch)
+        name, branch_name, group_name = row["姓名"], row["支部"], row.get("党小组", "")
         if phone is None:
             problems.append(row_error(number, "手机号", "手机号格式不正确，应为 11 位手机号"))
         elif phone in seen:
             problems.append(row_error(number, "手机号", f"与第 {seen[phone]} 行的手机号重复"))
         else:
             seen[phone] = number
-        branch_name = row["支部"]
-        if not branch_name:
-            problems.append(row_error(number, "支部", "支部不能为空"))
-        elif len(branch_name) > 100:
-            problems.append(row_error(number, "支部", "支部名称不能超过 100 个字"))
-        elif branch is not None and branch_name != branch.name:
-            problems.append(row_error(number, "支部", f"只能导入本支部（{branch.name}）的党员"))
-        group_name = row.get("党小组", "")
-        if len(group_name) > 100:
-            problems.append(row_error(number, "党小组", "党小组名称不能超过 100 个字"))
         role = ROLE_BY_LABEL.get(row["角色"])
         if role is None:
             problems.append(row_error(number, "角色", "角色应为 党员、支部书记 或 党委管理员"))
@@ -151,6 +137,25 @@ def _validate_roster(actor, rows, committee, branch):
             parsed.append({"name": name, "phone": phone, "branch": branch_name, "group": group_name or None,
                            "role": role, "joined_on": joined_on, "current": current})
     return parsed, errors
+
+
+def _text_problems(number, row, branch):
+    """The row's name, branch and group: present where required, within their lengths, the import's own branch."""
+    problems = []
+    name, branch_name = row["姓名"], row["支部"]
+    if not name:
+        problems.append(row_error(number, "姓名", "姓名不能为空"))
+    elif len(name) > 50:
+        problems.append(row_error(number, "姓名", "姓名不能超过 50 个字"))
+    if not branch_name:
+        problems.append(row_error(number, "支部", "支部不能为空"))
+    elif len(branch_name) > 100:
+        problems.append(row_error(number, "支部", "支部名称不能超过 100 个字"))
+    elif branch is not None and branch_name != branch.name:
+        problems.append(row_error(number, "支部", f"只能导入本支部（{branch.name}）的党员"))
+    if len(row.get("党小组", "")) > 100:
+        problems.append(row_error(number, "党小组", "党小组名称不能超过 100 个字"))
+    return problems
 
 
 def _members_by_phone(phones):

@@ -100,22 +100,7 @@ def parse_question(kind_text, stem, options, answer_text, explanation="", tags="
         errors["题干"] = "题干不能为空"
     elif len(stem) > MAX_STEM:
         errors["题干"] = f"题干不能超过 {MAX_STEM} 字"
-    texts = [(o or "").strip() for o in options]
-    while texts and not texts[-1]:
-        texts.pop()
-    option_list = []
-    if kind in ("single", "multiple"):
-        if len(texts) < 2 or "" in texts:
-            errors["选项"] = "选择题至少需要 2 个连续的选项（从选项A开始）"
-        elif any(len(t) > MAX_OPTION for t in texts):
-            errors["选项"] = f"每个选项不能超过 {MAX_OPTION} 字"
-        elif len(set(texts)) != len(texts):
-            errors["选项"] = "选项内容重复"
-        option_list = [{"key": OPTION_KEYS[i], "text": t} for i, t in enumerate(texts[:len(OPTION_KEYS)])]
-    elif kind in ("judge", "blank") and texts:
-        errors["选项"] = "判断题和填空题不填选项"
-    if kind == "judge":
-        option_list = list(JUDGE_OPTIONS)
+    option_list = _parse_options(kind, options, errors)
     answer, reason = _parse_answer(kind, (answer_text or "").strip(), [o["key"] for o in option_list])
     if reason and kind:
         errors["答案"] = reason
@@ -135,6 +120,27 @@ def parse_question(kind_text, stem, options, answer_text, explanation="", tags="
               "explanation": explanation, "tags": ("," + ",".join(tag_list) + ",") if tag_list else "",
               "difficulty": level, "source": source}
     return fields, errors
+
+
+def _parse_options(kind, options, errors):
+    """The options of a question of `kind` as [{key, text}]; a reason under errors["选项"] when they do not fit."""
+    texts = [(o or "").strip() for o in options]
+    while texts and not texts[-1]:
+        texts.pop()
+    option_list = []
+    if kind in ("single", "multiple"):
+        if len(texts) < 2 or "" in texts:
+            errors["选项"] = "选择题至少需要 2 个连续的选项（从选项A开始）"
+        elif any(len(t) > MAX_OPTION for t in texts):
+            errors["选项"] = f"每个选项不能超过 {MAX_OPTION} 字"
+        elif len(set(texts)) != len(texts):
+            errors["选项"] = "选项内容重复"
+        option_list = [{"key": OPTION_KEYS[i], "text": t} for i, t in enumerate(texts[:len(OPTION_KEYS)])]
+    elif kind in ("judge", "blank") and texts:
+        errors["选项"] = "判断题和填空题不填选项"
+    if kind == "judge":
+        option_list = list(JUDGE_OPTIONS)
+    return option_list
 
 
 def _parse_tags(tags):
