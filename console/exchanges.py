@@ -13,6 +13,21 @@ from console.views import _form_errors, _year_arg, bp, console_login, me
 from core import clock
 from core.errors import AppError
 from core.extensions import db
+from members import scope
+from members.services import list_branch_members
+from quotas.models import Attendance
+from quotas.schemas import ExchangeInSchema
+from quotas.services import (
+    attendance_rows,
+    cancel_exchange,
+    checkin_code,
+    create_exchange,
+    exchange_for,
+    list_exchanges,
+    mark_attendance,
+    remove_attendance,
+    review_exchange,
+)
 
 # The desk's view of an exchange's state: an approved exchange is 已安排 until its end has passed, then 已举行.
 STATES = {"pending": "待审核", "upcoming": "已安排", "held": "已举行", "rejected": "已退回", "cancelled": "已取消"}
@@ -31,15 +46,10 @@ def _exchange_globals():
 
 
 def _exchange(exchange_id):
-    from quotas.services import exchange_for
-
     return exchange_for(me(), exchange_id, manage=True)
 
 
 def _list_page(branches, branch, year, form=None, errors=None):
-    from members.services import list_branch_members
-    from quotas.services import list_exchanges
-
     now = clock.now()
     items = db.session.scalars(list_exchanges(me(), year, branch_id=branch.id)).all() if branch else []
     people = db.session.scalars(list_branch_members(branch, active=True)).all() if branch else []
@@ -60,9 +70,6 @@ def exchanges():
 @console_login
 def exchange_create():
     """Record an exchange for a branch (a manager's is approved at once)."""
-    from quotas.schemas import ExchangeInSchema
-    from quotas.services import create_exchange
-
     form = request.form
     branch = _branch(form.get("branch_id") or me().branch_id or "")
     day = form.get("day", "")
@@ -83,8 +90,6 @@ def exchange_create():
 
 
 def _branch(raw):
-    from members import scope
-
     return scope.branch_for(me(), int(raw) if str(raw).isdigit() else 0)
 
 
@@ -92,9 +97,6 @@ def _branch(raw):
 @console_login
 def exchange(exchange_id):
     """One exchange: review, cancel, its speakers and who attended, marking and unmarking attendance."""
-    from members.services import list_branch_members
-    from quotas.services import attendance_rows
-
     item = _exchange(exchange_id)
     present = attendance_rows(item)
     marked = {row["member_id"] for row in present} | {s.member_id for s in item.speakers}
@@ -106,8 +108,6 @@ def exchange(exchange_id):
 @console_login
 def exchange_review(exchange_id):
     """Approve a proposal, or reject it with a reason."""
-    from quotas.services import review_exchange
-
     item = _exchange(exchange_id)
     approve = request.form.get("decision") == "approve"
     _act(lambda: review_exchange(me(), item, approve, (request.form.get("reason") or "").strip() or None),
@@ -119,8 +119,6 @@ def exchange_review(exchange_id):
 @console_login
 def exchange_cancel(exchange_id):
     """Cancel an exchange (a reason is required once it has begun); nothing of it counts any more."""
-    from quotas.services import cancel_exchange
-
     item = _exchange(exchange_id)
     _act(lambda: cancel_exchange(me(), item, request.form.get("reason")), f"已取消《{item.title}》。")
     return redirect(url_for("console.exchange", exchange_id=exchange_id))
@@ -130,8 +128,6 @@ def exchange_cancel(exchange_id):
 @console_login
 def exchange_mark(exchange_id):
     """Mark the ticked members present."""
-    from quotas.services import mark_attendance
-
     item = _exchange(exchange_id)
     ids = [int(i) for i in request.form.getlist("member_ids") if i.isdigit()]
     if not ids:
@@ -145,8 +141,6 @@ def exchange_mark(exchange_id):
 @console_login
 def exchange_unmark(exchange_id, member_id):
     """Withdraw a mistaken attendance."""
-    from quotas.services import remove_attendance
-
     item = _exchange(exchange_id)
     _act(lambda: remove_attendance(me(), item, member_id), "已撤销该党员的参加记录。")
     return redirect(url_for("console.exchange", exchange_id=exchange_id))
@@ -172,8 +166,6 @@ def qr_svg(payload):
 
 
 def _attendee_count(item):
-    from quotas.models import Attendance
-
     return db.session.scalar(select(func.count()).where(Attendance.exchange_id == item.id))
 
 
@@ -181,8 +173,6 @@ def _attendee_count(item):
 @console_login
 def exchange_projector(exchange_id):
     """Full screen for the meeting room: the title, the QR code of the check-in, the 6-digit code, the count live."""
-    from quotas.services import checkin_code
-
     item = _exchange(exchange_id)
     code = checkin_code(item)
     return render_template("console/projector.html", item=item, code=code, qr=qr_svg(code["qr_payload"]),

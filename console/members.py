@@ -13,6 +13,9 @@ from core.extensions import db
 from core.schemas import paginate
 from members import scope
 from members.models import Branch, PartyGroup
+from members.schemas import MemberUpdateSchema
+from members.services import list_branch_members, unbind_wechat, update_member
+from quotas.stats import branch_tally
 
 FILTERS = {"active": {"1": True, "0": False}, "bound": {"1": True, "0": False}}
 
@@ -35,9 +38,6 @@ def chosen_branch(member, branches):
 @console_login
 def members():
     """A branch's members: search by name or phone, filter by active and bound, this year's 1+4+1 progress."""
-    from members.services import list_branch_members
-    from quotas.stats import branch_tally
-
     branches = scoped_branches(me())
     branch = chosen_branch(me(), branches)
     args = {name: FILTERS[name].get(request.args.get(name, "")) for name in FILTERS}
@@ -54,9 +54,6 @@ def members():
 @console_login
 def member(member_id):
     """Edit a member's name, group and join date."""
-    from members.schemas import MemberUpdateSchema
-    from members.services import update_member
-
     target = scope.member_for(me(), member_id)
     errors, form = {}, None
     if request.method == "POST":
@@ -82,8 +79,6 @@ def member(member_id):
 @console_login
 def member_active(member_id):
     """Deactivate or reactivate a member (deactivation ends their sessions)."""
-    from members.services import update_member
-
     target = scope.member_for(me(), member_id)
     active = request.form.get("active") == "1"
     try:
@@ -99,8 +94,6 @@ def member_active(member_id):
 @console_login
 def member_unbind(member_id):
     """Unbind a member's WeChat: their phone's sessions end; the next login binds the new WeChat by phone."""
-    from members.services import unbind_wechat
-
     target = scope.member_for(me(), member_id)
     try:
         unbind_wechat(me(), target)

@@ -14,6 +14,19 @@ from console.views import _form_errors, bp, console_login, me
 from core import clock
 from core.errors import AppError, Invalid
 from core.extensions import db
+from quizzes.bank import list_questions, owner_bank_clause, resolve_owner
+from quizzes.schemas import QuizCreateSchema, QuizUpdateSchema, RuleSchema
+from quizzes.services import (
+    assemble,
+    can_edit_quiz,
+    create_quiz,
+    delete_quiz,
+    quiz_for_manager,
+    scoped_branch_ids,
+    update_quiz,
+)
+from quizzes.services.authoring import WEEK_RE  # the week-key pattern is not among the room's exports
+from quizzes.stats import overall_stats
 
 RULE_ROWS = 4
 WEEKS_AHEAD = 6
@@ -72,10 +85,6 @@ def _aware(local):
 
 def preview(body):
     """The questions rules would draw this week for the desk user's bank, or the shortage per rule."""
-    from quizzes.bank import owner_bank_clause, resolve_owner
-    from quizzes.schemas import RuleSchema
-    from quizzes.services import WEEK_RE, assemble
-
     committee, branch = resolve_owner(me())
     rules = RuleSchema(many=True).load(body.get("rules") or [])
     if not rules:
@@ -98,8 +107,6 @@ def preview(body):
 
 
 def _bank_questions(q):
-    from quizzes.bank import list_questions
-
     return db.session.scalars(list_questions(me(), q=q).limit(100)).all()
 
 
@@ -107,9 +114,6 @@ def _bank_questions(q):
 @console_login
 def quiz_new():
     """Create a quiz by rules (with a preview) or by picking questions."""
-    from quizzes.schemas import QuizCreateSchema
-    from quizzes.services import create_quiz
-
     form = request.form if request.method == "POST" else {"mode": request.args.get("mode", "rules"),
                                                            "week_key": clock.week_key(), "reveal_answers": "1"}
     errors, drawn = {}, None
@@ -138,9 +142,6 @@ def quiz_new():
 @console_login
 def quiz_edit(quiz_id):
     """Edit a quiz's settings: any before it opens; once open its title and close; nothing once closed."""
-    from quizzes.schemas import QuizUpdateSchema
-    from quizzes.services import can_edit_quiz, quiz_for_manager, update_quiz
-
     quiz = quiz_for_manager(me(), quiz_id)
     if not can_edit_quiz(me(), quiz):
         raise AppError("只能修改本支部或本党委的测验", code="forbidden", status=403)
@@ -179,8 +180,6 @@ def shown_pass_percent(quiz):
 @console_login
 def quiz_delete(quiz_id):
     """Delete a quiz nobody has started."""
-    from quizzes.services import delete_quiz, quiz_for_manager
-
     quiz = quiz_for_manager(me(), quiz_id)
     title = quiz.title
     try:
@@ -199,9 +198,6 @@ def quiz_delete(quiz_id):
 @console_login
 def quiz_live(quiz_id):
     """The quiz's participation in the viewer's scope now (the quiz page asks every few seconds)."""
-    from quizzes.services import quiz_for_manager, scoped_branch_ids
-    from quizzes.stats import overall_stats
-
     quiz = quiz_for_manager(me(), quiz_id)
     row = overall_stats(quiz, scoped_branch_ids(me(), quiz))
     rate = row["participation_rate"]

@@ -17,6 +17,7 @@ from core.db import dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
 from members import scope
+from members.auth import revoke_session
 from members.models import AuthSession, Member
 from members.services import normalise_phone
 
@@ -263,8 +264,6 @@ def end_sessions(member_id, keep=None):
 
 def logout(member, session_id):
     """End this desk session on the server: the cookie, replayed, is no session any more."""
-    from members.auth import revoke_session
-
     revoke_session(session_id)
     audit.record(member, "console.logout", "member", member.id)
     db.session.commit()

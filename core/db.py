@@ -2,8 +2,11 @@
 from datetime import timezone
 
 from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
+
+from core.extensions import db
 
 # BIGINT on PostgreSQL for high-volume tables; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -39,10 +42,5 @@ class IdConverter(IntegerConverter):
 
 def dialect_insert(target):
     """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL or SQLite), for idempotent writes."""
-    from core.extensions import db
-
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(target)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(target)

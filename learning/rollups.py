@@ -9,6 +9,7 @@ Bulk loads that bypass the ORM (bench/generate.py) call rebuild().
 from datetime import timedelta
 
 from sqlalchemy import Date, delete, distinct, event, exists, func, insert, inspect, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -86,7 +87,6 @@ def after_completion(branch_id, day):
     conn = db.session.connection()
     if conn.dialect.name != "postgresql" or branch_id is None:
         return refresh([branch_id], [day], conn)
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     _lock(conn, [branch_id])
     monday = clock.week_monday(day)

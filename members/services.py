@@ -3,16 +3,19 @@ import re
 from datetime import date, datetime
 
 from flask import current_app
+from limits import parse
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock, wechat
+from core.audit import AuditEntry
 from core.errors import AppError, Conflict, Forbidden, Invalid, Unavailable
 from core.extensions import db, limiter
+from core.schemas import paginate
 from core.tables import read_upload, reject_rows, row_error
 from members import auth
 from members.models import ROLE_LABELS, Branch, Committee, Member, PartyGroup
-from members.scope import member_write_refusal, members_in_scope_clause
+from members.scope import member_write_refusal, members_in_scope_clause, subtree_committee_ids
 
 ROSTER_HEADERS = ("姓名", "手机号", "支部", "党小组", "角色", "入党日期")
 ROSTER_REQUIRED = ("姓名", "手机号", "支部", "角色")
@@ -356,8 +359,6 @@ def _wechat_call(fn, *args):
 
 
 def _limit_openid(openid):
-    from limits import parse
-
     item = parse(current_app.config["RATELIMIT_LOGIN_OPENID"])
     if current_app.config.get("RATELIMIT_ENABLED", True) and not limiter.limiter.hit(item, "login-openid", openid):
         raise AppError("登录过于频繁，请稍后再试", code="rate_limited", status=429)
@@ -369,10 +370,6 @@ def members_visible_to(viewer):
 
 def audit_page(committee, page, per_page, action=None, actor_id=None):
     """One page of the audit trail under a committee's subtree, newest first, with each actor's name."""
-    from core.audit import AuditEntry
-    from core.schemas import paginate
-    from members.scope import subtree_committee_ids
-
     stmt = (db.select(AuditEntry).where(AuditEntry.committee_id.in_(subtree_committee_ids(committee.id)))
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
     if action:

@@ -9,7 +9,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.tables import read_upload, reject_rows, row_error
 from members.models import Branch, Committee
-from members.scope import in_committee_subtree
+from members.scope import branch_for, committee_for, in_committee_subtree
 from quizzes.grading import JUDGE_OPTIONS, OPTION_KEYS, stem_key
 from quizzes.models import DIFFICULTIES, TYPE_LABELS, Question, QuizItem
 
@@ -194,8 +194,6 @@ def answer_text(question):
 
 def resolve_owner(actor, committee_id=None, branch_id=None):
     """The (committee, branch) a new question or quiz belongs to, checked against the actor's powers."""
-    from members.scope import branch_for, committee_for
-
     if branch_id is not None:
         branch = branch_for(actor, branch_id)
         return branch.committee, branch

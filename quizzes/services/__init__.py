@@ -9,21 +9,27 @@ The question bank's verbs live in quizzes/bank.py. What the views and the other 
 so `from quizzes import services` and `from quizzes.services import x` keep working.
 """
 from quizzes.services.attempts import (
-                                       attempt_view,
-                                       current_state,
-                                       grade_attempt,
-                                       my_quizzes,
-                                       save_answers,
-                                       seconds_left,
-                                       show_attempt,
-                                       start_attempt,
-                                       submit_attempt,
+    attempt_view,
+    current_state,
+    grade_attempt,
+    my_quizzes,
+    save_answers,
+    seconds_left,
+    show_attempt,
+    start_attempt,
+    submit_attempt,
 )
-from quizzes.services.authoring import create_quiz, delete_quiz, update_quiz
+from quizzes.services.authoring import assemble, create_quiz, delete_quiz, update_quiz
 from quizzes.services.closing import close_due_quizzes, open_quiz_for_branch, open_quizzes, quizzes_due_between
-from quizzes.services.visibility import list_quizzes, quiz_for_branch, quiz_for_manager, scoped_branch_ids
+from quizzes.services.visibility import (
+    can_edit_quiz,
+    list_quizzes,
+    quiz_for_branch,
+    quiz_for_manager,
+    scoped_branch_ids,
+)
 
-__all__ = ["attempt_view", "close_due_quizzes", "create_quiz", "current_state", "delete_quiz", "grade_attempt",
-           "list_quizzes", "my_quizzes", "open_quiz_for_branch", "open_quizzes", "quiz_for_branch", "quiz_for_manager",
-           "quizzes_due_between", "save_answers", "scoped_branch_ids", "seconds_left", "show_attempt", "start_attempt",
-           "submit_attempt", "update_quiz"]
+__all__ = ["assemble", "attempt_view", "can_edit_quiz", "close_due_quizzes", "create_quiz", "current_state",
+           "delete_quiz", "grade_attempt", "list_quizzes", "my_quizzes", "open_quiz_for_branch", "open_quizzes",
+           "quiz_for_branch", "quiz_for_manager", "quizzes_due_between", "save_answers", "scoped_branch_ids",
+           "seconds_left", "show_attempt", "start_attempt", "submit_attempt", "update_quiz"]
