@@ -17,6 +17,7 @@ from core.extensions import db
 from quizzes.bank import list_questions, owner_bank_clause, resolve_owner
 from quizzes.schemas import QuizCreateSchema, QuizUpdateSchema, RuleSchema
 from quizzes.services import (
+    WEEK_RE,
     assemble,
     can_edit_quiz,
     create_quiz,
@@ -25,7 +26,6 @@ from quizzes.services import (
     scoped_branch_ids,
     update_quiz,
 )
-from quizzes.services.authoring import WEEK_RE  # the week-key pattern is not among the room's exports
 from quizzes.stats import overall_stats
 
 RULE_ROWS = 4

@@ -19,7 +19,7 @@ from quizzes.services.attempts import (
     start_attempt,
     submit_attempt,
 )
-from quizzes.services.authoring import assemble, create_quiz, delete_quiz, update_quiz
+from quizzes.services.authoring import WEEK_RE, assemble, create_quiz, delete_quiz, update_quiz
 from quizzes.services.closing import close_due_quizzes, open_quiz_for_branch, open_quizzes, quizzes_due_between
 from quizzes.services.visibility import (
     can_edit_quiz,
@@ -29,7 +29,7 @@ from quizzes.services.visibility import (
     scoped_branch_ids,
 )
 
-__all__ = ["assemble", "attempt_view", "can_edit_quiz", "close_due_quizzes", "create_quiz", "current_state",
-           "delete_quiz", "grade_attempt", "list_quizzes", "my_quizzes", "open_quiz_for_branch", "open_quizzes",
-           "quiz_for_branch", "quiz_for_manager", "quizzes_due_between", "save_answers", "scoped_branch_ids",
-           "seconds_left", "show_attempt", "start_attempt", "submit_attempt", "update_quiz"]
+__all__ = ["WEEK_RE", "assemble", "attempt_view", "can_edit_quiz", "close_due_quizzes", "create_quiz",
+           "current_state", "delete_quiz", "grade_attempt", "list_quizzes", "my_quizzes", "open_quiz_for_branch",
+           "open_quizzes", "quiz_for_branch", "quiz_for_manager", "quizzes_due_between", "save_answers",
+           "scoped_branch_ids", "seconds_left", "show_attempt", "start_attempt", "submit_attempt", "update_quiz"]
