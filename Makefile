@@ -7,7 +7,7 @@ PORT ?= 5000
 
 MP := miniprogram
 
-.PHONY: setup run test test-mp test-pg bench soak clean
+.PHONY: setup run lint test test-mp test-pg bench soak clean
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -32,9 +32,13 @@ run: setup
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --no-reload; status=$$?; \
 	kill $$pids 2>/dev/null; exit $$status
 
-## make test: the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set; then the
-## mini-program's Node suite (static checks + jest against a backend it starts on free ports).
-test: setup
+## make lint: ruff (rules and line length in pyproject.toml) over the whole repository.
+lint: setup
+	$(BIN)/ruff check .
+
+## make test: ruff first, then the whole suite, on SQLite + fakeredis unless DATABASE_URL / REDIS_URL are set; then
+## the mini-program's Node suite (static checks + jest against a backend it starts on free ports).
+test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 	$(MAKE) test-mp
 

@@ -106,7 +106,7 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
             "-s", LUA, base]
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
-    line = next(l for l in out.splitlines() if l.startswith("BENCHJSON "))
+    line = next(row for row in out.splitlines() if row.startswith("BENCHJSON "))
     data = json.loads(line[len("BENCHJSON "):])
     seconds = data["duration_us"] / 1e6
     figures = {"name": name, "method": method, "path": path, "threads": threads, "connections": connections,
@@ -435,7 +435,8 @@ def run_dash(args, base, work, facts, checks, out, run):
     body = requests.get(f"{base}/api/v1/committees/{facts['root_committee']}/reading?week={week}",
                         headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
     checks.expect("dashboards: the company view counts every member and branch",
-                  body.get("total", {}).get("members") == facts["members"] and body.get("branches") == facts["branches"],
+                  body.get("total", {}).get("members") == facts["members"]
+                       and body.get("branches") == facts["branches"],
                   f"members={body.get('total', {}).get('members')} branches={body.get('branches')} "
                   f"rate={body.get('total', {}).get('rate')}")
     checks.expect("dashboards: every request answered 200", all(
@@ -689,7 +690,8 @@ def summary_markdown(report):
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for name, f in scenarios.items():
             lines.append(f"| {name} | {f['rps']} | {f['rps_ratio']} | {f['p50_ms']:.1f} | {f['p95_ms']:.1f} | "
-                         f"{f['p99_ms']:.1f} | {f['p99_ratio']} | {' '.join(f'{k}:{v}' for k, v in f['statuses'].items())} |")
+                         f"{f['p99_ms']:.1f} | {f['p99_ratio']} | "
+                         f"{' '.join(f'{k}:{v}' for k, v in f['statuses'].items())} |")
         lines.append("")
     push = report.get("push")
     if push:
@@ -698,7 +700,8 @@ def summary_markdown(report):
                 f"projected total {push['projected_total_seconds']} s)")
         lines += [f"Push (08:00 daily material): {push['delivered']:,} of {push['expected']:,} delivered "
                   f"({push['distinct_recipients']:,} distinct) {took} = {push['messages_per_second']} messages/s "
-                  f"with {push['senders']} senders; the job's fan-out into the outbox took {push['enqueue_seconds']} s.",
+                  f"with {push['senders']} senders; "
+                  f"the job's fan-out into the outbox took {push['enqueue_seconds']} s.",
                   ""]
     if report.get("targets"):
         lines += ["| target | value | met |", "| --- | ---: | --- |"]

@@ -12,7 +12,8 @@ correctness checks) on members of their own, once just before the soak and once 
 the mean is the rate). Afterwards every acknowledged reading and submission must be in the database exactly once,
 graded once, with its points once; the same workers must have served throughout, their memory flat.
 
-    python -m bench.soak --seconds 600            # what `make soak` runs; CI: SOAK_SECONDS=60 SOAK_MEMBERS=30000 SOAK_CALIBRATION=10
+    python -m bench.soak --seconds 600  # what `make soak` runs
+    # CI: SOAK_SECONDS=60 SOAK_MEMBERS=30000 SOAK_CALIBRATION=10 make soak
 """
 import argparse
 import asyncio
@@ -30,8 +31,21 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from bench.run import (APPID, APPSECRET, RESULTS, ROOT, SECRET, Checks, Stack, log, run_quiz, run_reading,
-                       stack_env, wait_http, write_tsv)
+from bench.run import (
+    APPID,
+    APPSECRET,
+    RESULTS,
+    ROOT,
+    SECRET,
+    Checks,
+    Stack,
+    log,
+    run_quiz,
+    run_reading,
+    stack_env,
+    wait_http,
+    write_tsv,
+)
 from bench.services import Postgres, Redis, free_port
 
 # One member's Monday morning, as the bench scenarios that measured each step name them. The submit is sent twice.
@@ -285,7 +299,8 @@ def check_database(db_url, facts, tally, before):
 
     expect(new_readers == tally.reads, f"reading rows for {len(new_readers)} members, {len(tally.reads)} acknowledged")
     expect(all(readings[m] == (1, 1) for m in tally.finishes), "an acknowledged reading not stored once and finished")
-    expect(new_takers == set(tally.submits), f"results for {len(new_takers)} members, {len(tally.submits)} acknowledged")
+    expect(new_takers == set(tally.submits),
+           f"results for {len(new_takers)} members, {len(tally.submits)} acknowledged")
     for member_id, (attempt, score) in tally.submits.items():
         expect(results.get(member_id) == (1, score), f"member {member_id}: result {results.get(member_id)}, "
                                                      f"acknowledged score {score}")

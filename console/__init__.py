@@ -5,9 +5,8 @@ csrf = CSRFProtect()
 
 
 def init_app(app, api):
-    from console import cli, models  # noqa: F401  (models register their tables)
     # Each desk area's module adds its pages to the blueprint as it is imported.
-    from console import accounts, branches, content, exchanges, imports, members, overview, quizzes  # noqa: F401
+    from console import accounts, branches, cli, content, exchanges, imports, members, models, overview, quizzes  # noqa: F401  (models register their tables)  # noqa: F401
     from console.desk import bp
 
     app.config["SESSION_COOKIE_NAME"] = "bs_console"

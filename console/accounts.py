@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
-from core.errors import AppError, Forbidden
-from core.extensions import db, limiter
 from console import services
 from console.desk import bp, console_login, form_errors, me
+from core.errors import AppError, Forbidden
+from core.extensions import db, limiter
 from members.models import Member
 
 ACCOUNTS_SHOWN = 500  # desk users of one subtree: a committee has a secretary per branch

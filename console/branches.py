@@ -2,11 +2,11 @@
 year's 1+4+1 tally with its exports and monthly postings. The verbs are learning's, notifications' and quotas'."""
 from flask import flash, redirect, render_template, request, url_for
 
+from console import stats
+from console.desk import act, bp, console_login, me, year_arg
 from core import clock
 from core.errors import Invalid
 from core.extensions import db
-from console import stats
-from console.desk import act, bp, console_login, me, year_arg
 from learning.services import export_reading
 from members import scope
 from notifications.services import remind_branch

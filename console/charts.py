@@ -94,7 +94,8 @@ def line_chart(labels, series, title, percent=True, ceiling=None):
             parts.append(f'<polyline class="line s{index}" points="{path}"/>')
             for x, y, value, i in segment:
                 parts.append(f'<circle class="dot s{index}" data-value="{value}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
-                             f'<title>{escape(name)} {escape(labels[i])}：{escape(_fmt(value, percent))}</title></circle>')
+                             f'<title>{escape(name)} {escape(labels[i])}'
+                             f'：{escape(_fmt(value, percent))}</title></circle>')
                 dy = _label_dy(series, index, i, y, top)
                 parts.append(f'<text class="value s{index}" x="{x:.1f}" y="{y + dy:.1f}" text-anchor="middle">'
                              f'{escape(_fmt(value, percent))}</text>')

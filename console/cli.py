@@ -2,6 +2,7 @@
 import click
 from flask.cli import AppGroup
 
+from console import services
 from core.errors import AppError
 
 console_cli = AppGroup("console", help="书记工作台账号")
@@ -13,8 +14,6 @@ console_cli = AppGroup("console", help="书记工作台账号")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="缺省时交互输入")
 def set_password(phone, username, password):
     """Create or update the console account of the member with this phone."""
-    from console import services
-
     try:
         account = services.set_password(None, phone, username, password)
     except AppError as exc:

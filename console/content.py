@@ -5,12 +5,12 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from console.desk import act, bp, console_login, day_cn, form_errors, me, page_arg
+from console.forms import material_body, question_body
 from core import clock
 from core.errors import AppError, Forbidden
 from core.extensions import db
 from core.schemas import paginate
-from console.desk import act, bp, console_login, day_cn, form_errors, me, page_arg
-from console.forms import material_body, question_body
 from learning.schemas import MaterialCreateSchema
 from learning.services import create_material, manage_list, material_for_manager
 from learning.services import publish_material as publish_draft
@@ -21,7 +21,6 @@ from quizzes.bank import answer_text, can_edit, create_question, list_questions,
 from quizzes.bank import retire_question as retire
 from quizzes.models import TYPE_LABELS
 from quizzes.schemas import QuestionCreateSchema, QuestionUpdateSchema
-
 
 # --- material ------------------------------------------------------------------------------------------
 

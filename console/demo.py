@@ -1,9 +1,9 @@
 """Demo console accounts for the demo admin and the demo secretary (研发中心党支部)."""
 from argon2 import PasswordHasher
 
+from console.models import ConsoleAccount
 from core import clock
 from core.extensions import db
-from console.models import ConsoleAccount
 
 # (label, username, password, phone): documented in the README and printed by seed-demo.
 DEMO_ACCOUNTS = [

@@ -7,10 +7,10 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from console import csrf, services
 from core import clock
 from core.errors import HTTP_MESSAGES, AppError, Invalid
 from core.extensions import db
-from console import csrf, services
 from members.models import ROLE_LABELS
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",

@@ -8,17 +8,26 @@ from markupsafe import Markup
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from console.desk import act, bp, console_login, form_errors, me, year_arg
+from console.members import chosen_branch, scoped_branches
 from core import clock
 from core.errors import AppError
 from core.extensions import db
-from console.desk import act, bp, console_login, form_errors, me, year_arg
-from console.members import chosen_branch, scoped_branches
 from members import scope
 from members.services import list_branch_members
 from quotas.models import Attendance
 from quotas.schemas import ExchangeInSchema
-from quotas.services import (attendance_rows, cancel_exchange, checkin_code, create_exchange, exchange_for,
-                             list_exchanges, mark_attendance, remove_attendance, review_exchange)
+from quotas.services import (
+    attendance_rows,
+    cancel_exchange,
+    checkin_code,
+    create_exchange,
+    exchange_for,
+    list_exchanges,
+    mark_attendance,
+    remove_attendance,
+    review_exchange,
+)
 
 # The desk's view of an exchange's state: an approved exchange is 已安排 until its end has passed, then 已举行.
 STATES = {"pending": "待审核", "upcoming": "已安排", "held": "已举行", "rejected": "已退回", "cancelled": "已取消"}
@@ -67,7 +76,8 @@ def exchange_create():
     body = {"branch_id": branch.id, "title": form.get("title", "").strip(),
             "starts_at": f"{day}T{form.get('start', '')}", "ends_at": f"{day}T{form.get('end', '')}",
             "place": form.get("place", "").strip() or None, "online_url": form.get("online_url", "").strip() or None,
-            "summary": form.get("summary", "").strip(), "guest_speakers": form.get("guest_speakers", "").strip() or None,
+            "summary": form.get("summary", "").strip(),
+            "guest_speakers": form.get("guest_speakers", "").strip() or None,
             "speaker_ids": [int(i) for i in form.getlist("speaker_ids") if i.isdigit()],
             "shared": form.get("shared") == "1"}
     try:

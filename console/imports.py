@@ -2,9 +2,9 @@
 is listed. The imports are the members room's, quizzes.bank's and learning's."""
 from flask import abort, render_template, request
 
+from console.desk import bp, console_login, me
 from core.errors import Invalid
 from core.extensions import db
-from console.desk import bp, console_login, me
 from learning.services import import_plan_file
 from members import scope
 from members.models import Committee

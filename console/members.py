@@ -6,11 +6,11 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from console.desk import act, bp, console_login, form_errors, me, page_arg
 from core import clock
 from core.errors import AppError
 from core.extensions import db
 from core.schemas import paginate
-from console.desk import act, bp, console_login, form_errors, me, page_arg
 from members import scope
 from members.models import Branch, PartyGroup
 from members.schemas import MemberUpdateSchema

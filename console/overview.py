@@ -3,9 +3,9 @@ for one branch its own with links to what needs doing. The figures are console.s
 from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from core.extensions import db
 from console import charts, stats
 from console.desk import bp, console_login, me, page_arg
+from core.extensions import db
 from members import scope
 from members.models import Committee
 from quotas.services import branch_books

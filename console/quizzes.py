@@ -10,17 +10,16 @@ from datetime import timedelta
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from console.desk import bp, console_login, form_errors, me, page_arg
 from core import clock
 from core.errors import AppError, Forbidden, Invalid
 from core.extensions import db
 from core.schemas import paginate
-from console.desk import bp, console_login, form_errors, me, page_arg
 from quizzes.audience import answers_withheld, results_final
 from quizzes.bank import list_questions, owner_bank_clause, resolve_owner
 from quizzes.models import TYPE_LABELS
 from quizzes.schemas import QuizCreateSchema, QuizUpdateSchema, RuleSchema
-from quizzes.services import (create_quiz, delete_quiz, list_quizzes, quiz_for_manager, scoped_branch_ids,
-                              update_quiz)
+from quizzes.services import create_quiz, delete_quiz, list_quizzes, quiz_for_manager, scoped_branch_ids, update_quiz
 from quizzes.services.authoring import WEEK_RE, assemble
 from quizzes.services.visibility import can_edit_quiz
 from quizzes.stats import branch_quiz_stats, item_analysis, overall_stats

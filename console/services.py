@@ -10,12 +10,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from console.models import ConsoleAccount, ConsoleLoginFailure
 from core import audit, clock
 from core.db import commit_or_conflict, dialect_insert
 from core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
-from console.models import ConsoleAccount, ConsoleLoginFailure
 from members import scope
+from members.auth import revoke_session
 from members.models import AuthSession, Member
 from members.services import normalise_phone
 
@@ -258,8 +259,6 @@ def end_sessions(member_id, keep=None):
 
 def logout(member, session_id):
     """End this desk session on the server: the cookie, replayed, is no session any more."""
-    from members.auth import revoke_session
-
     revoke_session(session_id)
     audit.record(member, "console.logout", "member", member.id)
     db.session.commit()

@@ -8,8 +8,15 @@ from sqlalchemy import Float, case, cast, func, select
 from core import clock
 from core.cache import best_effort, get_redis, key
 from core.extensions import db
+from learning.stats import committee_reading, completion_stmt
 from members.models import Branch, Committee, Member
 from members.scope import managed_branch_ids
+from notifications.models import Notification
+from notifications.services import reminder_audience
+from quizzes.services import list_quizzes, quiz_for_branch, scoped_branch_ids
+from quizzes.stats import branch_quiz_summary, overall_stats
+from quotas import stats as quota_stats
+from quotas.stats import branches_completion, committee_completion
 
 WEEKS = 12
 
@@ -29,8 +36,6 @@ def recent_weeks(today=None, count=WEEKS):
 
 def reading_week(branch_ids, week_key):
     """Reading completion of a set of branches in one week: {rate, completed, expected, idle}."""
-    from learning.stats import committee_reading
-
     start, end = week_days(week_key)
     total = committee_reading(branch_ids, start, end, 1, 1)["total"]
     return {"rate": total["rate"], "completed": total["completed"], "expected": total["expected"],
@@ -38,8 +43,6 @@ def reading_week(branch_ids, week_key):
 
 
 def _scoped_quizzes(member, week_key, branch_id=None):
-    from quizzes.services import list_quizzes, scoped_branch_ids
-
     for quiz in db.session.scalars(list_quizzes(member, week_key)).all():
         ids = scoped_branch_ids(member, quiz)
         if branch_id is not None:
@@ -49,8 +52,6 @@ def _scoped_quizzes(member, week_key, branch_id=None):
 
 def quiz_week(member, week_key, branch_id=None):
     """Participation, average and pass rate over every quiz of a week in the member's scope (one branch if given)."""
-    from quizzes.stats import overall_stats
-
     audience = submitted = passed = 0
     score_sum = 0.0
     quizzes = []
@@ -71,8 +72,6 @@ def quiz_week(member, week_key, branch_id=None):
 
 def quota_year(member, year, branch=None):
     """1+4+1 completion for the year: one branch's, or every branch in an admin's subtree."""
-    from quotas import stats as quota_stats
-
     if branch is not None:
         tally = quota_stats.branch_tally(branch.id, year)
         return {"members": tally["member_count"], "complete": tally["complete_count"],
@@ -85,8 +84,6 @@ def quota_year(member, year, branch=None):
 
 def quota_rows(member, year):
     """Per-branch 1+4+1 completion in the member's scope."""
-    from quotas.stats import committee_completion
-
     if member.role == "admin":
         return committee_completion(db.session.get(Committee, member.committee_id), year)
     branch = db.session.get(Branch, member.branch_id)
@@ -167,10 +164,6 @@ def branch_ranking(member, sort="reading", page=1, per_page=RANKING_PER_PAGE):
     The database sorts and pages the reading completion of every branch (learning's per-branch select, wrapped);
     quiz and 1+4+1 figures are then asked for the page's branches only. → {items, total, page, per_page, sort}.
     """
-    from learning.stats import completion_stmt
-    from quizzes.stats import branch_quiz_summary
-    from quotas.stats import branches_completion
-
     today = clock.today()
     week = clock.week_key(today)
     start, end = week_days(week)
@@ -204,16 +197,11 @@ def branch_ranking(member, sort="reading", page=1, per_page=RANKING_PER_PAGE):
 
 def behind(branch, kinds):
     """Who in a branch each 一键提醒 kind would reach now: notifications' reminder_audience, the group it reminds."""
-    from notifications.services import reminder_audience
-    from quizzes.services import quiz_for_branch
-
     return {**{kind: reminder_audience(branch, kind) for kind in kinds}, "quiz_obj": quiz_for_branch(branch)}
 
 
 def recent_reminders(branch, limit=20):
     """The latest reminders written for a branch's members (the outbox is also their inbox)."""
-    from notifications.models import Notification
-
     return db.session.execute(
         select(Notification.id, Notification.kind, Notification.title, Notification.status,
                Notification.created_at, Member.name)

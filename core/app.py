@@ -2,8 +2,9 @@
 import importlib
 import os
 
-from flask import Flask
+from flask import Flask, send_from_directory
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
@@ -73,8 +74,6 @@ def _api_settings():
 
 def _serve_docs_assets(app):
     # The interactive API page works on an intranet: Swagger UI's files come from a pinned package, not a CDN.
-    from flask import send_from_directory
-    from swagger_ui_bundle import swagger_ui_path
 
     @app.get("/api/v1/docs-assets/<path:filename>")
     def docs_assets(filename):

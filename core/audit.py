@@ -5,6 +5,7 @@ from sqlalchemy import event
 from core import clock
 from core.db import BigId, UTCDateTime
 from core.extensions import db
+from core.requestlog import request_id
 
 
 class AuditEntry(db.Model):
@@ -28,7 +29,6 @@ def _refuse_change(*_):
 def record(actor, action, target_type=None, target_id=None, **details):
     """Add an audit entry to the current transaction (committed with the action it records)."""
     if has_request_context():
-        from core.requestlog import request_id
 
         # From where, and which request: the client's real address (behind PROXY_HOPS proxies) and the log lines' id.
         details = {**details, "ip": request.remote_addr, "request_id": request_id()}

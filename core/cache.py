@@ -10,7 +10,8 @@ import logging
 import redis
 from flask import current_app, has_request_context, request
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,15 @@
 """One error shape, made in one place: {"code": ..., "message": "中文说明", "details": {...}}."""
 import logging
 
+from apispec import BasePlugin
 from flask import has_request_context, jsonify
 from marshmallow import Schema, fields
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from core.extensions import db
 from core.requestlog import request_id
 
 log = logging.getLogger(__name__)
@@ -143,8 +146,6 @@ def register(app):
 
     @app.errorhandler(AppError)
     def _app_error(exc):
-        from core.extensions import db
-
         db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
@@ -155,8 +156,6 @@ def register(app):
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _db_down(exc):
-        from core.extensions import db
-
         log.warning("database unavailable: %s", exc.__class__.__name__)
         try:
             db.session.rollback()
@@ -168,8 +167,6 @@ def register(app):
     @app.errorhandler(DataError)
     def _out_of_range(exc):
         # A number past what a column holds (a client-sent id of 2**70, say) is bad input, not a server fault.
-        from core.extensions import db
-
         db.session.rollback()
         return error_response(422, "value_out_of_range", "数值超出允许范围")
 
@@ -181,8 +178,6 @@ def register(app):
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
-        from core.extensions import db
-
         log.exception("unhandled error")
         db.session.rollback()
         return error_response(500, "internal_error", "服务器内部错误")
@@ -190,7 +185,6 @@ def register(app):
 
 def documented_errors_plugin():
     """An apispec plugin that documents, on every operation, the error responses the app can give."""
-    from apispec import BasePlugin
 
     class DocumentedErrors(BasePlugin):
         def operation_helper(self, path=None, operations=None, **kwargs):

@@ -12,10 +12,12 @@ from datetime import date
 
 import flask_smorest
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import func, select
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from core.errors import AppError, Invalid
+from core.extensions import db
 
 # C0 and C1 controls (tab, newline and carriage return are text), bidi embeddings, overrides, isolates and marks,
 # zero-width characters and the BOM, and lone surrogates.
@@ -209,10 +211,6 @@ def page_schema(item_schema, name):
 
 def paginate(select_stmt, page, per_page):
     """Run a select with LIMIT/OFFSET and a count; return the envelope dict."""
-    from sqlalchemy import func, select
-
-    from core.extensions import db
-
     total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
     items = db.session.scalars(select_stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": items, "page": page, "per_page": per_page, "total": total}

@@ -1,12 +1,13 @@
 """SQLite tuning for the embedded default: WAL, foreign keys, and writers that wait instead of failing."""
 from sqlalchemy import event
 
+from core.extensions import db
+
 
 def init_app(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     with app.app_context():
-        from core.extensions import db
 
         engine = db.engine
 

@@ -3,6 +3,10 @@ import csv
 import io
 import re
 import zipfile
+from urllib.parse import quote
+
+from flask import Response
+from openpyxl import Workbook, load_workbook
 
 from core.errors import Invalid
 from core.schemas import unsafe_text_reason
@@ -75,8 +79,6 @@ def _count_elements(archive, limit, error):
 
 
 def _read_xlsx(data, headers, required, max_rows):
-    from openpyxl import load_workbook
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             total = sum(info.file_size for info in archive.infolist())
@@ -175,8 +177,6 @@ def to_csv(headers, rows):
 
 def to_xlsx(headers, rows, title="Sheet1"):
     """Return XLSX bytes with headers and rows, formula-looking text neutralised."""
-    from openpyxl import Workbook
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     sheet.append(headers)
@@ -189,10 +189,6 @@ def to_xlsx(headers, rows, title="Sheet1"):
 
 def download(body, filename, kind):
     """A Flask response for an export; kind is 'csv' or 'xlsx'."""
-    from urllib.parse import quote
-
-    from flask import Response
-
     # content_type, not mimetype: Flask appends "; charset=utf-8" to a text/* mimetype itself.
     response = Response(body, content_type="text/csv; charset=utf-8" if kind == "csv" else XLSX_MIME)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"

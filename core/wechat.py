@@ -7,15 +7,16 @@ import json
 import logging
 import re
 import time
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 
 import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
 
 from core.cache import get_redis, key
-from core.metrics import WECHAT_CALLS
 from core.clock import TZ, format_cn
+from core.metrics import WECHAT_CALLS
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,19 @@ import time
 from flask import Blueprint, jsonify, request
 
 from fakewechat.state import (
-    CODE_TTL, FORCE_REFRESH_GAP, FORCE_REFRESH_PER_DAY, LANGS, LOGIN_PER_MINUTE, MARKDOWN_MAX_BYTES,
-    MINIPROGRAM_STATES, TEXT_MAX_BYTES, TOKEN_OVERLAP, TOKEN_PREFIX, TOKEN_TTL, WEBHOOK_PER_MINUTE, state,
+    CODE_TTL,
+    FORCE_REFRESH_GAP,
+    FORCE_REFRESH_PER_DAY,
+    LANGS,
+    LOGIN_PER_MINUTE,
+    MARKDOWN_MAX_BYTES,
+    MINIPROGRAM_STATES,
+    TEXT_MAX_BYTES,
+    TOKEN_OVERLAP,
+    TOKEN_PREFIX,
+    TOKEN_TTL,
+    WEBHOOK_PER_MINUTE,
+    state,
     valid_template_value,
 )
 

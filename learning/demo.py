@@ -36,9 +36,14 @@ BODY = ("## 学习要点\n\n- 深刻领会精神实质，把握核心要义\n- �
 def seed(ctx):
     """Add the committee's material for a quarter back (daily for the last week, twice a week before: the console's
     12-week charts) and a week ahead, the branches' for a week either side, and reading history with points."""
-    rng = random.Random(20261121)
     today = clock.today()
-    config = current_app.config
+    materials = _seed_materials(ctx, today)
+    _seed_readings(ctx, materials, today, random.Random(20261121))
+    ctx["materials"] = [m for m, _ in materials]
+
+
+def _seed_materials(ctx, today):
+    """The committee's and the branches' materials with their audiences: [(material, audience ids)]."""
     admin, committee = ctx["admin"], ctx["committee"]
     materials = []
     for offset in range(-7 * HISTORY_WEEKS, 7):
@@ -56,6 +61,12 @@ def seed(ctx):
     db.session.flush()
     for material, ids in materials:
         _expand_audience(material, ids)
+    return materials
+
+
+def _seed_readings(ctx, materials, today, rng):
+    """Reading history up to today: each member reads as diligently as drawn, the demo login every day."""
+    config = current_app.config
     by_branch = {}
     for member in ctx["members"]:
         by_branch.setdefault(member.branch_id, []).append(member)
@@ -72,7 +83,6 @@ def seed(ctx):
             if rng.random() > diligence[member.id] or (material.day == today and rng.random() < 0.5):
                 continue
             _read(member, material, rng, config)
-    ctx["materials"] = [m for m, _ in materials]
 
 
 def _material(author, committee_id, branch_id, day, title, source, kind, minutes, tags):

@@ -9,6 +9,7 @@ Bulk loads that bypass the ORM (bench/generate.py) call rebuild().
 from datetime import timedelta
 
 from sqlalchemy import Date, delete, distinct, event, exists, func, insert, inspect, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -51,9 +52,6 @@ def refresh(branch_ids, days=None, connection=None, lock=True):
     base = (select(Member.branch_id, Reading.day, func.count(Reading.id), func.count(distinct(Reading.member_id)))
             .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
             .where(Member.branch_id.in_(branch_ids), *_counted()))
-    week_base = (select(Member.branch_id, func.count(distinct(Reading.member_id)))
-                 .join(Member, Member.id == Reading.member_id).join(Material, Material.id == Reading.material_id)
-                 .where(Member.branch_id.in_(branch_ids), *_counted()))
     if days is None:
         conn.execute(delete(ReadingDayRollup).where(ReadingDayRollup.branch_id.in_(branch_ids)))
         conn.execute(delete(ReadingWeekRollup).where(ReadingWeekRollup.branch_id.in_(branch_ids)))
@@ -89,7 +87,6 @@ def after_completion(branch_id, day):
     conn = db.session.connection()
     if conn.dialect.name != "postgresql" or branch_id is None:
         return refresh([branch_id], [day], conn)
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     _lock(conn, [branch_id])
     monday = clock.week_monday(day)

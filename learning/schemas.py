@@ -39,7 +39,8 @@ class MaterialFieldsSchema(MaterialBaseSchema):
 class MaterialCreateSchema(MaterialFieldsSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     day = fields.Date(required=True, metadata={"description": "学习日（北京时间）"})
-    publish = fields.Boolean(load_default=False, metadata={"description": "true 立即发布（或定时到该日），否则存为草稿"})
+    publish = fields.Boolean(load_default=False,
+        metadata={"description": "true 立即发布（或定时到该日），否则存为草稿"})
 
 
 class MaterialUpdateSchema(MaterialFieldsSchema):

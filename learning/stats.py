@@ -189,7 +189,8 @@ def branch_reading_detail(branch, start, end):
     week_start = clock.week_monday(end)
     week_readers = (select(Reading.member_id).join(Material, Material.id == Reading.material_id)
                     .join(Member, Member.id == Reading.member_id)
-                    .where(Member.branch_id == branch.id, *_completed_reads(week_start, week_start + timedelta(days=6))))
+                    .where(Member.branch_id == branch.id,
+                        *_completed_reads(week_start, week_start + timedelta(days=6))))
     idle = [{"id": mid, "name": name} for mid, name in db.session.execute(
         select(Member.id, Member.name).where(Member.id.in_(active), Member.id.not_in(week_readers))
         .order_by(Member.name, Member.id))]

@@ -3,19 +3,40 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core import clock
-from core import tables
-from core.errors import NotFound
-from core.extensions import db, limiter
+from core import clock, tables
+from core.extensions import limiter
 from core.schemas import PageArgs, paginate
 from learning import leaderboards, points, services, stats
-from learning.schemas import (ArchiveArgs, LeaderboardArgs, LeaderboardSchema, BranchReadingSchema, CommitteeReadingArgs,
-                              CommitteeReadingSchema, FinishResultSchema, FinishSchema, ReadingHistoryArgs,
-                              PlanImportArgs, PlanImportResultSchema, PlanUploadSchema, ManageListArgs,
-                              MaterialCreateSchema, MaterialDetailSchema, MaterialManagePageSchema,
-                              MaterialManageSchema, MaterialPageSchema, MaterialUpdateSchema, MyPointsSchema,
-                              MyReadingSchema, ReadingExportArgs, ReadingPeriodArgs, PlanSchema, PointEntryPageSchema,
-                              ReadingStateSchema, TodaySchema, WithdrawSchema)
+from learning.schemas import (
+    ArchiveArgs,
+    BranchReadingSchema,
+    CommitteeReadingArgs,
+    CommitteeReadingSchema,
+    FinishResultSchema,
+    FinishSchema,
+    LeaderboardArgs,
+    LeaderboardSchema,
+    ManageListArgs,
+    MaterialCreateSchema,
+    MaterialDetailSchema,
+    MaterialManagePageSchema,
+    MaterialManageSchema,
+    MaterialPageSchema,
+    MaterialUpdateSchema,
+    MyPointsSchema,
+    MyReadingSchema,
+    PlanImportArgs,
+    PlanImportResultSchema,
+    PlanSchema,
+    PlanUploadSchema,
+    PointEntryPageSchema,
+    ReadingExportArgs,
+    ReadingHistoryArgs,
+    ReadingPeriodArgs,
+    ReadingStateSchema,
+    TodaySchema,
+    WithdrawSchema,
+)
 from members import scope
 from members.auth import current_member, login_required, rate_limit_key
 

@@ -76,7 +76,8 @@ class OkSchema(Schema):
 
 
 class AuditArgs(PageArgs):
-    action = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "动作，例如 roster.import"})
+    action = fields.String(validate=validate.Length(min=1, max=64),
+        metadata={"description": "动作，例如 roster.import"})
     actor_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), metadata={"description": "操作人 ID"})
 
 

@@ -64,7 +64,8 @@ def owned_managed_clause(member, model):
 
 
 def managers_clause(committee_id, branch_id=None):
-    """A WHERE clause over Member: who manages a committee (its admins and those above), or a branch (also its secretary).
+    """A WHERE clause over Member: who manages a committee (its admins and those above), or a branch (also its
+    secretary).
 
     The set of people for whom can_manage_branch / in_committee_subtree hold, as SQL."""
     path = db.session.get(Committee, committee_id).path
@@ -152,5 +153,5 @@ def members_in_scope_clause(viewer):
 
 
 __all__ = ["subtree_committee_ids", "managed_branch_ids", "can_manage_branch", "in_committee_subtree",
-           "can_manage_owned", "owned_managed_clause", "managers_clause", "branch_for", "committee_for", "member_for", "member_write_refusal",
-           "members_in_scope_clause"]
+           "can_manage_owned", "owned_managed_clause", "managers_clause", "branch_for", "committee_for",
+           "member_for", "member_write_refusal", "members_in_scope_clause"]

@@ -3,16 +3,19 @@ import re
 from datetime import date, datetime
 
 from flask import current_app
+from limits import parse
 from sqlalchemy import func, select
 
 from core import audit, clock, wechat
+from core.audit import AuditEntry
 from core.db import commit_or_conflict
 from core.errors import AppError, Conflict, Forbidden, Invalid, RateLimited, Unavailable
 from core.extensions import db, limiter
+from core.schemas import paginate
 from core.tables import read_upload, reject_rows, row_error
 from members import auth
 from members.models import ROLE_LABELS, Branch, Committee, Member, PartyGroup
-from members.scope import member_write_refusal, members_in_scope_clause
+from members.scope import member_write_refusal, members_in_scope_clause, subtree_committee_ids
 
 ROSTER_HEADERS = ("姓名", "手机号", "支部", "党小组", "角色", "入党日期")
 ROSTER_REQUIRED = ("姓名", "手机号", "支部", "角色")
@@ -108,28 +111,14 @@ def _validate_roster(actor, rows, committee, branch):
     existing = _members_by_phone([p for p in phones if p])
     branches = {b.name: b for b in db.session.scalars(select(Branch).where(Branch.committee_id == committee.id))}
     for (number, row), phone in zip(rows, phones):
-        problems = []
-        name = row["姓名"]
-        if not name:
-            problems.append(row_error(number, "姓名", "姓名不能为空"))
-        elif len(name) > 50:
-            problems.append(row_error(number, "姓名", "姓名不能超过 50 个字"))
+        problems = _text_problems(number, row, branch)
+        name, branch_name, group_name = row["姓名"], row["支部"], row.get("党小组", "")
         if phone is None:
             problems.append(row_error(number, "手机号", "手机号格式不正确，应为 11 位手机号"))
         elif phone in seen:
             problems.append(row_error(number, "手机号", f"与第 {seen[phone]} 行的手机号重复"))
         else:
             seen[phone] = number
-        branch_name = row["支部"]
-        if not branch_name:
-            problems.append(row_error(number, "支部", "支部不能为空"))
-        elif len(branch_name) > 100:
-            problems.append(row_error(number, "支部", "支部名称不能超过 100 个字"))
-        elif branch is not None and branch_name != branch.name:
-            problems.append(row_error(number, "支部", f"只能导入本支部（{branch.name}）的党员"))
-        group_name = row.get("党小组", "")
-        if len(group_name) > 100:
-            problems.append(row_error(number, "党小组", "党小组名称不能超过 100 个字"))
         role = ROLE_BY_LABEL.get(row["角色"])
         if role is None:
             problems.append(row_error(number, "角色", "角色应为 党员、支部书记 或 党委管理员"))
@@ -147,6 +136,25 @@ def _validate_roster(actor, rows, committee, branch):
             parsed.append({"name": name, "phone": phone, "branch": branch_name, "group": group_name or None,
                            "role": role, "joined_on": joined_on, "current": current})
     return parsed, errors
+
+
+def _text_problems(number, row, branch):
+    """The row's name, branch and group: present where required, within their lengths, the import's own branch."""
+    problems = []
+    name, branch_name = row["姓名"], row["支部"]
+    if not name:
+        problems.append(row_error(number, "姓名", "姓名不能为空"))
+    elif len(name) > 50:
+        problems.append(row_error(number, "姓名", "姓名不能超过 50 个字"))
+    if not branch_name:
+        problems.append(row_error(number, "支部", "支部不能为空"))
+    elif len(branch_name) > 100:
+        problems.append(row_error(number, "支部", "支部名称不能超过 100 个字"))
+    elif branch is not None and branch_name != branch.name:
+        problems.append(row_error(number, "支部", f"只能导入本支部（{branch.name}）的党员"))
+    if len(row.get("党小组", "")) > 100:
+        problems.append(row_error(number, "党小组", "党小组名称不能超过 100 个字"))
+    return problems
 
 
 def _members_by_phone(phones):
@@ -343,8 +351,6 @@ def _wechat_call(fn, *args):
 
 
 def _limit_openid(openid):
-    from limits import parse
-
     item = parse(current_app.config["RATELIMIT_LOGIN_OPENID"])
     if current_app.config.get("RATELIMIT_ENABLED", True) and not limiter.limiter.hit(item, "login-openid", openid):
         raise RateLimited("登录过于频繁，请稍后再试")
@@ -356,10 +362,6 @@ def members_visible_to(viewer):
 
 def audit_page(committee, page, per_page, action=None, actor_id=None):
     """One page of the audit trail under a committee's subtree, newest first, with each actor's name."""
-    from core.audit import AuditEntry
-    from core.schemas import paginate
-    from members.scope import subtree_committee_ids
-
     stmt = (db.select(AuditEntry).where(AuditEntry.committee_id.in_(subtree_committee_ids(committee.id)))
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
     if action:

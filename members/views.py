@@ -7,9 +7,20 @@ from core.extensions import db, limiter
 from core.schemas import paginate
 from members import auth, scope, services
 from members.auth import current_member, login_required
-from members.schemas import (AuditArgs, AuditPageSchema, BranchSummarySchema, LoginResultSchema, MemberListArgs,
-                             MemberPageSchema, MemberSchema, MemberUpdateSchema, OkSchema, RosterResultSchema,
-                             RosterUploadSchema, WeChatLoginSchema)
+from members.schemas import (
+    AuditArgs,
+    AuditPageSchema,
+    BranchSummarySchema,
+    LoginResultSchema,
+    MemberListArgs,
+    MemberPageSchema,
+    MemberSchema,
+    MemberUpdateSchema,
+    OkSchema,
+    RosterResultSchema,
+    RosterUploadSchema,
+    WeChatLoginSchema,
+)
 
 bp = Blueprint("members", __name__, url_prefix="/api/v1", description="组织、党员与登录")
 

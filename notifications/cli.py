@@ -11,6 +11,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from core import clock
+from notifications.delivery import run_sender
+from notifications.jobs import JOBS
+from notifications.scheduler import run_forever
+
 log = logging.getLogger(__name__)
 
 notifications = AppGroup("notifications", help="通知发送命令 (notification commands)")
@@ -20,8 +25,6 @@ notifications = AppGroup("notifications", help="通知发送命令 (notification
 @click.option("--once", is_flag=True, help="发送到当前没有到期通知为止，然后退出")
 def send(once):
     """Deliver due notifications (several senders may run at once on PostgreSQL)."""
-    from notifications.delivery import run_sender
-
     totals = run_sender(once=once, stop=stop_on_signals("sender"))
     log.info("sender stopped: the batch in hand is finished; totals %s", totals)
     click.echo(f"发送结果: {totals}")
@@ -31,9 +34,6 @@ def send(once):
 @click.argument("job")
 def run_job(job):
     """Run one scheduled job now (for operators; once per period, the quiz open and results jobs once per quiz)."""
-    from core import clock
-    from notifications.jobs import JOBS
-
     if job not in JOBS:
         raise click.ClickException(f"未知任务 {job}，可选：{', '.join(JOBS)}")
     click.echo(f"{job}: {JOBS[job](clock.now())}")
@@ -44,8 +44,6 @@ def run_job(job):
 @with_appcontext
 def scheduler(no_sender):
     """Run the scheduler (APScheduler, Asia/Shanghai) and, unless --no-sender, a sender thread beside it."""
-    from notifications.scheduler import run_forever
-
     run_forever(current_app._get_current_object(), stop_on_signals("scheduler"), with_sender=not no_sender)
 
 

@@ -9,7 +9,13 @@ from sqlalchemy import select
 
 from core import clock
 from core.clock import format_cn
+from core.extensions import db
+from learning.stats import members_behind_reading
 from members.models import Member
+from quizzes.models import QuizResult
+from quizzes.services import open_quiz_for_branch
+from quizzes.stats import members_not_submitted
+from quotas.stats import members_behind_pace
 
 
 def _day_cn(day):
@@ -60,8 +66,6 @@ def quiz_result_message(quiz, result=None):
 
 def quiz_results_for(quiz):
     """A per-chunk message builder: each member's own result, read in one query per chunk."""
-    from core.extensions import db
-    from quizzes.models import QuizResult
 
     def build(member_ids):
         results = {r.member_id: r for r in db.session.scalars(
@@ -95,7 +99,6 @@ def behind_for_reminder(kind, branch, now):
     """(select of Member.id, message) for the secretary's 一键提醒 of one kind in one branch."""
     day = clock.local_day_of(now)
     if kind == "reading":
-        from learning.stats import members_behind_reading
 
         # Behind this week: an item due so far this week (its day has come) not yet studied.
         monday = clock.week_monday(day)
@@ -105,8 +108,6 @@ def behind_for_reminder(kind, branch, now):
                                "pages/study/index")
         return members_behind_reading(monday, sunday, branch_id=branch.id), message
     if kind == "quiz":
-        from quizzes.services import open_quiz_for_branch
-        from quizzes.stats import members_not_submitted
 
         # The branch's members all take one quiz: the branch's own, else their committee's (quizzes.audience).
         quiz = open_quiz_for_branch(branch, now)
@@ -114,7 +115,6 @@ def behind_for_reminder(kind, branch, now):
             return select(Member.id).where(Member.id.is_(None)), None
         return members_not_submitted(quiz, branch_id=branch.id), reminder_quiz_message(quiz)
     if kind == "quota":
-        from quotas.stats import members_behind_pace
 
         message = task_message("1+4+1 进度提醒", "您的 1+4+1 学习任务进度落后，请抓紧完成。",
                                "1+4+1 学习任务进度落后", clock.year_bounds(day.year)[1] - timedelta(minutes=1),
@@ -128,7 +128,8 @@ def book_reviewed_message(report):
     if report.status == "approved":
         body, hint = f"您提交的读书报告《{report.title}》已审核通过，计入本年度 1+4+1 读书任务。", "已审核通过"
     else:
-        body = f"您提交的读书报告《{report.title}》未通过审核，原因：{report.reject_reason.rstrip('。.')}。可修改后重新提交。"
+        body = (f"您提交的读书报告《{report.title}》未通过审核，"
+                f"原因：{report.reject_reason.rstrip('。.')}。可修改后重新提交。")
         hint = f"未通过：{report.reject_reason}"
     return task_message("读书报告审核结果", body, f"读书报告《{report.title}》", report.reviewed_at, "支部书记", hint,
                         "pages/quota/index")

@@ -23,11 +23,34 @@ from core import clock, wechat
 from core.cache import get_redis, key
 from core.extensions import db
 from members.models import Member
-from notifications.models import (CALLING, CHANNEL_WECOM, CLAIMABLE, DEAD, INBOX_ONLY, PENDING, SENDING, SENT,
-                                  SKIPPED, UNCONFIRMED, BranchRobot, Notification, NotificationPreference,
-                                  SubscriptionConsent)
-from notifications.rules import (CONSENT_GONE, KINDS, PERMANENT_ERRCODES, QUOTA_REACHED, ROBOT_TOO_FAST,
-                                 backoff_seconds, parse_hhmm, quiet_until, robot_markdown, template_data)
+from notifications.models import (
+    CALLING,
+    CHANNEL_WECOM,
+    CLAIMABLE,
+    DEAD,
+    INBOX_ONLY,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNCONFIRMED,
+    BranchRobot,
+    Notification,
+    NotificationPreference,
+    SubscriptionConsent,
+)
+from notifications.rules import (
+    CONSENT_GONE,
+    KINDS,
+    PERMANENT_ERRCODES,
+    QUOTA_REACHED,
+    ROBOT_TOO_FAST,
+    backoff_seconds,
+    parse_hhmm,
+    quiet_until,
+    robot_markdown,
+    template_data,
+)
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from core import clock
 from core.extensions import db
 from notifications import content, services
-from notifications.models import BranchRobot, NotificationPreference, SubscriptionConsent
+from notifications.models import SENT, BranchRobot, Notification, NotificationPreference, SubscriptionConsent
 
 DEMO_WEBHOOK_KEY = "demo-webhook-key"  # the fake WeChat API knows this robot
 
@@ -34,7 +34,6 @@ def seed(ctx):
         services.notify_member(demo_member, kind, period, message)
     db.session.flush()
     # Old news is already delivered and mostly read: only what is new should look new.
-    from notifications.models import SENT, Notification
 
     rows = db.session.scalars(db.select(Notification).where(Notification.member_id == demo_member.id)
                               .order_by(Notification.id)).all()

@@ -3,8 +3,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from core.extensions import db
-from notifications.models import (CALLING, DEAD, INBOX_ONLY, PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED,
-                                  Notification)
+from notifications.models import CALLING, DEAD, INBOX_ONLY, PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, Notification
 
 STATUSES = (PENDING, SENDING, CALLING, SENT, INBOX_ONLY, SKIPPED, DEAD, UNCONFIRMED)
 

@@ -22,6 +22,8 @@ from core.cache import get_redis, key
 from core.clock import TZ
 from core.extensions import db
 from core.metrics import SCHEDULER_LAST_SUCCESS
+from notifications.delivery import run_sender
+from notifications.jobs import JOBS
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,6 @@ class Scheduler:
     """The job table bound to an app and a leader lock; tick() is what APScheduler calls for a job."""
 
     def __init__(self, app, lock=None):
-        from notifications.jobs import JOBS
-
         self.app = app
         self.jobs = JOBS
         self.triggers = triggers(app.config["SCHEDULE"])
@@ -158,8 +158,6 @@ def run_forever(app, stop, with_sender=True):
     sender = None
     if with_sender:
         def send_loop():
-            from notifications.delivery import run_sender
-
             while not stop.is_set():
                 with app.app_context():
                     try:

@@ -69,7 +69,8 @@ class PreferencesUpdateSchema(StrictSchema):
 class RobotUpdateSchema(StrictSchema):
     webhook_key = fields.String(required=True, validate=[validate.Length(min=8, max=128),
                                                          validate.Regexp(r"^[A-Za-z0-9\-_]+$")],
-                                load_only=True, metadata={"description": "企业微信群机器人 webhook 的 key（保密，不会返回）"})
+                                load_only=True,
+                                metadata={"description": "企业微信群机器人 webhook 的 key（保密，不会返回）"})
     enabled = fields.Boolean(load_default=True)
 
 

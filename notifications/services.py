@@ -9,8 +9,17 @@ from core.db import dialect_insert
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from members.models import Member
-from notifications.models import (CHANNEL_WECHAT, CHANNEL_WECOM, DEAD, PENDING, BranchRobot, Notification,
-                                  NotificationPreference, SubscriptionConsent, SubscriptionReport)
+from notifications.models import (
+    CHANNEL_WECHAT,
+    CHANNEL_WECOM,
+    DEAD,
+    PENDING,
+    BranchRobot,
+    Notification,
+    NotificationPreference,
+    SubscriptionConsent,
+    SubscriptionReport,
+)
 from notifications.rules import KINDS, parse_hhmm
 
 log = logging.getLogger(__name__)

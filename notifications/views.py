@@ -5,11 +5,26 @@ from core.schemas import paginate
 from members import scope
 from members.auth import current_member, login_required
 from notifications import services
-from notifications.schemas import (ConsentSchema, InboxArgs, InboxItemSchema, InboxPageSchema, OutboxArgs,
-                                   OutboxItemSchema, OutboxPageSchema, PreferencesSchema, PreferencesUpdateSchema,
-                                   ReminderAudienceSchema, ReminderKindArgs, ReminderRequestSchema,
-                                   ReminderResultSchema, RobotStatusSchema,
-                                   RobotUpdateSchema, SubscriptionReportSchema, UnreadSchema, UpdatedSchema)
+from notifications.schemas import (
+    ConsentSchema,
+    InboxArgs,
+    InboxItemSchema,
+    InboxPageSchema,
+    OutboxArgs,
+    OutboxItemSchema,
+    OutboxPageSchema,
+    PreferencesSchema,
+    PreferencesUpdateSchema,
+    ReminderAudienceSchema,
+    ReminderKindArgs,
+    ReminderRequestSchema,
+    ReminderResultSchema,
+    RobotStatusSchema,
+    RobotUpdateSchema,
+    SubscriptionReportSchema,
+    UnreadSchema,
+    UpdatedSchema,
+)
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="通知：站内信、订阅消息、群机器人、提醒")
 

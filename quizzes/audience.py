@@ -87,6 +87,7 @@ def quiz_audience(quiz):
 
 def takes_quiz(member, quiz):
     """Whether a member is in a quiz's audience (a Quiz or its definition): their branch's, and not theirs to manage."""
+    # Imported here: quizzes.definitions imports this module (the audience rule) at its top.
     from quizzes.definitions import quiz_id_for_branch as cached_quiz_id_for_branch
 
     if not (member.active and member.branch_id):

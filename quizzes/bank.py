@@ -9,7 +9,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.tables import read_upload, reject_rows, row_error, split_tags
 from members.models import Branch, Committee
-from members.scope import can_manage_owned, subtree_committee_ids
+from members.scope import branch_for, can_manage_owned, committee_for, subtree_committee_ids
 from quizzes.grading import JUDGE_OPTIONS, OPTION_KEYS, stem_key
 from quizzes.models import DIFFICULTIES, TYPE_LABELS, Question, QuizItem
 
@@ -96,22 +96,7 @@ def parse_question(kind_text, stem, options, answer_text, explanation="", tags="
         errors["题干"] = "题干不能为空"
     elif len(stem) > MAX_STEM:
         errors["题干"] = f"题干不能超过 {MAX_STEM} 字"
-    texts = [(o or "").strip() for o in options]
-    while texts and not texts[-1]:
-        texts.pop()
-    option_list = []
-    if kind in ("single", "multiple"):
-        if len(texts) < 2 or "" in texts:
-            errors["选项"] = "选择题至少需要 2 个连续的选项（从选项A开始）"
-        elif any(len(t) > MAX_OPTION for t in texts):
-            errors["选项"] = f"每个选项不能超过 {MAX_OPTION} 字"
-        elif len(set(texts)) != len(texts):
-            errors["选项"] = "选项内容重复"
-        option_list = [{"key": OPTION_KEYS[i], "text": t} for i, t in enumerate(texts[:len(OPTION_KEYS)])]
-    elif kind in ("judge", "blank") and texts:
-        errors["选项"] = "判断题和填空题不填选项"
-    if kind == "judge":
-        option_list = list(JUDGE_OPTIONS)
+    option_list = _parse_options(kind, options, errors)
     answer, reason = _parse_answer(kind, (answer_text or "").strip(), [o["key"] for o in option_list])
     if reason and kind:
         errors["答案"] = reason
@@ -131,6 +116,27 @@ def parse_question(kind_text, stem, options, answer_text, explanation="", tags="
               "explanation": explanation, "tags": ("," + ",".join(tag_list) + ",") if tag_list else "",
               "difficulty": level, "source": source}
     return fields, errors
+
+
+def _parse_options(kind, options, errors):
+    """The options of a question of `kind` as [{key, text}]; a reason under errors["选项"] when they do not fit."""
+    texts = [(o or "").strip() for o in options]
+    while texts and not texts[-1]:
+        texts.pop()
+    option_list = []
+    if kind in ("single", "multiple"):
+        if len(texts) < 2 or "" in texts:
+            errors["选项"] = "选择题至少需要 2 个连续的选项（从选项A开始）"
+        elif any(len(t) > MAX_OPTION for t in texts):
+            errors["选项"] = f"每个选项不能超过 {MAX_OPTION} 字"
+        elif len(set(texts)) != len(texts):
+            errors["选项"] = "选项内容重复"
+        option_list = [{"key": OPTION_KEYS[i], "text": t} for i, t in enumerate(texts[:len(OPTION_KEYS)])]
+    elif kind in ("judge", "blank") and texts:
+        errors["选项"] = "判断题和填空题不填选项"
+    if kind == "judge":
+        option_list = list(JUDGE_OPTIONS)
+    return option_list
 
 
 def _parse_tags(tags):
@@ -184,8 +190,6 @@ def answer_text(question):
 
 def resolve_owner(actor, committee_id=None, branch_id=None):
     """The (committee, branch) a new question or quiz belongs to, checked against the actor's powers."""
-    from members.scope import branch_for, committee_for
-
     if branch_id is not None:
         branch = branch_for(actor, branch_id)
         return branch.committee, branch
@@ -231,7 +235,8 @@ def _validated(data, base=None):
     options = data.get("options", [o["text"] for o in base.options] if base and base.kind != "judge" else [])
     fields, errors = parse_question(
         None, data.get("stem", base.stem if base else ""), options,
-        data.get("answer", answer_text(base) if base else ""), data.get("explanation", base.explanation if base else ""),
+        data.get("answer", answer_text(base) if base else ""),
+        data.get("explanation", base.explanation if base else ""),
         data.get("tags", base.tag_list if base else []), str(data.get("difficulty", base.difficulty if base else 2)),
         data.get("source", base.source if base else ""), kind=kind)
     if errors:
@@ -319,7 +324,8 @@ def template_rows():
          "建设社会主义现代化强国", "", "", "A", "党章总纲明确规定。", "党章", "易", "《中国共产党章程》"],
         ["多选题", "“四个意识”包括哪些？", "政治意识", "大局意识", "核心意识", "看齐意识", "", "", "ABCD",
          "", "理论", "中", "党的十八届六中全会"],
-        ["判断题", "党员有权对党的决议和政策提出建议。", "", "", "", "", "", "", "正确", "党员权利之一。", "党章", "易", ""],
+        ["判断题", "党员有权对党的决议和政策提出建议。", "", "", "", "", "", "",
+            "正确", "党员权利之一。", "党章", "易", ""],
         ["填空题", "中国共产党第一次全国代表大会于____年召开，地点在____。", "", "", "", "", "", "", "1921;上海|嘉兴",
          "一大在上海开幕，后转至嘉兴南湖。", "党史", "中", "《中国共产党简史》"],
     ]

@@ -1,4 +1,5 @@
 """Pure rules of the quiz: answer normalising, grading, shuffling, item-analysis flags. No Flask, no database."""
+import hashlib
 import math
 import random
 import re
@@ -17,8 +18,6 @@ def normalise_text(text):
 
 def stem_key(stem):
     """A digest of a stem with spacing and punctuation folded, to spot a stem already in the bank."""
-    import hashlib
-
     folded = normalise_text(stem)
     folded = re.sub(r"[\W_]+", "", folded)
     return hashlib.sha1(folded.encode("utf-8")).hexdigest()

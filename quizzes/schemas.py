@@ -1,9 +1,8 @@
 """What goes in and out of the quiz room. Field sets per audience: a member never gets answers before close."""
-from marshmallow import Schema, fields, post_dump, validate, validates_schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from core.schemas import PageArgs, StrictSchema, page_schema
 from quizzes.models import DIFFICULTIES, QUESTION_TYPES, TYPE_LABELS
-
 
 # --- question bank (secretaries and admins) --------------------------------------------------------
 
@@ -68,7 +67,8 @@ class QuestionBodyFields(StrictSchema):
     options = fields.List(fields.String(validate=validate.Length(max=300)), validate=validate.Length(max=6),
                           metadata={"description": "选择题的选项文字，依次为 A、B、C…"})
     answer = fields.String(validate=validate.Length(min=1, max=2000),
-                           metadata={"description": "同导入模板：单选 A；多选 ACD；判断 正确/错误；填空 各空 ; 分隔，可接受答案 | 分隔"})
+                           metadata={"description": "同导入模板：单选 A；多选 ACD"
+                           "；判断 正确/错误；填空 各空 ; 分隔，可接受答案 | 分隔"})
     explanation = fields.String(validate=validate.Length(max=2000))
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=20)), validate=validate.Length(max=10))
     difficulty = fields.Integer(validate=validate.Range(1, 3))
@@ -296,13 +296,16 @@ class RevealedAttemptSchema(AttemptSchema):
 
 
 class AnswersSchema(StrictSchema):
-    answers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")), values=fields.Raw(allow_none=True),
+    answers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")),
+        values=fields.Raw(allow_none=True),
                           required=True, validate=validate.Length(max=100),
-                          metadata={"description": "题目 id → 答案：单选/判断 'A'/'T'；多选 ['A','C']；填空 ['答案1','答案2']；null 清除"})
+                          metadata={"description": "题目 id → 答案：单选/判断 'A'/'T'；多选 ['A','C']"
+                          "；填空 ['答案1','答案2']；null 清除"})
 
 
 class SubmitSchema(StrictSchema):
-    answers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")), values=fields.Raw(allow_none=True),
+    answers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")),
+        values=fields.Raw(allow_none=True),
                           validate=validate.Length(max=100))
 
 

@@ -5,8 +5,8 @@ from core import clock
 from core.extensions import db
 from members.models import Branch, Member
 from quizzes import grading
-from quizzes.models import AttemptAnswer, Question, Quiz, QuizItem, QuizResult
 from quizzes.audience import audience_branch_ids, quiz_audience
+from quizzes.models import AttemptAnswer, Quiz, QuizItem, QuizResult
 from quizzes.services import quiz_for_branch
 
 
@@ -75,7 +75,9 @@ def _medians(quiz_id, branch_ids, overall=False):
 
 
 def branch_quiz_summary(branch_ids, quiz_or_week):
-    """Per-branch figures for one quiz, or for each branch's own quiz in a week ('2026-W47'). Notifications call this."""
+    """Per-branch figures for one quiz, or for each branch's own quiz in a week ('2026-W47').
+
+    Notifications call this."""
     if isinstance(quiz_or_week, Quiz):
         return branch_quiz_stats(quiz_or_week, select(Branch.id).where(Branch.id.in_(branch_ids)))
     rows = []

@@ -11,12 +11,32 @@ from members import scope
 from members.auth import current_member, login_required
 from members.models import Branch, Member
 from quizzes import audience, bank, services, stats
-from quizzes.schemas import (AnswersSchema, AttemptSchema, CurrentSchema, ImportResultSchema, ItemAnalysisSchema,
-                             MyQuizPageSchema, PendingArgs, PendingPageSchema, QuestionCreateSchema,
-                             QuestionListArgs, QuestionPageSchema, QuestionSchema, QuestionUpdateSchema,
-                             QuizCreateSchema, QuizDetailSchema, QuizListArgs, QuizPageSchema, QuizStatsSchema,
-                             QuizUpdateSchema, RevealedAttemptSchema, SavedSchema, StatsArgs, SubmitSchema,
-                             UploadSchema)
+from quizzes.schemas import (
+    AnswersSchema,
+    AttemptSchema,
+    CurrentSchema,
+    ImportResultSchema,
+    ItemAnalysisSchema,
+    MyQuizPageSchema,
+    PendingArgs,
+    PendingPageSchema,
+    QuestionCreateSchema,
+    QuestionListArgs,
+    QuestionPageSchema,
+    QuestionSchema,
+    QuestionUpdateSchema,
+    QuizCreateSchema,
+    QuizDetailSchema,
+    QuizListArgs,
+    QuizPageSchema,
+    QuizStatsSchema,
+    QuizUpdateSchema,
+    RevealedAttemptSchema,
+    SavedSchema,
+    StatsArgs,
+    SubmitSchema,
+    UploadSchema,
+)
 
 bp = Blueprint("quizzes", __name__, url_prefix="/api/v1", description="每周一测：题库、测验、作答与统计")
 MANAGERS = ("secretary", "admin")

@@ -5,6 +5,8 @@ import re
 import unicodedata
 from datetime import date
 
+import segno
+
 ITEMS = ("talks", "attends", "books")
 
 
@@ -105,6 +107,4 @@ def qr_payload(exchange_id, code):
 
 def qr_image(payload):
     """The QR of a payload as a PNG data URI, drawn here so a phone can show it full screen with no QR library."""
-    import segno
-
     return segno.make(payload, error="m").png_data_uri(scale=10, border=2)

@@ -8,12 +8,37 @@ from core.schemas import paginate
 from members import scope
 from members.auth import current_member, login_required
 from quotas import services, stats
-from quotas.schemas import (AttendanceInSchema, AttendanceResultSchema, AttendeeSchema, BoardSchema, BookInSchema,
-                            BookListArgs, BookPageSchema, BookSchema, BranchCompletionSchema, CancelSchema,
-                            CheckInCodeSchema, CheckInResultSchema, CheckInSchema, ExchangeDetailSchema,
-                            ExchangeInSchema, ExchangeListArgs, ExchangePageSchema, ExchangeUpdateSchema, ExportArgs,
-                            OkSchema, PolicyInSchema, PolicySchema, PostingDetailSchema, PostingInSchema,
-                            PostingListArgs, PostingPageSchema, ProgressSchema, ReviewSchema, YearArgs)
+from quotas.schemas import (
+    AttendanceInSchema,
+    AttendanceResultSchema,
+    AttendeeSchema,
+    BoardSchema,
+    BookInSchema,
+    BookListArgs,
+    BookPageSchema,
+    BookSchema,
+    BranchCompletionSchema,
+    CancelSchema,
+    CheckInCodeSchema,
+    CheckInResultSchema,
+    CheckInSchema,
+    ExchangeDetailSchema,
+    ExchangeInSchema,
+    ExchangeListArgs,
+    ExchangePageSchema,
+    ExchangeUpdateSchema,
+    ExportArgs,
+    OkSchema,
+    PolicyInSchema,
+    PolicySchema,
+    PostingDetailSchema,
+    PostingInSchema,
+    PostingListArgs,
+    PostingPageSchema,
+    ProgressSchema,
+    ReviewSchema,
+    YearArgs,
+)
 
 bp = Blueprint("quotas", __name__, url_prefix="/api/v1", description="1+4+1：专业技术交流、读书与公示")
 

@@ -29,8 +29,8 @@ def test_org_bootstrap_creates_a_committee_and_its_admin(app, client, ctx):
                                     "--admin-phone", "13812345679"])
     assert duplicate.exit_code != 0
     assert "已存在" in duplicate.output
-    from members.models import Member
     from core.extensions import db
+    from members.models import Member
 
     admin = db.session.scalar(db.select(Member).where(Member.phone == "13812345678"))
     assert admin.role == "admin"

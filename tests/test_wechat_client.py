@@ -290,7 +290,8 @@ def test_send_refuses_unknown_openid_template_or_page(wx_app, wx_fake, openid, t
 
 def test_default_templates_accept_fitted_values(wx_app, wx_fake):
     keys = DEFAULT_TEMPLATES["tmpl-quiz-result"]
-    raw = {"thing1": "二〇二六年第四十八周理论学习测验（支部）", "number2": 92.5, "phrase3": "合格", "thing4": "继续保持"}
+    raw = {"thing1": "二〇二六年第四十八周理论学习测验（支部）", "number2": 92.5,
+        "phrase3": "合格", "thing4": "继续保持"}
     wx_fake.grant_consent("o-alice", "tmpl-quiz-result")
     wechat.send_subscribe("o-alice", "tmpl-quiz-result", {k: fit_template_value(keys[k], v) for k, v in raw.items()})
     assert wx_fake.messages()[0]["data"]["number2"] == "92.5"

@@ -9,14 +9,32 @@
 What the views and the other rooms call is re-exported here, so `from learning import services` and
 `from learning.services import x` keep working.
 """
-from learning.services.materials import (create_material, manage_list, members_with_material, publish_material,
-                                         update_material, withdraw_material)
+from learning.services.materials import (
+    create_material,
+    manage_list,
+    members_with_material,
+    publish_material,
+    update_material,
+    withdraw_material,
+)
 from learning.services.plans import PLAN_HEADERS, import_plan_file, import_plan_json
-from learning.services.reading import (archive, decorate, decorate_manage, export_reading, finish_material,
-                                       open_material, today_for)
+from learning.services.reading import (
+    archive,
+    decorate,
+    decorate_manage,
+    export_reading,
+    finish_material,
+    open_material,
+    today_for,
+)
 from learning.services.streaks import my_reading, point_entries
-from learning.services.visibility import (can_manage, committee_for_board, material_for_manager, material_for_member,
-                                          subtree_branch_ids)
+from learning.services.visibility import (
+    can_manage,
+    committee_for_board,
+    material_for_manager,
+    material_for_member,
+    subtree_branch_ids,
+)
 
 __all__ = ["PLAN_HEADERS", "archive", "can_manage", "committee_for_board", "create_material", "decorate",
            "decorate_manage", "export_reading", "finish_material", "import_plan_file", "import_plan_json",

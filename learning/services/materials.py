@@ -12,7 +12,6 @@ from learning.services.streaks import forget_all_streaks
 from learning.services.visibility import _expand_audience, managed_clause, resolve_audience
 from members.models import Member
 
-
 EDITABLE = ("title", "source", "url", "summary", "kind", "estimated_minutes", "tags", "day")
 
 

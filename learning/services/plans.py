@@ -14,7 +14,6 @@ from learning.schemas import PlanItemSchema
 from learning.services.materials import _new_material
 from learning.services.visibility import _expand_audience, resolve_audience
 
-
 PLAN_HEADERS = ("日期", "标题", "来源", "原文链接", "摘要", "正文", "类型", "预计分钟", "标签")
 PLAN_REQUIRED = ("日期", "标题")
 KIND_BY_LABEL = {**{label: kind for kind, label in KIND_LABELS.items()}, **{k: k for k in KIND_LABELS}}

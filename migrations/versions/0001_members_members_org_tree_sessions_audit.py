@@ -1,13 +1,12 @@
 """members org tree sessions audit
 
 Revision ID: 0001_members
-Revises: 
+Revises:
 Create Date: 2026-11-21 20:59:56.359852
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001_members'

@@ -5,9 +5,8 @@ Revises: 0001_members
 Create Date: 2026-11-21 21:20:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'console_0001'
 down_revision = '0001_members'

@@ -6,9 +6,8 @@ Revises: learning_0004
 Create Date: 2026-11-30 08:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'console_0002'
 down_revision = 'learning_0004'

@@ -5,9 +5,8 @@ Revises: 0001_members
 Create Date: 2026-11-21 21:02:41.809947
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'learning_0001'
@@ -74,7 +73,8 @@ def upgrade():
     sa.Column('material_id', sa.Integer(), nullable=False),
     sa.Column('branch_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_material_audience_branch_id_branches')),
-    sa.ForeignKeyConstraint(['material_id'], ['materials.id'], name=op.f('fk_material_audience_material_id_materials'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['material_id'], ['materials.id'],
+        name=op.f('fk_material_audience_material_id_materials'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('material_id', 'branch_id', name=op.f('pk_material_audience'))
     )
     with op.batch_alter_table('material_audience', schema=None) as batch_op:

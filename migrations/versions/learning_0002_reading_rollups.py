@@ -5,9 +5,8 @@ Revises: learning_0001
 Create Date: 2026-11-21 22:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'learning_0002'
 down_revision = 'learning_0001'

@@ -9,9 +9,8 @@ Revises: learning_0002
 Create Date: 2026-11-22 06:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'learning_0003'
 down_revision = 'learning_0002'

@@ -5,9 +5,8 @@ Revises: quotas_0004
 Create Date: 2026-11-30 08:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'learning_0004'
 down_revision = 'quotas_0004'

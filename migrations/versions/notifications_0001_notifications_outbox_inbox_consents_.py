@@ -5,9 +5,8 @@ Revises: 0001_members
 Create Date: 2026-11-21 21:04:19.136283
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'notifications_0001'

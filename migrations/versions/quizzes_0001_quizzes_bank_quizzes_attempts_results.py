@@ -5,9 +5,8 @@ Revises: 0001_members
 Create Date: 2026-11-21 21:02:18.430751
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'quizzes_0001'
@@ -39,9 +38,11 @@ def upgrade():
     sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("kind IN ('single', 'multiple', 'judge', 'blank')", name=op.f('ck_quiz_questions_kind_known')),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_quiz_questions_branch_id_branches')),
-    sa.ForeignKeyConstraint(['committee_id'], ['committees.id'], name=op.f('fk_quiz_questions_committee_id_committees')),
+    sa.ForeignKeyConstraint(['committee_id'], ['committees.id'],
+        name=op.f('fk_quiz_questions_committee_id_committees')),
     sa.ForeignKeyConstraint(['created_by_id'], ['members.id'], name=op.f('fk_quiz_questions_created_by_id_members')),
-    sa.ForeignKeyConstraint(['replaced_by_id'], ['quiz_questions.id'], name=op.f('fk_quiz_questions_replaced_by_id_quiz_questions')),
+    sa.ForeignKeyConstraint(['replaced_by_id'], ['quiz_questions.id'],
+        name=op.f('fk_quiz_questions_replaced_by_id_quiz_questions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz_questions'))
     )
     with op.batch_alter_table('quiz_questions', schema=None) as batch_op:
@@ -109,7 +110,8 @@ def upgrade():
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('points', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['question_id'], ['quiz_questions.id'], name=op.f('fk_quiz_items_question_id_quiz_questions')),
+    sa.ForeignKeyConstraint(['question_id'], ['quiz_questions.id'],
+        name=op.f('fk_quiz_items_question_id_quiz_questions')),
     sa.ForeignKeyConstraint(['quiz_id'], ['quizzes.id'], name=op.f('fk_quiz_items_quiz_id_quizzes')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz_items')),
     sa.UniqueConstraint('quiz_id', 'question_id', name=op.f('uq_quiz_items_quiz_id_question_id'))
@@ -125,8 +127,10 @@ def upgrade():
     sa.Column('choice', sa.String(length=32), nullable=True),
     sa.Column('correct', sa.Boolean(), nullable=False),
     sa.Column('points', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'], name=op.f('fk_quiz_attempt_answers_attempt_id_quiz_attempts')),
-    sa.ForeignKeyConstraint(['question_id'], ['quiz_questions.id'], name=op.f('fk_quiz_attempt_answers_question_id_quiz_questions')),
+    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'],
+        name=op.f('fk_quiz_attempt_answers_attempt_id_quiz_attempts')),
+    sa.ForeignKeyConstraint(['question_id'], ['quiz_questions.id'],
+        name=op.f('fk_quiz_attempt_answers_question_id_quiz_questions')),
     sa.ForeignKeyConstraint(['quiz_id'], ['quizzes.id'], name=op.f('fk_quiz_attempt_answers_quiz_id_quizzes')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz_attempt_answers')),
     sa.UniqueConstraint('attempt_id', 'question_id', name=op.f('uq_quiz_attempt_answers_attempt_id_question_id'))
@@ -145,7 +149,8 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('points_rule', sa.String(length=32), nullable=True),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'], name=op.f('fk_quiz_results_attempt_id_quiz_attempts')),
+    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'],
+        name=op.f('fk_quiz_results_attempt_id_quiz_attempts')),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_quiz_results_branch_id_branches')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_quiz_results_member_id_members')),
     sa.ForeignKeyConstraint(['quiz_id'], ['quizzes.id'], name=op.f('fk_quiz_results_quiz_id_quizzes')),

@@ -10,9 +10,8 @@ Revises: quizzes_0001
 Create Date: 2026-11-22 06:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'quizzes_0002'
 down_revision = 'quizzes_0001'

@@ -5,9 +5,8 @@ Revises: 0001_members
 Create Date: 2026-11-21 21:04:12.990005
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'quotas_0001'
@@ -34,9 +33,11 @@ def upgrade():
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_quota_book_reports_status_known')),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')",
+        name=op.f('ck_quota_book_reports_status_known')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_quota_book_reports_member_id_members')),
-    sa.ForeignKeyConstraint(['reviewed_by_id'], ['members.id'], name=op.f('fk_quota_book_reports_reviewed_by_id_members')),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['members.id'],
+        name=op.f('fk_quota_book_reports_reviewed_by_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_book_reports')),
     sa.UniqueConstraint('member_id', 'year', 'book_key', name=op.f('uq_quota_book_reports_member_id_year_book_key'))
     )
@@ -52,9 +53,11 @@ def upgrade():
     sa.Column('books', sa.Integer(), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('talks >= 0 AND attends >= 0 AND books >= 0', name=op.f('ck_quota_branch_policies_non_negative')),
+    sa.CheckConstraint('talks >= 0 AND attends >= 0 AND books >= 0',
+        name=op.f('ck_quota_branch_policies_non_negative')),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_quota_branch_policies_branch_id_branches')),
-    sa.ForeignKeyConstraint(['updated_by_id'], ['members.id'], name=op.f('fk_quota_branch_policies_updated_by_id_members')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['members.id'],
+        name=op.f('fk_quota_branch_policies_updated_by_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_branch_policies')),
     sa.UniqueConstraint('branch_id', 'year', name=op.f('uq_quota_branch_policies_branch_id_year'))
     )
@@ -83,7 +86,8 @@ def upgrade():
     sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_quota_exchanges_status_known')),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_quota_exchanges_window_ordered')),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_quota_exchanges_branch_id_branches')),
-    sa.ForeignKeyConstraint(['committee_id'], ['committees.id'], name=op.f('fk_quota_exchanges_committee_id_committees')),
+    sa.ForeignKeyConstraint(['committee_id'], ['committees.id'],
+        name=op.f('fk_quota_exchanges_committee_id_committees')),
     sa.ForeignKeyConstraint(['created_by_id'], ['members.id'], name=op.f('fk_quota_exchanges_created_by_id_members')),
     sa.ForeignKeyConstraint(['proposed_by_id'], ['members.id'], name=op.f('fk_quota_exchanges_proposed_by_id_members')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['members.id'], name=op.f('fk_quota_exchanges_reviewed_by_id_members')),
@@ -104,7 +108,8 @@ def upgrade():
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('talks >= 0 AND attends >= 0 AND books >= 0', name=op.f('ck_quota_policies_non_negative')),
-    sa.ForeignKeyConstraint(['committee_id'], ['committees.id'], name=op.f('fk_quota_policies_committee_id_committees')),
+    sa.ForeignKeyConstraint(['committee_id'], ['committees.id'],
+        name=op.f('fk_quota_policies_committee_id_committees')),
     sa.ForeignKeyConstraint(['updated_by_id'], ['members.id'], name=op.f('fk_quota_policies_updated_by_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_policies')),
     sa.UniqueConstraint('committee_id', 'year', name=op.f('uq_quota_policies_committee_id_year'))
@@ -133,9 +138,11 @@ def upgrade():
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("via IN ('checkin', 'secretary')", name=op.f('ck_quota_attendances_via_known')),
-    sa.ForeignKeyConstraint(['exchange_id'], ['quota_exchanges.id'], name=op.f('fk_quota_attendances_exchange_id_quota_exchanges')),
+    sa.ForeignKeyConstraint(['exchange_id'], ['quota_exchanges.id'],
+        name=op.f('fk_quota_attendances_exchange_id_quota_exchanges')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_quota_attendances_member_id_members')),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['members.id'], name=op.f('fk_quota_attendances_recorded_by_id_members')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['members.id'],
+        name=op.f('fk_quota_attendances_recorded_by_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_attendances')),
     sa.UniqueConstraint('exchange_id', 'member_id', name=op.f('uq_quota_attendances_exchange_id_member_id'))
     )
@@ -146,7 +153,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('exchange_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['exchange_id'], ['quota_exchanges.id'], name=op.f('fk_quota_exchange_speakers_exchange_id_quota_exchanges')),
+    sa.ForeignKeyConstraint(['exchange_id'], ['quota_exchanges.id'],
+        name=op.f('fk_quota_exchange_speakers_exchange_id_quota_exchanges')),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_quota_exchange_speakers_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_exchange_speakers')),
     sa.UniqueConstraint('exchange_id', 'member_id', name=op.f('uq_quota_exchange_speakers_exchange_id_member_id'))

@@ -5,9 +5,8 @@ Revises: quotas_0002
 Create Date: 2026-11-24 10:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'quotas_0003'
 down_revision = 'quotas_0002'

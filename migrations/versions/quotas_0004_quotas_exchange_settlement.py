@@ -8,9 +8,8 @@ Revises: deploy_0001
 Create Date: 2026-11-30 08:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'quotas_0004'
 down_revision = 'deploy_0001'

@@ -8,12 +8,26 @@
 The question bank's verbs live in quizzes/bank.py. What the views and the other rooms call is re-exported here,
 so `from quizzes import services` and `from quizzes.services import x` keep working.
 """
-from quizzes.services.attempts import (attempt_view, current_state, grade_attempt, my_quizzes, save_answers,
-                                       seconds_left, show_attempt, start_attempt, submit_attempt)
+from quizzes.services.attempts import (
+    attempt_view,
+    current_state,
+    grade_attempt,
+    my_quizzes,
+    save_answers,
+    seconds_left,
+    show_attempt,
+    start_attempt,
+    submit_attempt,
+)
 from quizzes.services.authoring import WEEK_RE, assemble, create_quiz, delete_quiz, update_quiz
 from quizzes.services.closing import close_due_quizzes, open_quiz_for_branch, open_quizzes, quizzes_due_between
-from quizzes.services.visibility import (can_edit_quiz, list_quizzes, quiz_for_branch, quiz_for_manager,
-                                         scoped_branch_ids)
+from quizzes.services.visibility import (
+    can_edit_quiz,
+    list_quizzes,
+    quiz_for_branch,
+    quiz_for_manager,
+    scoped_branch_ids,
+)
 
 __all__ = ["WEEK_RE", "assemble", "attempt_view", "can_edit_quiz", "close_due_quizzes", "create_quiz",
            "current_state", "delete_quiz", "grade_attempt", "list_quizzes", "my_quizzes", "open_quiz_for_branch",

@@ -14,7 +14,6 @@ from quizzes.bank import answer_text
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
 from quizzes.services.visibility import quiz_for_taker
 
-
 # --- the member's week -----------------------------------------------------------------------------
 
 def current_state(member, quiz_id=None):

@@ -11,12 +11,32 @@ What the views and the other rooms call is re-exported here, so `from quotas imp
 """
 from quotas.services.attendance import attendance_rows, check_in, checkin_code, mark_attendance, remove_attendance
 from quotas.services.books import book_for, branch_books, member_books, review_book, revise_book, submit_book
-from quotas.services.exchanges import (cancel_exchange, create_exchange, exchange_detail, exchange_for,
-                                       list_exchanges, review_exchange, settle_held_exchanges, update_exchange)
-from quotas.services.policy import (clear_branch_policy, committee_policy, effective_policy, set_branch_policy,
-                                    set_committee_policy)
-from quotas.services.tally import (BOARD_HEADERS, export_board, list_postings, member_progress, post_all_branches,
-                                   post_tally, posting_for)
+from quotas.services.exchanges import (
+    cancel_exchange,
+    create_exchange,
+    exchange_detail,
+    exchange_for,
+    list_exchanges,
+    review_exchange,
+    settle_held_exchanges,
+    update_exchange,
+)
+from quotas.services.policy import (
+    clear_branch_policy,
+    committee_policy,
+    effective_policy,
+    set_branch_policy,
+    set_committee_policy,
+)
+from quotas.services.tally import (
+    BOARD_HEADERS,
+    export_board,
+    list_postings,
+    member_progress,
+    post_all_branches,
+    post_tally,
+    posting_for,
+)
 
 __all__ = ["BOARD_HEADERS", "attendance_rows", "book_for", "branch_books", "cancel_exchange", "check_in",
            "checkin_code", "clear_branch_policy", "committee_policy", "create_exchange", "effective_policy",

@@ -13,8 +13,15 @@ from learning import points
 from members.models import Member
 from quotas import rules
 from quotas.models import Attendance
-from quotas.services.exchanges import (_attend_key, _audience_clause, _award_attendance, _held, _in_audience,
-                                       _locked, _refuse_cancelled)
+from quotas.services.exchanges import (
+    _attend_key,
+    _audience_clause,
+    _award_attendance,
+    _held,
+    _in_audience,
+    _locked,
+    _refuse_cancelled,
+)
 
 
 def attendance_rows(exchange):

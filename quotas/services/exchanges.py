@@ -13,7 +13,6 @@ from members.models import Branch, Member
 from members.scope import can_manage_branch, managed_branch_ids
 from quotas.models import Attendance, Exchange, ExchangeSpeaker
 
-
 MAX_SPEAKERS = 10
 MAX_EXCHANGE_HOURS = 12
 
@@ -162,16 +161,7 @@ def update_exchange(actor, exchange, changes):
         setattr(exchange, field, value)
     exchange.year = _local_year(starts_at)
     if speaker_ids is not None:
-        before = {s.member_id for s in exchange.speakers}
-        after = set(speaker_ids)
-        for speaker in list(exchange.speakers):
-            if speaker.member_id not in after:
-                exchange.speakers.remove(speaker)
-        db.session.flush()
-        _set_speakers(exchange, [m for m in speaker_ids if m not in before])
-        if exchange.status == "approved":
-            for member_id in before - after:
-                points.revoke(_talk_key(exchange.id, member_id))
+        _replace_speakers(exchange, speaker_ids)
     if not exchange.speakers and not exchange.guest_speakers:
         raise Invalid.field("请填写主讲人", "speaker_ids", "至少一位主讲人")
     _settle(exchange)
@@ -179,6 +169,20 @@ def update_exchange(actor, exchange, changes):
         audit.record(actor, "quota.exchange_update", "exchange", exchange.id, fields=sorted(changes))
     db.session.commit()
     return exchange
+
+
+def _replace_speakers(exchange, speaker_ids):
+    """The exchange's speakers become `speaker_ids`; those dropped from an approved exchange lose its talk points."""
+    before = {s.member_id for s in exchange.speakers}
+    after = set(speaker_ids)
+    for speaker in list(exchange.speakers):
+        if speaker.member_id not in after:
+            exchange.speakers.remove(speaker)
+    db.session.flush()
+    _set_speakers(exchange, [m for m in speaker_ids if m not in before])
+    if exchange.status == "approved":
+        for member_id in before - after:
+            points.revoke(_talk_key(exchange.id, member_id))
 
 
 def _require_reason(approve, reason):

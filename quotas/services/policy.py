@@ -8,7 +8,6 @@ from core.extensions import db
 from quotas import stats
 from quotas.models import BranchQuotaPolicy, QuotaPolicy
 
-
 # Reads of the policy live in stats (the tallies need them); the verbs that change it are here.
 effective_policy = stats.effective_policy
 committee_policy = stats.committee_policy

@@ -42,7 +42,8 @@ def test_a_write_scenario_stores_between_acknowledged_and_sent(stored, ok, sent,
 
 
 def test_targets_are_judged_against_the_issue_thresholds():
-    scenarios = {"quiz_current": {"rps_ratio": 0.41, "p99_ms": 80.0}, "reading_today": {"rps_ratio": 0.2, "p99_ms": 120.0},
+    scenarios = {"quiz_current": {"rps_ratio": 0.41, "p99_ms": 80.0},
+        "reading_today": {"rps_ratio": 0.2, "p99_ms": 120.0},
                  "quiz_submit": {"rps_ratio": 0.15, "p99_ms": 99.9}, "dash_company": {"p95_ms": 301.0}}
     push = {"total_seconds": 170.0, "delivered": 100000, "expected": 100000}
     verdicts = {t["target"]: t["met"] for t in run.evaluate({"scenarios": scenarios, "push": push})}

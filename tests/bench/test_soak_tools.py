@@ -59,7 +59,8 @@ def serve(answer):
 
 
 @pytest.mark.parametrize("answer, expected", [
-    (b"HTTP/1.1 201 CREATED\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"id\": 7}", (201, '{"id": 7}')),
+    (b"HTTP/1.1 201 CREATED\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n"
+     b"{\"id\": 7}", (201, '{"id": 7}')),
     (b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", (200, "")),
     (b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"cut\": ", ConnectionError),  # cut short
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", ConnectionError),  # no length

@@ -1,5 +1,4 @@
 """The console in a real browser: Debian's headless Chromium driven by Playwright (no browser download)."""
-import io
 import os
 import shutil
 import threading

@@ -33,7 +33,8 @@ def test_secretary_creates_an_exchange_from_the_form(org, desk, frozen):
 
     frozen("2026-11-23 10:00")
     d = desk(org.secretary_a)
-    response = d.post("/console/exchanges", {"branch_id": org.branch_a.id, "title": "微服务拆分实践", "day": "2026-11-27",
+    response = d.post("/console/exchanges", {"branch_id": org.branch_a.id, "title": "微服务拆分实践",
+        "day": "2026-11-27",
                                              "start": "14:00", "end": "15:30", "place": "二楼会议室",
                                              "speaker_ids": [str(org.member_a.id)]})
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -102,8 +103,8 @@ def test_secretary_marks_and_unmarks_attendance_and_cancels(client, login, org, 
 
 
 def test_the_projector_shows_the_code_and_a_qr_drawn_on_the_server(client, login, org, desk, frozen, app):
-    from quotas.services import checkin_code
     from quotas.models import Exchange
+    from quotas.services import checkin_code
 
     frozen("2026-11-26 13:55")
     exchange_id = _propose(client, login, org.secretary_a, "党建与业务融合", speaker=org.member_a2)
@@ -191,13 +192,15 @@ def test_quiz_by_picking_then_edited_then_deleted(org, desk, frozen):
     edit = d.get(f"/console/quizzes/{quiz.id}/edit")
     assert edit.status_code == 200 and 'name="time_limit_minutes"' in edit.get_data(as_text=True)
     saved = d.post(f"/console/quizzes/{quiz.id}/edit", {
-        "title": "十二月第二周测验", "week_key": "2026-W50", "opens_at": "2026-12-07T08:00", "closes_at": "2026-12-13T22:00",
+        "title": "十二月第二周测验", "week_key": "2026-W50", "opens_at": "2026-12-07T08:00",
+        "closes_at": "2026-12-13T22:00",
         "time_limit_minutes": "20", "max_attempts": "2", "points_per_question": "50", "pass_percent": "60",
         "reveal_answers": "1"})
     assert saved.status_code == 302, saved.get_data(as_text=True)
     db.session.expire_all()
     quiz = db.session.get(Quiz, quiz.id)
-    assert (quiz.title, quiz.time_limit_minutes, quiz.max_attempts, quiz.total_score) == ("十二月第二周测验", 20, 2, 100)
+    assert ((quiz.title, quiz.time_limit_minutes, quiz.max_attempts, quiz.total_score)
+            == ("十二月第二周测验", 20, 2, 100))
     assert _audited("quiz.update", quiz.id) == 1
     assert d.post(f"/console/quizzes/{quiz.id}/delete").status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Quiz)) == 0
@@ -334,7 +337,8 @@ def test_admin_opens_an_account_whose_temporary_password_must_be_changed(app, or
     forced = secretary.get(f"/console/branches/{org.branch_a2.id}")
     assert forced.status_code == 302 and forced.headers["Location"].endswith("/console/password")
     secretary.get("/console/password")
-    changed = secretary.post("/console/password", {"current": temp, "new": "Zhou-new-pass-9", "confirm": "Zhou-new-pass-9"})
+    changed = secretary.post("/console/password", {"current": temp, "new": "Zhou-new-pass-9",
+        "confirm": "Zhou-new-pass-9"})
     assert changed.status_code == 302
     db.session.expire_all()
     assert db.session.get(ConsoleAccount, account.id).must_change_password is False

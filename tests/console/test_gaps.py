@@ -91,7 +91,8 @@ def test_a_question_of_each_type_is_created_from_the_form(org, desk, kind, field
                                                  "explanation": "见党章总纲", "source": "党章", **fields})
     assert response.status_code == 302, response.get_data(as_text=True)
     question = db.session.scalar(select(Question).where(Question.stem == stem))
-    assert question.kind == kind and question.branch_id == org.branch_a.id and question.created_by_id == org.secretary_a.id
+    assert (question.kind == kind and question.branch_id == org.branch_a.id
+            and question.created_by_id == org.secretary_a.id)
     page = d.get(response.headers["Location"]).get_data(as_text=True)
     assert stem in page and answer_shown in page
 
@@ -100,7 +101,8 @@ def test_an_admins_question_goes_to_the_committee_bank(org, desk):
     from quizzes.models import Question
 
     d = desk(org.admin_a)
-    assert d.post("/console/questions/new", {"kind": "judge", "stem": "党委题库判断题。", "answer": "错误"}).status_code == 302
+    response = d.post("/console/questions/new", {"kind": "judge", "stem": "党委题库判断题。", "answer": "错误"})
+    assert response.status_code == 302
     question = db.session.scalar(select(Question).where(Question.stem == "党委题库判断题。"))
     assert question.committee_id == org.committee_a.id and question.branch_id is None
 
@@ -151,7 +153,8 @@ def test_a_posting_is_only_opened_through_its_own_branch(org, desk):
     from quotas.models import QuotaPosting
 
     posting_id = db.session.scalar(select(QuotaPosting.id))
-    assert desk(org.secretary_b).get(f"/console/branches/{org.branch_a.id}/tally/postings/{posting_id}").status_code == 404
+    assert desk(org.secretary_b).get(
+        f"/console/branches/{org.branch_a.id}/tally/postings/{posting_id}").status_code == 404
     assert desk(org.admin_a).get(f"/console/branches/{org.branch_a2.id}/tally/postings/{posting_id}").status_code == 404
     assert desk(org.admin_a).get(f"/console/branches/{org.branch_a.id}/tally/postings/{posting_id}").status_code == 200
 

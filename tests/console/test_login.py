@@ -1,9 +1,9 @@
 """Console login: passwords (argon2), lockout, rate limit, CSRF, session cookie, logout, the CLI."""
 from datetime import timedelta
 
+from console.models import ConsoleAccount
 from core import clock
 from core.extensions import db
-from console.models import ConsoleAccount
 from tests.console.conftest import PASSWORD, Desk
 
 
@@ -122,8 +122,9 @@ def test_pages_need_a_login(client, org):
 
 def test_a_cookie_saved_before_logout_is_dead_after_it(org, desk):
     """#15.4: logout ends the session on the server; the saved cookie replayed lands on the login page."""
-    from notifications.models import Notification
     from sqlalchemy import func, select
+
+    from notifications.models import Notification
 
     d = desk(org.secretary_a)
     saved = d.client.get_cookie("bs_console").value

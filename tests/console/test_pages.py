@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from core.extensions import db
 from core.audit import AuditEntry
+from core.extensions import db
 from tests import factories
 
 REFLECTION = "这本书讲清了基层党组织建设的方法，结合支部实际，我们在三会一课和主题党日中加以运用，收获很大。" * 3
@@ -47,7 +47,8 @@ def test_secretary_approves_and_rejects_books(client, org, login, desk):
     assert d.post(f"/console/books/{first}/review", {"decision": "approve"}).status_code == 302
     no_reason = d.post(f"/console/books/{second}/review", {"decision": "reject"})
     assert no_reason.status_code == 302
-    assert d.post(f"/console/books/{second}/review", {"decision": "reject", "reason": "心得过于笼统"}).status_code == 302
+    assert d.post(f"/console/books/{second}/review",
+                  {"decision": "reject", "reason": "心得过于笼统"}).status_code == 302
     mine = client.get("/api/v1/me/books", headers=login(org.member_a)).get_json()
     items = mine["items"] if isinstance(mine, dict) else mine
     assert items[0]["status"] == "approved"

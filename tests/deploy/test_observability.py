@@ -3,7 +3,6 @@ import json
 import logging
 
 import pytest
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.requestlog import JsonFormatter

@@ -1,4 +1,5 @@
-"""The audit trail: secretary and admin actions are recorded with who, when and what; admins read it; nobody edits it."""
+"""The audit trail: secretary and admin actions are recorded with who, when and what; admins read it;
+nobody edits it."""
 import io
 
 import pytest

@@ -467,9 +467,8 @@ def _console_form(rule, world):
 
 def _forged_member_session(app, member):
     """A browser whose console cookie names a plain member, as a stolen or stale cookie would."""
-    from tests.console.conftest import Desk
-
     from console import services
+    from tests.console.conftest import Desk
 
     desk = Desk(app.test_client())
     session_id = services.open_session(member)  # a real session row, but of someone who is no desk user
@@ -530,6 +529,40 @@ def test_a_member_cannot_get_or_use_a_console_account(app, org, client):
         assert "console_sid" not in sess  # the forged session was dropped, not just refused once
 
 
+def _console_call(desk, method, rule, world):
+    """One console request as `desk`: a GET, or a form post with the form page's token (and its file, if any)."""
+    url = _url(rule, world)
+    if method == "GET":
+        return desk.get(url)
+    if rule in FORM_PAGES:
+        desk.get(_url(FORM_PAGES[rule], world))  # the form's token (if this identity may open it)
+    fields = _console_form(rule, world)
+    if "file" in fields:
+        stream, filename = fields["file"]
+        return desk.post(url, {"file": (io.BytesIO(stream.getvalue()), filename)}, content_type="multipart/form-data")
+    return desk.post(url, fields)
+
+
+def _console_problem(response, identity, allowed, secrets):
+    """What is wrong with a console answer under CONSOLE_POLICY, or None."""
+    status = response.status_code
+    if status >= 500:
+        return "server error"
+    if any(v in response.data for v in secrets):
+        return "secret in response"
+    if identity not in allowed:
+        if identity in NO_SESSION and not _is_login_redirect(response):
+            return "should be sent to the login page"
+        if identity not in NO_SESSION and status not in (403, 404):
+            return "should be refused with 403/404"
+        return None
+    if allowed is not PUBLIC and (status in (400, 401, 403, 404) or _is_login_redirect(response)):
+        return "should be allowed"
+    if allowed is PUBLIC and status in (400, 403, 404):
+        return "public page refused"
+    return None
+
+
 def test_console_authorization_matrix(app, client, org, headers_for, frozen):
     """Every console page and action × six console identities answers as CONSOLE_POLICY says."""
     frozen("2026-11-23 09:00")
@@ -545,35 +578,13 @@ def test_console_authorization_matrix(app, client, org, headers_for, frozen):
         for identity in sorted(CONSOLE_IDENTITIES, key=lambda i: i in allowed):  # the refused first
             desk = desks[identity]
             limiter.reset()  # not a rate-limit test
-            url = _url(rule, world)
-            if method == "GET":
-                response = desk.get(url)
-            else:
-                if rule in FORM_PAGES:
-                    desk.get(_url(FORM_PAGES[rule], world))  # the form's token (if this identity may open it)
-                fields = _console_form(rule, world)
-                if "file" in fields:
-                    stream, filename = fields["file"]
-                    response = desk.post(url, {"file": (io.BytesIO(stream.getvalue()), filename)},
-                                         content_type="multipart/form-data")
-                else:
-                    response = desk.post(url, fields)
-            status, checked = response.status_code, checked + 1
-            where = f"{method} {rule} as {identity}: {status} {response.headers.get('Location', '')} " \
-                    f"{response.data[:120].decode(errors='replace')}"
-            if status >= 500:
-                problems.append("server error — " + where)
-            elif any(v in response.data for v in secrets):
-                problems.append("secret in response — " + where)
-            elif identity not in allowed:
-                if identity in NO_SESSION and not _is_login_redirect(response):
-                    problems.append("should be sent to the login page — " + where)
-                elif identity not in NO_SESSION and status not in (403, 404):
-                    problems.append("should be refused with 403/404 — " + where)
-            elif allowed is not PUBLIC and (status in (400, 401, 403, 404) or _is_login_redirect(response)):
-                problems.append("should be allowed — " + where)
-            elif allowed is PUBLIC and status in (400, 403, 404):
-                problems.append("public page refused — " + where)
+            response = _console_call(desk, method, rule, world)
+            checked += 1
+            problem = _console_problem(response, identity, allowed, secrets)
+            if problem:
+                problems.append(f"{problem} — {method} {rule} as {identity}: {response.status_code} "
+                                f"{response.headers.get('Location', '')} "
+                                f"{response.data[:120].decode(errors='replace')}")
             if rule == f"{C}/logout":  # the logout cleared the session (and its CSRF token): start again
                 desks[identity] = (log_in(identity) if identity in DESK else Desk(app.test_client())
                                    if identity == "anonymous" else _forged_member_session(app, org.member_a))

@@ -16,11 +16,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from bench.services import Postgres, Redis
 from core import clock
 from core.extensions import db
 from members.auth import issue_token
 from tests import factories
-from bench.services import Postgres, Redis
 from tests.hardening.stack import Served
 
 pytestmark = pytest.mark.soak

@@ -5,8 +5,11 @@ import re
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from core.cache import get_redis
 from tests.hardening.conftest import secret_values
@@ -132,6 +135,21 @@ def _messages(value):
             yield from _messages(item)
 
 
+def _malformed_cases(spec, operation):
+    """The malformed requests for one operation: each query parameter, the deep body, each body field."""
+    cases = []
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "query":
+            cases += [{"query_string": {parameter["name"]: value}}
+                      for value in _query_values(_resolve(spec, parameter.get("schema")))]
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body:
+        cases.append({"data": DEEP})
+        for name, schema in _resolve(spec, body["schema"]).get("properties", {}).items():
+            cases += [{"data": f'{{"{name}": {value}}}'} for value in _json_values(_resolve(spec, schema))]
+    return cases
+
+
 def test_malformed_values_on_every_operation_are_4xx_in_chinese(app, client, org, headers_for):
     """Every operation, as a member, a secretary and an admin: each query parameter and each body field gets a
     5,001-digit integer, a lone surrogate, control characters, 9999-12-31 and 0001-01-01, and the body is nested
@@ -143,16 +161,7 @@ def test_malformed_values_on_every_operation_are_4xx_in_chinese(app, client, org
         for method, operation in item.items():
             if method not in ("get", "post", "put", "patch", "delete") or path.endswith("/auth/logout"):
                 continue
-            cases = []
-            for parameter in operation.get("parameters", []):
-                if parameter["in"] == "query":
-                    cases += [{"query_string": {parameter["name"]: value}}
-                              for value in _query_values(_resolve(spec, parameter.get("schema")))]
-            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                cases.append({"data": DEEP})
-                for name, schema in _resolve(spec, body["schema"]).get("properties", {}).items():
-                    cases += [{"data": f'{{"{name}": {value}}}'} for value in _json_values(_resolve(spec, schema))]
+            cases = _malformed_cases(spec, operation)
             for role in ("member_a", "secretary_a", "admin_a"):
                 for case in cases:
                     get_redis().delete(*get_redis().keys("bs-rl*") or ["-"])

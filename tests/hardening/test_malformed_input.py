@@ -29,7 +29,8 @@ def _assert_4xx(response):
 
 
 def _book(**changes):
-    return {"title": "习近平新时代中国特色社会主义思想学习纲要", "author": "中共中央宣传部", "finished_on": "2026-11-20",
+    return {"title": "习近平新时代中国特色社会主义思想学习纲要", "author": "中共中央宣传部",
+        "finished_on": "2026-11-20",
             "reflection": "收获很大。" * 30, **changes}
 
 

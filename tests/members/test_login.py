@@ -4,7 +4,6 @@ from datetime import timedelta
 from core import clock
 from core.extensions import db
 from members.models import AuthSession, Member
-from tests import factories
 
 
 def test_a_bound_member_logs_in_and_sees_themself(client, org, fake_wechat):

@@ -65,8 +65,8 @@ def test_an_expired_token_is_refreshed_once_and_the_message_sent(client, org, lo
     consent(client, headers, QUIZ_OPEN)
     fake_wechat.grant_consent(org.member_a.openid, QUIZ_OPEN)
     queue(org.member_a)
-    from notifications.delivery import send_batch
     from core import wechat
+    from notifications.delivery import send_batch
 
     wechat.access_token()  # cache a token, then have WeChat expire it
     fake_wechat.expire_token("expired")

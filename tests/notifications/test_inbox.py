@@ -70,7 +70,8 @@ def test_a_report_with_an_unknown_template_changes_nothing(client, org, login):
         "request_id": "req-000009", "results": [{"template_id": QUIZ_OPEN, "result": "accept"},
                                                  {"template_id": "tmpl-nope", "result": "accept"}]})
     assert response.status_code == 422 and response.get_json()["details"]["template_ids"] == ["tmpl-nope"]
-    subs = {s["template_id"]: s["remaining"] for s in client.get("/api/v1/me/subscriptions", headers=headers).get_json()}
+    subs = {s["template_id"]: s["remaining"]
+        for s in client.get("/api/v1/me/subscriptions", headers=headers).get_json()}
     assert subs[QUIZ_OPEN] == 0
 
 

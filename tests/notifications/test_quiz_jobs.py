@@ -9,10 +9,10 @@ from notifications import jobs
 from notifications.models import JobRun, Notification
 from notifications.scheduler import Scheduler
 from quizzes.models import Attempt, Quiz
+from tests.factories import local_time as _local
 from tests.notifications.helpers import rows, send_all
 from tests.notifications.test_concurrency import AlwaysLeader, _in_threads
 from tests.quizzes.helpers import answers_for, make_bank
-from tests.factories import local_time as _local
 
 QUIZ_OPEN = "tmpl-quiz-open"
 

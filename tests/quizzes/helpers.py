@@ -6,7 +6,8 @@ from quizzes.models import Question
 # Explanations and blank answers are unique marker strings, so a leak anywhere in a payload is found.
 BANK = [
     ("single", "党的最高理想是什么？", ["实现共产主义", "发展经济", "扩大开放", "改善民生"], "A"),
-    ("multiple", "“四个自信”包括哪些？", ["道路自信", "理论自信", "制度自信", "文化自信", "经济自信"], ["A", "B", "C", "D"]),
+    ("multiple", "“四个自信”包括哪些？", ["道路自信", "理论自信", "制度自信", "文化自信", "经济自信"],
+        ["A", "B", "C", "D"]),
     ("judge", "党员必须履行党员义务。", [], "T"),
     ("blank", "党的一大召开于____年，地点____。", [], [["一九二一年份标记", "1921年份标记"], ["上海标记"]]),
 ]

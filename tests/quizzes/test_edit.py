@@ -9,7 +9,8 @@ from core.audit import AuditEntry
 from core.extensions import db
 from quizzes.models import Attempt, Quiz, QuizItem
 from quizzes.services import close_due_quizzes
-from tests.factories import local_time as _local, login_headers
+from tests.factories import local_time as _local
+from tests.factories import login_headers
 from tests.quizzes.helpers import answers_for, assert_no_answers, make_bank, make_question
 
 THIS_WEEK, NEXT_WEEK = "2026-W48", "2026-W49"

@@ -1,4 +1,5 @@
-"""Which quiz a branch takes: its own, else its nearest committee's — the same from the cached week map and the query."""
+"""Which quiz a branch takes: its own, else its nearest committee's — the same from the cached week map and the
+query."""
 from sqlalchemy import func, select
 
 from core.cache import get_redis

@@ -84,7 +84,8 @@ def test_exports_keep_their_chinese_headers(client, login, org, frozen, make_exc
     assert xlsx.status_code == 200 and "filename*=UTF-8''" in xlsx.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0] == BOARD_HEADERS == ("姓名", "党小组", "交流发言（次）", "参加交流（次）", "阅读书籍（本）", "是否完成")
+    assert values[0] == BOARD_HEADERS == ("姓名", "党小组", "交流发言（次）", "参加交流（次）",
+        "阅读书籍（本）", "是否完成")
     assert ("张三", None, 1, 4, 1, "已完成") in values or ("张三", "", 1, 4, 1, "已完成") in values
 
     raw = client.get(base + "&format=csv", headers=login(org.secretary_a))
