@@ -8,6 +8,7 @@ from core import audit, clock
 from core.db import inserted, lock_row
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.extensions import db
+from core.schemas import unsafe_text_reason
 from learning import points
 from members.models import Branch, Member
 from members.scope import can_manage_branch, managed_branch_ids
@@ -188,6 +189,14 @@ def _replace_speakers(exchange, speaker_ids):
 def _require_reason(approve, reason):
     if not approve and not (reason or "").strip():
         raise Invalid.field("退回时请填写原因", "reason", "退回时必填")
+    _refuse_unsafe_reason(reason)
+
+
+def _refuse_unsafe_reason(reason):
+    """A reason typed on the console reaches here without a schema: the text rule of every field applies too."""
+    why = unsafe_text_reason(reason) if reason else None
+    if why:
+        raise Invalid.field(f"原因{why}", "reason", why)
 
 
 def review_exchange(actor, exchange, approve, reason=None):
@@ -226,6 +235,7 @@ def cancel_exchange(actor, exchange, reason=None):
     if exchange.status == "rejected":
         raise Conflict("已退回的交流无需取消", code="exchange_rejected")
     reason = (reason or "").strip() or None
+    _refuse_unsafe_reason(reason)
     # Cancelling one that has begun rewrites what already counted: the record has to say why.
     if exchange.status == "approved" and clock.now() >= exchange.starts_at and reason is None:
         raise Invalid.field("交流已开始或已举行，取消时请填写原因", "reason", "已开始的交流取消时必填")

@@ -396,3 +396,22 @@ def test_lockout_is_per_account_and_address(app, org, account, frozen):
     owner.client.environ_base["REMOTE_ADDR"] = "10.1.2.3"
     assert owner.login("admin").status_code == 302
     assert _audited("console.locked", org.admin_a.id) == 1
+
+
+def test_a_reason_typed_on_the_console_refuses_control_characters_like_every_field(client, login, org, desk, frozen):
+    from quotas.models import Exchange
+
+    frozen("2026-11-23 10:00")
+    proposal = _propose(client, login, org.member_a)
+    held = _propose(client, login, org.secretary_a, "已开始的交流", day="2026-11-23", speaker=org.member_a2)
+    frozen("2026-11-23 15:00")  # the second has begun: cancelling it needs a reason
+    d = desk(org.secretary_a)
+    rejected = d.post(f"/console/exchanges/{proposal}/review", {"decision": "reject", "reason": "主题\u202e无关"},
+                      follow_redirects=True).get_data(as_text=True)
+    cancelled = d.post(f"/console/exchanges/{held}/cancel", {"reason": "会议室\x1b冲突"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "U+202E" in rejected and "U+001B" in cancelled
+    db.session.expire_all()
+    assert db.session.get(Exchange, proposal).status == "pending"
+    assert db.session.get(Exchange, held).status == "approved"
+    assert _audited("quota.exchange_reject", proposal) == 0 and _audited("quota.exchange_cancel", held) == 0
