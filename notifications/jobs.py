@@ -16,11 +16,19 @@ from sqlalchemy import Select, String, cast, func, literal, select, update
 from core import clock
 from core.db import dialect_insert
 from core.extensions import db
+from learning.services import members_with_material
+from learning.stats import branch_reading_summary
 from members.models import Branch, Member
 from notifications import content
 from notifications.models import JobRun
 from notifications.rules import robot_markdown
 from notifications.services import fan_out, notify_branch_robot
+from quizzes.audience import quiz_audience
+from quizzes.models import Quiz
+from quizzes.services import close_due_quizzes, open_quizzes, quizzes_due_between
+from quizzes.stats import branch_quiz_summary, members_not_submitted
+from quotas.services import post_all_branches, settle_held_exchanges
+from quotas.stats import branch_tally, members_behind_pace
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +85,6 @@ def run_daily_material(now):
     day = clock.local_day_of(now)
 
     def body():
-        from learning.services import members_with_material
-
         return fan_out(members_with_material(day), "study_material", day.isoformat(),
                        content.study_material_message(day))
 
@@ -89,13 +95,9 @@ def run_quiz_open(now):
     """Every quarter hour in the day: announce each quiz open at `now` to its audience, once per quiz."""
 
     def due():
-        from quizzes.services import open_quizzes
-
         return _not_done("quiz_open", open_quizzes(now))
 
     def announce(quiz):
-        from quizzes.audience import quiz_audience
-
         return fan_out(quiz_audience(quiz), "quiz_open", f"quiz{quiz.id}", content.quiz_open_message(quiz))
 
     return _run_per_quiz("quiz_open", due, announce)
@@ -106,9 +108,6 @@ def run_quiz_reminder(now):
     day = clock.local_day_of(now)
 
     def body():
-        from quizzes.services import open_quizzes
-        from quizzes.stats import members_not_submitted
-
         return sum(fan_out(members_not_submitted(q), "quiz_reminder", f"quiz{q.id}:{day.isoformat()}",
                            content.quiz_reminder_message(q))
                    for q in _quizzes(open_quizzes(now)))
@@ -120,8 +119,6 @@ def run_quiz_results(now):
     """Every 5 minutes: close the quizzes due (grading attempts left open) and announce each one's results, once."""
 
     def due():
-        from quizzes.services import close_due_quizzes, quizzes_due_between
-
         found = _quizzes(_not_done("quiz_results", quizzes_due_between(now - RESULTS_LOOKBACK, now)))
         if not found:
             return []
@@ -132,8 +129,6 @@ def run_quiz_results(now):
         return [quiz for quiz in found if quiz.closed_at is not None]
 
     def announce(quiz):
-        from quizzes.audience import quiz_audience
-
         if quiz.closes_at < now - RESULTS_NOTICE_WITHIN:
             log.info("quiz %s closed too long ago to announce its results", quiz.id)
             return 0
@@ -148,9 +143,6 @@ def run_quota_monthly(now):
     period = f"{day.year}-{day.month:02d}"
 
     def body():
-        from quotas.services import post_all_branches
-        from quotas.stats import members_behind_pace
-
         post_all_branches()  # the month's 公示 table for every branch (idempotent per month)
         db.session.commit()
         return fan_out(members_behind_pace(day.year, day), "quota_reminder", period,
@@ -166,8 +158,6 @@ def run_quota_quarterly(now):
     period = f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
     def body():
-        from quotas.stats import branch_tally
-
         total = 0
         for branches in _branch_chunks():
             for branch in branches:
@@ -185,8 +175,6 @@ def run_quota_settle(now):
     Not keyed in job_runs: each exchange is settled once under its row lock (settled_at), and each payment has its
     ledger key, so a second scheduler or a catch-up finds nothing left to pay.
     """
-    from quotas.services import settle_held_exchanges
-
     return settle_held_exchanges()
 
 
@@ -196,10 +184,6 @@ def run_secretary_digest(now):
     week = clock.week_key(day - timedelta(days=7))
 
     def body():
-        from learning.stats import branch_reading_summary
-        from quizzes.stats import branch_quiz_summary
-        from quotas.stats import members_behind_pace
-
         total = 0
         for branches in _branch_chunks():
             ids = [b.id for b in branches]
@@ -232,8 +216,6 @@ def _run_per_quiz(job, due, announce):
 
 def _not_done(job, quizzes):
     """The select `quizzes` without those `job` has finished for: one anti-join on job_runs' unique (job, period)."""
-    from quizzes.models import Quiz
-
     done = select(JobRun.id).where(JobRun.job == job, JobRun.status == "done",
                                    JobRun.period == literal(QUIZ_PERIOD) + cast(Quiz.id, String))
     return quizzes.where(~done.exists())
@@ -246,9 +228,6 @@ def _quizzes(found):
 
 def _absent_names(quiz_rows, branch_ids, per_branch=10):
     """{branch_id: up to 10 names} of members who did not submit their branch's quiz (one query per quiz)."""
-    from quizzes.models import Quiz
-    from quizzes.stats import members_not_submitted
-
     names = {}
     for quiz_id in {row["quiz_id"] for row in quiz_rows if row.get("not_submitted")}:
         quiz = db.session.get(Quiz, quiz_id)

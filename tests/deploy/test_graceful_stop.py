@@ -32,7 +32,8 @@ SUBSCRIBE = "/cgi-bin/message/subscribe/send"
 
 @pytest.fixture
 def queued(app, client, org, fake_wechat):
-    """PEOPLE members, each with one consented quiz notice due now; WeChat answers each send in 0.2 s."""
+    """PEOPLE members, each with one consented quiz notice due now; WeChat answers each send in 0.5 s, so a batch of
+    10 takes 5 s and the stop lands mid-batch even on a loaded machine."""
     openids = []
     for i in range(PEOPLE):
         member = factories.member(org.branch_a)
@@ -46,7 +47,7 @@ def queued(app, client, org, fake_wechat):
         fake_wechat.grant_consent(member.openid, TEMPLATE)
         queue(member, period="graceful-stop")
         openids.append(member.openid)
-    fake_wechat.fault(SUBSCRIBE, delay=0.2, times=PEOPLE)
+    fake_wechat.fault(SUBSCRIBE, delay=0.5, times=PEOPLE)
     return openids
 
 
