@@ -131,17 +131,24 @@ def jscode2session():
     return jsonify(body)
 
 # ---- WeChat: access tokens -----------------------------------------------------------------------
+def _credentials_refused(params):
+    """WeChat's answer to a token request with a wrong grant type, appid or secret; None when they are right."""
+    if params.get("grant_type") != "client_credential":
+        return _wx(40002, "invalid grant_type")
+    if params.get("appid") != state.appid:
+        return _wx(40013, "invalid appid")
+    if params.get("secret") != state.secret:
+        return _wx(40125, "invalid appsecret")
+    return None
+
 @bp.post("/cgi-bin/stable_token")
 def stable_token():
     body = json_body()
     if body is None:
         return _wx(47001, "data format error")
-    if body.get("grant_type") != "client_credential":
-        return _wx(40002, "invalid grant_type")
-    if body.get("appid") != state.appid:
-        return _wx(40013, "invalid appid")
-    if body.get("secret") != state.secret:
-        return _wx(40125, "invalid appsecret")
+    refused = _credentials_refused(body)
+    if refused:
+        return refused
     with state.lock:
         now = state.now()
         current = state.stable_token if state.token_live(state.stable_token, now) else None
@@ -166,12 +173,9 @@ def stable_token():
 @bp.get("/cgi-bin/token")
 def legacy_token():
     args = request.args
-    if args.get("grant_type") != "client_credential":
-        return _wx(40002, "invalid grant_type")
-    if args.get("appid") != state.appid:
-        return _wx(40013, "invalid appid")
-    if args.get("secret") != state.secret:
-        return _wx(40125, "invalid appsecret")
+    refused = _credentials_refused(args)
+    if refused:
+        return refused
     with state.lock:
         now = state.now()
         previous = state.tokens.get(state.legacy_token)
