@@ -18,14 +18,20 @@ from quotas.stats import branch_tally
 REMINDER_KINDS = {"reading": "学习", "quiz": "测验", "quota": "1+4+1"}
 
 
+def _export_kind():
+    """The export format asked for (`kind`, default xlsx); anything but csv or xlsx is refused."""
+    kind = request.args.get("kind", "xlsx")
+    if kind not in ("csv", "xlsx"):
+        raise Invalid("导出格式应为 csv 或 xlsx")
+    return kind
+
+
 @bp.get("/branches/<int:branch_id>/reading/export")
 @console_login
 def reading_export(branch_id):
     """Download this week's reading completion as CSV or XLSX (learning's export, the figures of the card)."""
     branch = scope.branch_for(me(), branch_id)
-    kind = request.args.get("kind", "xlsx")
-    if kind not in ("csv", "xlsx"):
-        raise Invalid("导出格式应为 csv 或 xlsx")
+    kind = _export_kind()
     start, end = stats.week_days(clock.week_key())
     return export_reading(branch, start, end, kind)
 
@@ -110,9 +116,7 @@ def tally_posting(branch_id, posting_id):
 def tally_export(branch_id):
     """Download the tally as CSV or XLSX."""
     branch = scope.branch_for(me(), branch_id)
-    kind = request.args.get("kind", "xlsx")
-    if kind not in ("csv", "xlsx"):
-        raise Invalid("导出格式应为 csv 或 xlsx")
+    kind = _export_kind()
     return export_board(branch, year_arg(), kind)
 
 

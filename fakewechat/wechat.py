@@ -185,15 +185,23 @@ def legacy_token():
         token = state.legacy_token
     return jsonify(access_token=token, expires_in=TOKEN_TTL)
 
+def _authorized_body():
+    """(the JSON body, None) of a call with a valid access token, or (None, WeChat's error answer)."""
+    failure = check_token()
+    if failure:
+        return None, failure
+    body = json_body()
+    if body is None:
+        return None, _wx(47001, "data format error")
+    return body, None
+
+
 # ---- WeChat: phone number ------------------------------------------------------------------------
 @bp.post("/wxa/business/getuserphonenumber")
 def get_user_phone_number():
-    failure = check_token()
+    body, failure = _authorized_body()
     if failure:
         return failure
-    body = json_body()
-    if body is None:
-        return _wx(47001, "data format error")
     code = str(body.get("code") or "")
     with state.lock:
         now = state.now()
@@ -213,12 +221,9 @@ def get_user_phone_number():
 # ---- WeChat: subscribe messages ------------------------------------------------------------------
 @bp.post("/cgi-bin/message/subscribe/send")
 def subscribe_send():
-    failure = check_token()
+    body, failure = _authorized_body()
     if failure:
         return failure
-    body = json_body()
-    if body is None:
-        return _wx(47001, "data format error")
     with state.lock:
         openid = body.get("touser")
         if not openid or openid not in state.known_openids:
