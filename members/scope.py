@@ -173,16 +173,24 @@ def owner_for(actor, committee_id=None, branch_id=None):
 
 def branch_for(member, branch_id, manage=True):
     """Load a branch the member may see (manage=False: their own branch too); else 404, or 403 if visible only."""
-    branch = db.session.get(Branch, branch_id)
-    if branch is None:
+    return load_in_scope(Branch, branch_id, lambda branch: can_manage_branch(member, branch),
+                         lambda branch: member.branch_id == branch.id, manage, "仅支部书记或党委管理员可执行此操作")
+
+
+def load_in_scope(model, row_id, manages, sees, manage, refusal):
+    """Load a row by id as the scoping rule answers: the row when `manages(row)`, or when `sees(row)` and it is only
+    read (manage False); 404 when it is missing or not seen (guessing ids reveals nothing), 403 with `refusal` when
+    it is seen but asked to be managed."""
+    row = db.session.get(model, row_id)
+    if row is None:
         raise NotFound()
-    if can_manage_branch(member, branch):
-        return branch
-    if member.branch_id == branch.id:
-        if manage:
-            raise Forbidden("仅支部书记或党委管理员可执行此操作")
-        return branch
-    raise NotFound()
+    if manages(row):
+        return row
+    if not sees(row):
+        raise NotFound()
+    if manage:
+        raise Forbidden(refusal)
+    return row
 
 
 def committee_for(member, committee_id):
@@ -250,5 +258,5 @@ def members_in_scope_clause(viewer):
 __all__ = ["MANAGER_ROLES", "is_manager", "manages_committee", "manages_own_branch", "needs_branch",
            "secretaries_clause", "ancestor_ids", "subtree_committee_ids", "managed_branch_ids", "can_manage_branch",
            "in_committee_subtree", "can_manage_owned", "owned_managed_clause", "managers_clause", "in_branch_line",
-           "line_clause", "can_see_owned", "owned_visible_clause", "owner_for", "branch_for", "committee_for",
-           "member_for", "member_write_refusal", "members_in_scope_clause"]
+           "line_clause", "can_see_owned", "owned_visible_clause", "owner_for", "branch_for", "load_in_scope",
+           "committee_for", "member_for", "member_write_refusal", "members_in_scope_clause"]
