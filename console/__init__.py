@@ -1,14 +1,10 @@
 """Console: the secretaries' and admins' web pages, server-rendered over the other rooms' services."""
-from flask_wtf.csrf import CSRFProtect
-
-csrf = CSRFProtect()
+# Each desk area's module adds its pages to the blueprint as it is imported; models register their tables.
+from console import accounts, branches, cli, content, exchanges, imports, members, models, overview, quizzes  # noqa: F401
+from console.desk import bp, csrf
 
 
 def init_app(app, api):
-    # Each desk area's module adds its pages to the blueprint as it is imported.
-    from console import accounts, branches, cli, content, exchanges, imports, members, models, overview, quizzes  # noqa: F401  (models register their tables)  # noqa: F401
-    from console.desk import bp
-
     app.config["SESSION_COOKIE_NAME"] = "bs_console"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -9,6 +9,7 @@ from console import services
 from console.desk import bp, console_login, form_errors, me
 from core.errors import AppError, Forbidden
 from core.extensions import db, limiter
+from members import scope
 from members.models import Member
 
 ACCOUNTS_SHOWN = 500  # desk users of one subtree: a committee has a secretary per branch
@@ -53,7 +54,7 @@ def logout():
 
 
 def _accounts_page(issued=None, errors=None, error_member=None, status=200):
-    if me().role != "admin":
+    if not scope.manages_committee(me()):
         raise Forbidden("只有党委管理员可以管理工作台账号")
     rows = db.session.execute(services.accounts_in_scope(me()).limit(ACCOUNTS_SHOWN)).all()
     return render_template("console/accounts.html", rows=rows, issued=issued, errors=errors or {},

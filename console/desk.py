@@ -3,11 +3,11 @@ CSRF, headers and error pages, and the small helpers the views use to read a for
 import functools
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from console import csrf, services
+from console import services
 from core import clock
 from core.errors import HTTP_MESSAGES, AppError, Invalid
 from core.extensions import db
@@ -15,6 +15,7 @@ from members.models import ROLE_LABELS
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
+csrf = CSRFProtect()
 
 
 # --- session, CSRF and errors ------------------------------------------------------------------------

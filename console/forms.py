@@ -1,5 +1,6 @@
 """Turn the console's HTML forms into the bodies the rooms' schemas load, so validation stays in one place."""
 from core.tables import split_tags
+from members.scope import manages_committee
 
 
 def material_body(form, member):
@@ -17,7 +18,7 @@ def material_body(form, member):
     if tags:
         body["tags"] = tags
     audience = form.get("audience", "")
-    if member.role == "admin" and audience.startswith("branch:"):
+    if manages_committee(member) and audience.startswith("branch:"):
         body["audience"] = {"branch_ids": [audience.split(":", 1)[1]]}
     return body
 

@@ -7,9 +7,8 @@ from core.errors import Invalid
 from core.extensions import db
 from learning.services import import_plan_file
 from members import scope
-from members.models import Committee
 from members.services import import_roster
-from quizzes.bank import import_questions, resolve_owner
+from quizzes.bank import import_questions
 
 IMPORT_KINDS = {"roster": "党员名册", "questions": "题库", "plans": "学习计划"}
 
@@ -36,15 +35,12 @@ def imports(kind):
 
 def _run_import(kind, file, form):
     member = me()
+    committee, branch = scope.owner_for(member)
     if kind == "roster":
-        if member.role == "admin":
-            return import_roster(member, file, db.session.get(Committee, member.committee_id))
-        branch = scope.branch_for(member, member.branch_id)
-        return import_roster(member, file, branch.committee, branch)
+        return import_roster(member, file, committee, branch)
     if kind == "questions":
-        committee, branch = resolve_owner(member)
         return import_questions(member, file, committee, branch)
     args = {"publish": form.get("publish") == "1"}
-    if member.role == "secretary":
-        args["branch_id"] = member.branch_id
+    if branch is not None:
+        args["branch_id"] = branch.id
     return import_plan_file(member, file, args)

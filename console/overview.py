@@ -26,7 +26,7 @@ def _charts(series):
 def overview():
     """This week's figures and the last 12 weeks for the member's scope; for an admin, the branches ranked."""
     member = me()
-    if member.role == "secretary":
+    if scope.manages_own_branch(member):
         return redirect(url_for("console.branch_page", branch_id=member.branch_id))
     data = stats.overview(member)
     committee = db.session.get(Committee, member.committee_id)

@@ -15,8 +15,9 @@ from core import clock
 from core.errors import AppError, Forbidden, Invalid
 from core.extensions import db
 from core.schemas import paginate
+from members import scope
 from quizzes.audience import answers_withheld, results_final
-from quizzes.bank import list_questions, owner_bank_clause, resolve_owner
+from quizzes.bank import list_questions, owner_bank_clause
 from quizzes.models import TYPE_LABELS
 from quizzes.schemas import QuizCreateSchema, QuizUpdateSchema, RuleSchema
 from quizzes.services import create_quiz, delete_quiz, list_quizzes, quiz_for_manager, scoped_branch_ids, update_quiz
@@ -101,7 +102,7 @@ def _aware(local):
 
 def preview(body):
     """The questions rules would draw this week for the desk user's bank, or the shortage per rule."""
-    committee, branch = resolve_owner(me())
+    committee, branch = scope.owner_for(me())
     rules = RuleSchema(many=True).load(body.get("rules") or [])
     if not rules:
         raise Invalid.field("请至少填写一条组卷规则（数量）", "rules", "至少一条")

@@ -22,7 +22,6 @@ from members.services import normalise_phone
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 MIN_PASSWORD = 10
-DESK_ROLES = ("secretary", "admin")
 SESSION_KIND = "console"
 # Temporary passwords avoid characters read alike on a note (0/O, 1/l/I).
 _TEMP_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
@@ -77,7 +76,7 @@ def set_password(actor, phone, username, password):
     member = db.session.scalar(select(Member).where(Member.phone == normalised)) if normalised else None
     if member is None:
         raise NotFound("名册中没有这个手机号")
-    if member.role not in DESK_ROLES:
+    if not scope.is_manager(member):
         raise Invalid("只有支部书记和党委管理员可以开通工作台账号", code="role_not_allowed")
     _require_username(username)
     _require_strong(password)
@@ -99,17 +98,17 @@ def set_password(actor, phone, username, password):
 def accounts_in_scope(actor):
     """A select of (member, account or None) for the secretaries and admins an admin may give accounts to."""
     return (select(Member, ConsoleAccount).outerjoin(ConsoleAccount, ConsoleAccount.member_id == Member.id)
-            .where(scope.members_in_scope_clause(actor), Member.role.in_(DESK_ROLES), Member.active.is_(True))
+            .where(scope.members_in_scope_clause(actor), Member.role.in_(scope.MANAGER_ROLES), Member.active.is_(True))
             .order_by(Member.role.desc(), Member.branch_id, Member.name, Member.id))
 
 
 def _desk_member(actor, member_id):
-    if actor.role != "admin":
+    if not scope.manages_committee(actor):
         raise Forbidden("只有党委管理员可以开通或重置工作台账号")
     member = scope.member_for(actor, member_id)
     if member.id == actor.id:
         raise Forbidden("不能为自己开通或重置账号，请使用“修改密码”")
-    if member.role not in DESK_ROLES or not member.active:
+    if not scope.is_manager(member) or not member.active:
         raise Invalid("只有在任的支部书记和党委管理员可以开通工作台账号", code="role_not_allowed")
     return member
 
@@ -180,7 +179,7 @@ def authenticate(username, password, address):
     if not _verify(account.password_hash, password):
         _record_failure(account, address, now)
         raise LoginFailed("用户名或密码错误")
-    if not member.active or member.role not in DESK_ROLES:
+    if not member.active or not scope.is_manager(member):
         raise Forbidden("该账号已停用或不再担任支部书记、党委管理员", code="account_disabled")
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
@@ -243,7 +242,7 @@ def session_member(session_id):
     session, member, account = row
     if session.revoked_at is not None or session.expires_at <= clock.now():
         return None
-    if not member.active or member.role not in DESK_ROLES:
+    if not member.active or not scope.is_manager(member):
         return None
     return member, account
 

@@ -9,8 +9,8 @@ from core import clock
 from core.cache import best_effort, get_redis, key
 from core.extensions import db
 from learning.stats import committee_reading, completion_stmt
-from members.models import Branch, Committee, Member
-from members.scope import managed_branch_ids
+from members.models import Branch, Member
+from members.scope import managed_branch_ids, owner_for
 from notifications.models import Notification
 from notifications.services import reminder_audience
 from quizzes.services import list_quizzes, quiz_for_branch, scoped_branch_ids
@@ -84,10 +84,9 @@ def quota_year(member, year, branch=None):
 
 def quota_rows(member, year):
     """Per-branch 1+4+1 completion in the member's scope."""
-    if member.role == "admin":
-        return committee_completion(db.session.get(Committee, member.committee_id), year)
-    branch = db.session.get(Branch, member.branch_id)
-    return [r for r in committee_completion(branch.committee, year) if r["branch_id"] == branch.id]
+    committee, branch = owner_for(member)
+    rows = committee_completion(committee, year)
+    return rows if branch is None else [r for r in rows if r["branch_id"] == branch.id]
 
 
 def series(member, branch_ids, weeks, branch_id=None, current=None):

@@ -6,26 +6,18 @@ from flask import current_app
 from sqlalchemy import select
 
 from core.extensions import db
+from members.demo import DEMO_LOGINS
+from members.models import Committee
 
 
 @click.command("seed-demo")
 def seed_demo():
     """Load the deterministic demo organisation and each room's demo data (once)."""
-    from core.app import DOMAINS
-    from members.demo import DEMO_LOGINS
-    from members.models import Committee
-
     if db.session.scalar(select(Committee).where(Committee.name == "示范集团党委")) is not None:
         click.echo("演示数据已存在，跳过。")
     else:
         ctx = {}
-        for name in DOMAINS:
-            try:
-                module = importlib.import_module(f"{name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{name}.demo":
-                    raise
-                continue
+        for module in _room_demos():
             module.seed(ctx)
         db.session.commit()
         click.echo("演示数据已载入。")
@@ -34,22 +26,23 @@ def seed_demo():
     for label, openid, phone in DEMO_LOGINS:
         click.echo(f"  {label}  手机 {phone}\n    curl -s -X POST {base}/api/v1/auth/wechat "
                    f"-H 'Content-Type: application/json' -d '{{\"code\": \"dev:{openid}\"}}'")
-    _print_room_demo_lines(base)
-
-
-def _print_room_demo_lines(base):
     # A room's demo module may add its own login lines (the console's desk accounts) with demo_lines(base).
+    for module in _room_demos():
+        for line in getattr(module, "demo_lines", lambda _base: [])(base):
+            click.echo(line)
+
+
+def _room_demos():
+    """Each room's demo module, in the rooms' order (a room without one is passed over)."""
+    # Imported here: core.app imports this module at its top for init_app, so a top import would be a cycle.
     from core.app import DOMAINS
 
     for name in DOMAINS:
         try:
-            module = importlib.import_module(f"{name}.demo")
+            yield importlib.import_module(f"{name}.demo")
         except ModuleNotFoundError as exc:
             if exc.name != f"{name}.demo":
                 raise
-            continue
-        for line in getattr(module, "demo_lines", lambda _base: [])(base):
-            click.echo(line)
 
 
 def init_app(app):

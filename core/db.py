@@ -3,10 +3,13 @@ answer Conflict, run something after the commit."""
 from datetime import timezone
 
 from sqlalchemy import BigInteger, DateTime, Integer, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
+
+from core.extensions import db
 
 # BIGINT on PostgreSQL for high-volume tables; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -51,15 +54,11 @@ def locked(stmt, **for_update):
 
 def lock_row(model, row_id, share=False):
     """Re-read one row by id under a row lock (FOR SHARE with share=True)."""
-    from core.extensions import db
-
     return db.session.scalar(locked(select(model).where(model.id == row_id), of=model, read=share))
 
 
 def commit_or_conflict(conflict, flush=False):
     """Commit (flush=True: only flush); a unique key a racing writer took first rolls back and raises `conflict`."""
-    from core.extensions import db
-
     try:
         db.session.flush() if flush else db.session.commit()
     except IntegrityError:
@@ -72,8 +71,6 @@ def inserted(row, commit=False):
 
     The caller then returns the twin: the same request sent twice gets the same answer.
     """
-    from core.extensions import db
-
     db.session.add(row)
     try:
         db.session.commit() if commit else db.session.flush()
@@ -85,13 +82,8 @@ def inserted(row, commit=False):
 
 def dialect_insert(target):
     """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL or SQLite), for idempotent writes."""
-    from core.extensions import db
-
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(target)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(target)
 
 
 _AFTER_COMMIT = "core.after_commit"
@@ -99,8 +91,6 @@ _AFTER_COMMIT = "core.after_commit"
 
 def after_commit(func, *args):
     """Run func(*args) once the current transaction commits (cache drops, board updates); never if it rolls back."""
-    from core.extensions import db
-
     db.session().info.setdefault(_AFTER_COMMIT, []).append((func, args))
 
 

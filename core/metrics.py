@@ -8,9 +8,8 @@ all of them; without it (development, tests) /metrics serves this process's own.
 /metrics: Prometheus scrapes the web process on its own address.
 """
 import os
-import time
 
-from flask import Response, g, request
+from flask import Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -22,6 +21,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from core import requestlog
 from core.extensions import limiter
 
 REQUESTS = Counter("branch_study_http_requests_total", "HTTP requests by route, method and status",
@@ -59,19 +59,14 @@ class _Collectors:
 
 
 def init_app(app):
-    @app.before_request
-    def _start_clock():
-        g.metrics_started = time.perf_counter()
-
+    # After core.requestlog's init_app, whose clock times the request for both.
     @app.after_request
     def _count(response):
-        started = g.get("metrics_started")
-        # The rule, not the path: a path holds ids, and an unmatched path is whatever a client typed.
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        labels = (route, request.method, str(response.status_code))
+        labels = (requestlog.route("unmatched"), request.method, str(response.status_code))
         REQUESTS.labels(*labels).inc()
-        if started is not None:
-            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+        seconds = requestlog.request_seconds()
+        if seconds is not None:
+            LATENCY.labels(*labels).observe(seconds)
         return response
 
     @app.get("/metrics")

@@ -8,6 +8,8 @@ LOG_FORMAT=json) and carries the request id nginx made, the same id the app's ow
 import multiprocessing
 import os
 
+from prometheus_client import multiprocess
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"
@@ -45,6 +47,4 @@ def on_starting(server):
 def child_exit(server, worker):
     """A worker that ended takes its live gauges with it; its counters stay in the sums."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)

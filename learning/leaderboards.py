@@ -17,6 +17,7 @@ from core.cache import get_redis, key
 from core.db import after_commit, dialect_insert
 from core.errors import Invalid
 from core.extensions import db
+from learning.models import LeaderboardMiss, PointEntry
 from members.models import Branch, Committee, Member
 from members.scope import subtree_committee_ids
 
@@ -92,8 +93,6 @@ def _add(redis, keys, member_id, points):
 
 def _mark_missed(keys):
     """Record in the database that these boards missed an update (the session's transaction is over)."""
-    from learning.models import LeaderboardMiss
-
     stmt = dialect_insert(LeaderboardMiss.__table__)
     stmt = stmt.on_conflict_do_update(index_elements=["board_key"],
                                       set_={"misses": LeaderboardMiss.__table__.c.misses + 1})
@@ -106,8 +105,6 @@ def _mark_missed(keys):
 
 def rebuild(scope, scope_id, period, day):
     """Rebuild one board from the ledger (one GROUP BY) and swap it in atomically."""
-    from learning.models import PointEntry
-
     first, after = period_days(period, day)
     where = [PointEntry.day >= first, PointEntry.day < after]
     if scope == "branch":
@@ -136,8 +133,6 @@ def board(scope, scope_id, period, day, limit=50, viewer_id=None):
     """The top of a board with names and ranks (ties share a rank), plus the viewer's own place."""
     if period not in PERIODS:
         raise Invalid.field("排行周期应为 week、month 或 year", "period", "无效的周期")
-    from learning.models import LeaderboardMiss
-
     redis = get_redis()
     target = board_key(scope, scope_id, period, day)
     missed = db.session.scalar(select(LeaderboardMiss.misses).where(LeaderboardMiss.board_key == target))

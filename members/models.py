@@ -68,14 +68,6 @@ class Member(db.Model):
     group = db.relationship(PartyGroup, lazy="joined")
     committee = db.relationship(Committee, lazy="joined")
 
-    @property
-    def is_secretary(self):
-        return self.role == "secretary"
-
-    @property
-    def is_admin(self):
-        return self.role == "admin"
-
 
 class AuthSession(db.Model):
     """A login: the token names it, so logout and deactivation can revoke it."""

@@ -1,12 +1,48 @@
 """The one scoping rule: a member sees their own; a secretary their branch; an admin their committee's subtree.
 
-Anything outside the caller's scope is reported as not found, so guessing ids reveals nothing.
+Anything outside the caller's scope is reported as not found, so guessing ids reveals nothing. Every decision
+about who manages or sees what a committee or branch owns is made here: the other rooms ask these functions and
+compare no roles themselves (a role named at a login_required decorator excepted).
 """
 from sqlalchemy import and_, literal, or_, select
 
 from core.errors import Forbidden, NotFound
 from core.extensions import db
 from members.models import Branch, Committee, Member
+
+MANAGER_ROLES = ("secretary", "admin")
+
+
+# --- who manages: a secretary one branch, an admin a committee's subtree -----------------------------
+
+def is_manager(member):
+    """Whether a member manages anything: a branch's secretary or a committee's admin (the console's people)."""
+    return member.role in MANAGER_ROLES
+
+
+def manages_committee(member):
+    """Whether a member's scope is a committee and its subtree (an admin's), not one branch."""
+    return member.role == "admin"
+
+
+def manages_own_branch(member):
+    """Whether a member's scope is their own branch (a secretary's)."""
+    return member.role == "secretary"
+
+
+def needs_branch(role):
+    """Whether members of a role belong to a branch: a plain member and a secretary do, an admin need not."""
+    return role in ("member", "secretary")
+
+
+def secretaries_clause(branch_id):
+    """A WHERE clause over Member: the secretaries of a branch."""
+    return and_(Member.role == "secretary", Member.branch_id == branch_id)
+
+
+def ancestor_ids(committee):
+    """Ids of a committee and every committee above it, read from its path ('/1/7/')."""
+    return [int(part) for part in committee.path.strip("/").split("/") if part]
 
 
 def subtree_committee_ids(committee_id):
@@ -68,26 +104,93 @@ def managers_clause(committee_id, branch_id=None):
     secretary).
 
     The set of people for whom can_manage_branch / in_committee_subtree hold, as SQL."""
-    path = db.session.get(Committee, committee_id).path
-    above = [int(part) for part in path.strip("/").split("/") if part]
+    above = ancestor_ids(db.session.get(Committee, committee_id))
     admins = and_(Member.role == "admin", Member.committee_id.in_(above))
     if branch_id is None:
         return admins
-    return or_(admins, and_(Member.role == "secretary", Member.branch_id == branch_id))
+    return or_(admins, secretaries_clause(branch_id))
+
+
+# --- what a manager sees: what they manage, and what the committees above them own for all -----------
+
+def in_branch_line(branch_id, owned):
+    """Whether something a committee or branch owns reaches a branch: the branch's own, or what a committee above
+    the branch owns for all (branch_id None)."""
+    if owned.branch_id is not None:
+        return owned.branch_id == branch_id
+    branch = db.session.get(Branch, branch_id)
+    return owned.committee_id in ancestor_ids(branch.committee)
+
+
+def line_clause(model, committee, branch=None):
+    """A WHERE clause over `model` (with committee_id and branch_id): what the committee and those above it own for
+    all, plus the branch's own when a branch is given."""
+    shared = and_(model.committee_id.in_(ancestor_ids(committee)), model.branch_id.is_(None))
+    return or_(shared, model.branch_id == branch.id) if branch is not None else shared
+
+
+def can_see_owned(member, owned):
+    """Whether a manager sees what a committee or branch owns (a quiz, a question): an admin all of their subtree's
+    and what the committees above own for all; a secretary their branch's own and what the committees above it own
+    for all."""
+    if member.role == "admin":
+        if in_committee_subtree(member, owned.committee_id):
+            return True
+        own = db.session.get(Committee, member.committee_id)
+        return owned.branch_id is None and owned.committee_id in ancestor_ids(own)
+    if member.role == "secretary":
+        return bool(member.branch_id) and in_branch_line(member.branch_id, owned)
+    return False
+
+
+def owned_visible_clause(member, model):
+    """A WHERE clause over `model` (with committee_id and branch_id): the rows can_see_owned allows."""
+    if member.role == "admin":
+        own = db.session.get(Committee, member.committee_id)
+        return or_(model.committee_id.in_(subtree_committee_ids(own.id)), line_clause(model, own))
+    if member.role == "secretary" and member.branch_id:
+        branch = db.session.get(Branch, member.branch_id)
+        return line_clause(model, branch.committee, branch)
+    return literal(False)
+
+
+def owner_for(actor, committee_id=None, branch_id=None):
+    """The (committee, branch) a new owned thing (a question, a quiz, an import) belongs to, checked against the
+    actor's powers: the branch given, else the committee given, else the actor's own (a secretary's branch, an
+    admin's committee with branch None). Only an admin owns for a committee."""
+    if branch_id is not None:
+        branch = branch_for(actor, branch_id)
+        return branch.committee, branch
+    if committee_id is None:
+        if actor.role == "secretary":
+            branch = db.session.get(Branch, actor.branch_id)
+            return branch.committee, branch
+        committee_id = actor.committee_id
+    if actor.role != "admin":
+        raise Forbidden("只有党委管理员可以维护党委题库")
+    return committee_for(actor, committee_id), None
 
 
 def branch_for(member, branch_id, manage=True):
     """Load a branch the member may see (manage=False: their own branch too); else 404, or 403 if visible only."""
-    branch = db.session.get(Branch, branch_id)
-    if branch is None:
+    return load_in_scope(Branch, branch_id, lambda branch: can_manage_branch(member, branch),
+                         lambda branch: member.branch_id == branch.id, manage, "仅支部书记或党委管理员可执行此操作")
+
+
+def load_in_scope(model, row_id, manages, sees, manage, refusal):
+    """Load a row by id as the scoping rule answers: the row when `manages(row)`, or when `sees(row)` and it is only
+    read (manage False); 404 when it is missing or not seen (guessing ids reveals nothing), 403 with `refusal` when
+    it is seen but asked to be managed."""
+    row = db.session.get(model, row_id)
+    if row is None:
         raise NotFound()
-    if can_manage_branch(member, branch):
-        return branch
-    if member.branch_id == branch.id:
-        if manage:
-            raise Forbidden("仅支部书记或党委管理员可执行此操作")
-        return branch
-    raise NotFound()
+    if manages(row):
+        return row
+    if not sees(row):
+        raise NotFound()
+    if manage:
+        raise Forbidden(refusal)
+    return row
 
 
 def committee_for(member, committee_id):
@@ -152,6 +255,8 @@ def members_in_scope_clause(viewer):
     return Member.id == viewer.id
 
 
-__all__ = ["subtree_committee_ids", "managed_branch_ids", "can_manage_branch", "in_committee_subtree",
-           "can_manage_owned", "owned_managed_clause", "managers_clause", "branch_for", "committee_for",
-           "member_for", "member_write_refusal", "members_in_scope_clause"]
+__all__ = ["MANAGER_ROLES", "is_manager", "manages_committee", "manages_own_branch", "needs_branch",
+           "secretaries_clause", "ancestor_ids", "subtree_committee_ids", "managed_branch_ids", "can_manage_branch",
+           "in_committee_subtree", "can_manage_owned", "owned_managed_clause", "managers_clause", "in_branch_line",
+           "line_clause", "can_see_owned", "owned_visible_clause", "owner_for", "branch_for", "load_in_scope",
+           "committee_for", "member_for", "member_write_refusal", "members_in_scope_clause"]

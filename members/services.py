@@ -15,7 +15,7 @@ from core.schemas import paginate
 from core.tables import read_upload, reject_rows, row_error
 from members import auth
 from members.models import ROLE_LABELS, Branch, Committee, Member, PartyGroup
-from members.scope import member_write_refusal, members_in_scope_clause, subtree_committee_ids
+from members.scope import member_write_refusal, members_in_scope_clause, needs_branch, subtree_committee_ids
 
 ROSTER_HEADERS = ("姓名", "手机号", "支部", "党小组", "角色", "入党日期")
 ROSTER_REQUIRED = ("姓名", "手机号", "支部", "角色")
@@ -247,7 +247,7 @@ def update_member(actor, member, changes):
         raise Forbidden(refusal[1])
     _update_details(actor, member, changes)
     if "role" in changes and changes["role"] != member.role:
-        if changes["role"] in ("member", "secretary") and member.branch_id is None:
+        if needs_branch(changes["role"]) and member.branch_id is None:
             raise Invalid("该成员不属于任何支部，不能设为党员或支部书记")
         audit.record(actor, "member.role_change", "member", member.id, old=member.role, new=changes["role"])
         member.role = changes["role"]

@@ -19,6 +19,7 @@ from core.extensions import db
 from learning.services import members_with_material
 from learning.stats import branch_reading_summary
 from members.models import Branch, Member
+from members.scope import secretaries_clause
 from notifications import content
 from notifications.models import JobRun
 from notifications.rules import robot_markdown
@@ -242,8 +243,7 @@ def _absent_names(quiz_rows, branch_ids, per_branch=10):
 
 
 def _secretaries(branch_id):
-    return select(Member.id).where(Member.branch_id == branch_id, Member.role == "secretary",
-                                   Member.active.is_(True))
+    return select(Member.id).where(secretaries_clause(branch_id), Member.active.is_(True))
 
 
 def _branch_chunks():

@@ -9,6 +9,8 @@ from core.db import dialect_insert
 from core.errors import Invalid, NotFound
 from core.extensions import db
 from members.models import Member
+from members.scope import in_committee_subtree, subtree_committee_ids
+from notifications import content
 from notifications.models import (
     CHANNEL_WECHAT,
     CHANNEL_WECOM,
@@ -21,6 +23,7 @@ from notifications.models import (
     SubscriptionReport,
 )
 from notifications.rules import KINDS, parse_hhmm
+from quizzes.stats import members_not_submitted
 
 log = logging.getLogger(__name__)
 
@@ -286,8 +289,6 @@ def remove_robot(actor, branch):
 def _reminder_group(branch, kind):
     """(select of the member ids a 一键提醒 of this kind reaches now, its message, its period): the one definition
     both the preview and the reminder use, so the group shown is the group reminded."""
-    from notifications import content
-
     now = clock.now()
     behind, message = content.behind_for_reminder(kind, branch, now)
     active = select(Member.id).where(Member.id.in_(behind), Member.active.is_(True))
@@ -330,9 +331,6 @@ def notify_quiz_close_moved(quiz, old_close):
 
     Keyed by the quiz, the old and the new close: a retried or racing edit adds nothing, a later move notifies
     again (also one back to an earlier close); only a move repeated exactly (A→B, B→A, A→B) is not told twice."""
-    from notifications import content
-    from quizzes.stats import members_not_submitted
-
     old, new = (moment.astimezone(clock.UTC).isoformat() for moment in (old_close, quiz.closes_at))
     period = f"quiz{quiz.id}:{old}>{new}"
     return fan_out(members_not_submitted(quiz), "quiz_close_moved", period, content.quiz_close_moved_message(quiz),
@@ -344,8 +342,6 @@ def notify_quiz_close_moved(quiz, old_close):
 def notify_book_reviewed(report):
     """Tell a member their book report's review (approved, or rejected with the reason), in the review's
     transaction; keyed by the report and the review's moment, so each review is told exactly once."""
-    from notifications import content
-
     period = f"book{report.id}:{report.reviewed_at.astimezone(clock.UTC).isoformat()}"
     return notify_member(report.member, "book_reviewed", period, content.book_reviewed_message(report))
 
@@ -354,8 +350,6 @@ def notify_book_reviewed(report):
 
 def outbox_query(admin, status=None):
     """A select of outbox rows in an admin's committee subtree, newest first: every row, or those of one status."""
-    from members.scope import subtree_committee_ids
-
     stmt = select(Notification).where(Notification.committee_id.in_(subtree_committee_ids(admin.committee_id)))
     if status is not None:
         stmt = stmt.where(Notification.status == status)
@@ -375,8 +369,6 @@ def retry_dead(actor, notification):
 
 def outbox_item_for(admin, notification_id):
     """Load an outbox row in the admin's scope, else 404."""
-    from members.scope import in_committee_subtree
-
     item = db.session.get(Notification, notification_id)
     if item is None or item.committee_id is None or not in_committee_subtree(admin, item.committee_id):
         raise NotFound("通知不存在")

@@ -1,8 +1,7 @@
 """每周一测: the question bank, weekly quizzes, attempts, grading and item analysis."""
+from quizzes import models  # noqa: F401  (models register their tables)
+from quizzes.views import bp
 
 
 def init_app(app, api):
-    from quizzes import models  # noqa: F401  (models register their tables)
-    from quizzes.views import bp
-
     api.register_blueprint(bp)

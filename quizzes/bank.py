@@ -2,14 +2,14 @@
 import re
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 
 from core import audit, clock
 from core.errors import Forbidden, Invalid, NotFound
 from core.extensions import db
 from core.tables import read_upload, reject_rows, row_error, split_tags
-from members.models import Branch, Committee
-from members.scope import branch_for, can_manage_owned, committee_for, subtree_committee_ids
+from members.models import Committee
+from members.scope import ancestor_ids, can_manage_owned, line_clause, owned_visible_clause, owner_for
 from quizzes.grading import JUDGE_OPTIONS, OPTION_KEYS, stem_key
 from quizzes.models import DIFFICULTIES, TYPE_LABELS, Question, QuizItem
 
@@ -26,26 +26,14 @@ MAX_STEM, MAX_OPTION, MAX_EXPLANATION = 1000, 300, 2000
 
 # --- who sees what -------------------------------------------------------------------------------
 
-def ancestor_ids(committee):
-    """Ids of a committee and every committee above it, read from its path ('/1/7/')."""
-    return [int(part) for part in committee.path.strip("/").split("/") if part]
-
-
 def owner_bank_clause(committee, branch=None):
     """Questions an owner's quizzes may draw on: its committee line's shared questions, plus the branch's own."""
-    shared = and_(Question.committee_id.in_(ancestor_ids(committee)), Question.branch_id.is_(None))
-    return or_(shared, Question.branch_id == branch.id) if branch is not None else shared
+    return line_clause(Question, committee, branch)
 
 
 def visible_clause(member):
-    """Questions a secretary or admin may see in the bank."""
-    if member.role == "admin":
-        own = db.session.get(Committee, member.committee_id)
-        return or_(Question.committee_id.in_(subtree_committee_ids(own.id)), owner_bank_clause(own))
-    if member.role == "secretary" and member.branch_id:
-        branch = db.session.get(Branch, member.branch_id)
-        return owner_bank_clause(branch.committee, branch)
-    return Question.id.is_(None)
+    """Questions a secretary or admin may see in the bank (members/scope.py's rule for owned things)."""
+    return owned_visible_clause(member, Question)
 
 
 def can_edit(member, question):
@@ -188,21 +176,6 @@ def answer_text(question):
 
 # --- the verbs ------------------------------------------------------------------------------------
 
-def resolve_owner(actor, committee_id=None, branch_id=None):
-    """The (committee, branch) a new question or quiz belongs to, checked against the actor's powers."""
-    if branch_id is not None:
-        branch = branch_for(actor, branch_id)
-        return branch.committee, branch
-    if committee_id is None:
-        if actor.role == "secretary":
-            branch = db.session.get(Branch, actor.branch_id)
-            return branch.committee, branch
-        committee_id = actor.committee_id
-    if actor.role != "admin":
-        raise Forbidden("只有党委管理员可以维护党委题库")
-    return committee_for(actor, committee_id), None
-
-
 def _duplicates(committee, keys):
     """Stem keys already active in the owner's bank (its committee line and the committee's subtree)."""
     subtree = select(Committee.id).where(Committee.path.like(committee.path + "%"))
@@ -217,7 +190,7 @@ def _duplicates(committee, keys):
 
 def create_question(actor, data):
     """Add a question to a committee's or a branch's bank."""
-    committee, branch = resolve_owner(actor, data.get("committee_id"), data.get("branch_id"))
+    committee, branch = owner_for(actor, data.get("committee_id"), data.get("branch_id"))
     fields = _validated(data)
     if _duplicates(committee, [fields["stem_key"]]):
         raise Invalid.field("题库中已有相同题干的题目", "stem", "题干重复", code="duplicate_stem")
@@ -332,4 +305,4 @@ def template_rows():
 
 
 __all__ = ["IMPORT_HEADERS", "DIFFICULTIES", "list_questions", "question_for", "create_question", "update_question",
-           "retire_question", "import_questions", "owner_bank_clause", "resolve_owner", "answer_text"]
+           "retire_question", "import_questions", "owner_bank_clause", "answer_text"]

@@ -1,8 +1,7 @@
 """1+4+1: yearly quotas — exchanges given and attended, books read — tallied and posted (公示) to the branch."""
+from quotas import models  # noqa: F401  (models register their tables)
+from quotas.views import bp
 
 
 def init_app(app, api):
-    from quotas import models  # noqa: F401  (models register their tables)
-    from quotas.views import bp
-
     api.register_blueprint(bp)

@@ -61,7 +61,7 @@ def material_for_manager(actor, material_id):
 def resolve_audience(actor, audience):
     """Return (audience kind, owning committee id, owning branch id, committee or branch ids) for a request."""
     audience = audience or {}
-    if actor.role == "secretary":
+    if scope.manages_own_branch(actor):
         if "committee_id" in audience or any(b != actor.branch_id for b in audience.get("branch_ids", [])):
             raise Forbidden("支部书记只能向本支部发布学习内容")
         return "branches", actor.branch.committee_id, actor.branch_id, [actor.branch_id]

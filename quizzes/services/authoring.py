@@ -12,8 +12,9 @@ from core.db import after_commit, commit_or_conflict, lock_row
 from core.errors import Conflict, Forbidden, Invalid
 from core.extensions import db
 from members.models import Branch, Committee
+from members.scope import ancestor_ids, owner_for
 from quizzes import definitions
-from quizzes.bank import ancestor_ids, owner_bank_clause, resolve_owner
+from quizzes.bank import owner_bank_clause
 from quizzes.models import Attempt, Question, Quiz, QuizItem
 from quizzes.services.visibility import can_edit_quiz
 
@@ -25,7 +26,7 @@ MAX_QUESTIONS = 100
 
 def create_quiz(actor, data, committee_id=None, branch_id=None):
     """Create one week's quiz for a committee or a branch, by hand (question_ids) or by rules (assembled)."""
-    committee, branch = resolve_owner(actor, committee_id, branch_id)
+    committee, branch = owner_for(actor, committee_id, branch_id)
     week = data.get("week_key") or clock.week_key()
     monday = _week_monday(week)
     start, end = clock.week_bounds(monday)

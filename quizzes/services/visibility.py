@@ -2,16 +2,15 @@
 
 Who takes and who manages a quiz is quizzes/audience.py's one rule; this module only loads and lists by it.
 """
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from core import clock
 from core.errors import Forbidden, NotFound
 from core.extensions import db
-from members.models import Branch, Committee
-from members.scope import in_committee_subtree, managed_branch_ids, subtree_committee_ids
+from members.models import Branch
+from members.scope import can_see_owned, in_branch_line, managed_branch_ids, owned_visible_clause
 from quizzes import audience, definitions
 from quizzes.audience import audience_branch_ids
-from quizzes.bank import ancestor_ids
 from quizzes.models import Quiz
 
 
@@ -19,15 +18,6 @@ def quiz_for_branch(branch, week=None):
     """The quiz a branch's members take in a week: the branch's own, else the nearest committee's; or None."""
     quiz_id = audience.quiz_id_for_branch(branch.id, week or clock.week_key())
     return db.session.get(Quiz, quiz_id) if quiz_id is not None else None
-
-
-def _member_can_see(member, quiz):
-    if not member.branch_id:
-        return False
-    if quiz.branch_id is not None:
-        return quiz.branch_id == member.branch_id
-    branch = db.session.get(Branch, member.branch_id)
-    return quiz.committee_id in ancestor_ids(branch.committee)
 
 
 def quiz_for_taker(member, quiz_id):
@@ -39,7 +29,7 @@ def quiz_for_taker(member, quiz_id):
         return quiz
     # Not this member's quiz: tell "not yours to see" (404) from "a deeper quiz is yours" or "you manage it" (403).
     row = db.session.get(Quiz, quiz_id)
-    if not _member_can_see(member, row):
+    if not (member.branch_id and in_branch_line(member.branch_id, row)):
         raise NotFound("测验不存在")
     if audience.is_quiz_manager(member, row):
         raise Forbidden("你管理本测验、可查看答案，因此不参加作答，也不计入统计", code="not_in_audience")
@@ -48,14 +38,7 @@ def quiz_for_taker(member, quiz_id):
 
 def can_manage_quiz(member, quiz):
     """Secretaries see quizzes for their branch; admins quizzes of their subtree or of a committee above them."""
-    if member.role == "admin":
-        if in_committee_subtree(member, quiz.committee_id):
-            return True
-        own = db.session.get(Committee, member.committee_id)
-        return quiz.branch_id is None and quiz.committee_id in ancestor_ids(own)
-    if member.role == "secretary":
-        return _member_can_see(member, quiz)
-    return False
+    return can_see_owned(member, quiz)
 
 
 def can_edit_quiz(member, quiz):
@@ -78,15 +61,7 @@ def scoped_branch_ids(member, quiz):
 
 def list_quizzes(member, week=None):
     """A select of quizzes a secretary or admin may see, newest week first."""
-    if member.role == "admin":
-        own = db.session.get(Committee, member.committee_id)
-        clause = or_(Quiz.committee_id.in_(subtree_committee_ids(own.id)),
-                     and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(ancestor_ids(own))))
-    else:
-        branch = db.session.get(Branch, member.branch_id)
-        clause = or_(Quiz.branch_id == branch.id,
-                     and_(Quiz.branch_id.is_(None), Quiz.committee_id.in_(ancestor_ids(branch.committee))))
-    stmt = select(Quiz).where(clause)
+    stmt = select(Quiz).where(owned_visible_clause(member, Quiz))
     if week:
         stmt = stmt.where(Quiz.week_key == week)
     return stmt.order_by(Quiz.week_key.desc(), Quiz.id.desc())

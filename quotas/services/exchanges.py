@@ -11,7 +11,7 @@ from core.extensions import db
 from core.schemas import unsafe_text_reason
 from learning import points
 from members.models import Branch, Member
-from members.scope import can_manage_branch, managed_branch_ids
+from members.scope import can_manage_branch, load_in_scope, managed_branch_ids
 from quotas.models import Attendance, Exchange, ExchangeSpeaker
 
 MAX_SPEAKERS = 10
@@ -44,19 +44,14 @@ def _shown_to_audience(exchange):
 
 def exchange_for(viewer, exchange_id, manage=False):
     """Load an exchange the viewer may see; 404 outside scope, 403 when visible but not theirs to manage."""
-    exchange = db.session.get(Exchange, exchange_id)
-    if exchange is None:
-        raise NotFound()
-    if can_manage_exchange(viewer, exchange):
-        return exchange
+    return load_in_scope(Exchange, exchange_id, lambda exchange: can_manage_exchange(viewer, exchange),
+                         lambda exchange: _seen_by(viewer, exchange), manage,
+                         "仅主办支部的支部书记或党委管理员可执行此操作")
+
+
+def _seen_by(viewer, exchange):
     # A proposal is seen by its proposer and the secretaries until it is approved.
-    visible = exchange.proposed_by_id == viewer.id or (_shown_to_audience(exchange)
-                                                        and _in_audience(viewer, exchange))
-    if not visible:
-        raise NotFound()
-    if manage:
-        raise Forbidden("仅主办支部的支部书记或党委管理员可执行此操作")
-    return exchange
+    return exchange.proposed_by_id == viewer.id or (_shown_to_audience(exchange) and _in_audience(viewer, exchange))
 
 
 def list_exchanges(viewer, year=None, status=None, branch_id=None):
