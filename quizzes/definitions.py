@@ -9,6 +9,7 @@ opens_at/closes_at.
 import json
 from datetime import datetime
 
+from core import fresh
 from core.cache import best_effort, get_redis, key
 from core.extensions import db
 from quizzes import audience
@@ -98,14 +99,16 @@ def get_definition(quiz_id):
     return QuizDef(data)
 
 
-def clear_definition(quiz_id):
-    """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now."""
+def clear_definition(quiz_id, week):
+    """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now; the
+    members' cached weeks of `week` (quizzes.services.current) go stale with it."""
     with best_effort("quiz definition cache unavailable; entry expires on its own"):
         pipe = get_redis().pipeline()
         pipe.incr(_generation_key(quiz_id))
         pipe.expire(_generation_key(quiz_id), TTL_SECONDS)
         pipe.delete(_cache_key(quiz_id))
         pipe.execute()
+    fresh.bump(week_gen(week))
 
 
 BRANCH_MAP_TTL_SECONDS = 60
@@ -139,6 +142,13 @@ def quiz_id_for_branch(branch_id, week):
 
 
 def clear_week(week):
-    """Forget which quiz each branch takes in a week (a quiz of that week was created or deleted)."""
+    """Forget which quiz each branch takes in a week (a quiz of that week was created, moved, closed or deleted),
+    and with it the members' cached weeks (quizzes.services.current)."""
     with best_effort("quiz lookup cache unavailable; it expires on its own"):
         get_redis().delete(_branch_map_key(week))
+    fresh.bump(week_gen(week))
+
+
+def week_gen(week):
+    """The counter of a week's quizzes, which every member's cached week depends on."""
+    return fresh.gen_key("quiz", "week", week)
