@@ -1,5 +1,6 @@
 // One-time subscribe consents (订阅消息): each 允许 lets the backend push one message of that template. Asked from
 // a tap (WeChat requires a user gesture), at most 3 templates a call, and every result is reported to the backend.
+// A page that offers one after what a message would follow up keeps the offer as a card in its data.consent.
 const api = require('./api');
 
 const MAX_PER_CALL = 3;
@@ -59,4 +60,37 @@ async function ask(ids) {
   return api.post('/me/subscriptions', { request_id: requestId(), results });
 }
 
-module.exports = { describe, resultsOf, requestId, templateIds, ask, MAX_PER_CALL };
+/**
+ * Offer a purpose's messages on a page: its card {ids, label, when, done: false, message: ''} in data.consent, or
+ * nothing when this deployment has no template for it or the template list could not be read. Never rejects.
+ */
+async function offer(page, purpose) {
+  try {
+    const ids = await templateIds([purpose]);
+    if (ids.length) page.setData({ consent: { ids, ...describe(purpose), done: false, message: '' } });
+  } catch (err) {
+    // Without the template list there is simply nothing to offer.
+  }
+}
+
+/**
+ * The tap on a page's offered card (call from the tap itself): ask, report, and mark the card done with its
+ * message, granted(card, consent) when the backend now holds a consent with sends remaining, else refused; a
+ * failure is shown as a toast and the card stays offered. Never rejects.
+ * @param {{data: Record<string, any>, setData: (data: Record<string, any>) => void}} page
+ * @param {(card: {when: string}, consent: {remaining: number}) => string} granted
+ * @param {string} refused
+ */
+async function answer(page, granted, refused) {
+  const card = page.data.consent;
+  if (!card || card.done) return;
+  try {
+    const consents = await ask(card.ids);
+    const mine = (consents || []).find((c) => card.ids.includes(c.template_id));
+    page.setData({ consent: { ...card, done: true, message: mine && mine.remaining ? granted(card, mine) : refused } });
+  } catch (err) {
+    api.showError(err);
+  }
+}
+
+module.exports = { describe, resultsOf, requestId, templateIds, ask, offer, answer, MAX_PER_CALL };

@@ -5,6 +5,7 @@ const api = require('../../utils/api');
 const branch = require('../../utils/branch');
 const config = require('../../config');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 const KINDS = ['reading', 'quiz', 'quota'];
 
@@ -56,7 +57,7 @@ Component({
     },
     async load() {
       const id = this.branchId();
-      try {
+      return loader.load(this, async () => {
         const [today, week, board, books, proposals, ...previews] = await Promise.all([
           api.get(`/branches/${id}/reading`, { day: branch.beijingToday() }),
           api.get(`/branches/${id}/reading`),
@@ -65,9 +66,7 @@ Component({
           api.get('/exchanges', { status: 'pending', branch_id: id, per_page: 1 }),
           ...KINDS.map((kind) => api.get(`/branches/${id}/reminders`, { kind }).then(branch.splitAudience)),
         ]);
-        this.setData({
-          loading: false,
-          error: '',
+        return {
           branchName: this.data.branches[this.data.branchIndex].name,
           today: { rate: branch.rate(today.summary.rate), done: branch.ratio(today.summary.completed, today.summary.expected),
             studied: today.summary.studied_members, members: today.summary.members },
@@ -80,10 +79,8 @@ Component({
             already: previews[i].already_reminded.length })),
           pendingCount: books.total + proposals.total,
           deskJobs: branch.deskJobs(config.BASE_URL, id),
-        });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        };
+      });
     },
     async quizFigures(branchId, weekKey) {
       const quizzes = await api.get('/quizzes', { week_key: weekKey, per_page: 50 });

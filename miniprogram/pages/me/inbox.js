@@ -2,6 +2,7 @@
 // follows its link into the mini-program.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 const PER_PAGE = 20;
 
@@ -17,16 +18,13 @@ Component({
       this.setData({ items: [], page: 0 });
       this.load();
     },
-    async load() {
-      try {
+    load() {
+      return loader.load(this, async () => {
         const page = this.data.page + 1;
         const res = await api.get('/me/inbox', { page, per_page: PER_PAGE });
         const items = this.data.items.concat(res.items.map(row));
-        this.setData({ loading: false, error: '', items, page, more: page * PER_PAGE < res.total,
-          unread: items.filter((i) => !i.read).length });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { items, page, more: page * PER_PAGE < res.total, unread: items.filter((i) => !i.read).length };
+      });
     },
     onReachBottom() {
       if (this.data.more) this.load();

@@ -2,6 +2,7 @@
 // or admin also finds the branch desk here.
 const api = require('../../utils/api');
 const auth = require('../../utils/auth');
+const loader = require('../../utils/loader');
 
 Component({
   data: {
@@ -16,18 +17,15 @@ Component({
     onShow() {
       this.load();
     },
-    async load() {
-      try {
+    load() {
+      return loader.load(this, async () => {
         const [member, points, unread] = await Promise.all([
           api.get('/me'), api.get('/me/points'), api.get('/me/inbox/unread-count'),
         ]);
-        this.setData({ loading: false, error: '', member, points, unread: unread.unread,
-          manager: auth.isManager(member) });
         if (unread.unread) wx.setTabBarBadge({ index: 3, text: String(Math.min(unread.unread, 99)) });
         else wx.removeTabBarBadge({ index: 3 });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { member, points, unread: unread.unread, manager: auth.isManager(member) };
+      });
     },
     go(e) {
       wx.navigateTo({ url: e.currentTarget.dataset.url });

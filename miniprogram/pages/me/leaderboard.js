@@ -1,5 +1,6 @@
 // 积分排行榜: the branch's and the committee's rankings by week, month or year, with my own place.
 const api = require('../../utils/api');
+const loader = require('../../utils/loader');
 
 const PERIODS = [
   { key: 'week', label: '本周' }, { key: 'month', label: '本月' }, { key: 'year', label: '今年' },
@@ -30,15 +31,13 @@ Component({
         this.setData({ loading: false, error: err.message });
       }
     },
-    async load() {
+    load() {
       const scope = this.data.scopes.find((s) => s.key === this.data.scope);
-      try {
+      return loader.load(this, async () => {
         const board = await api.get(scope.path, { period: this.data.period, limit: 50 });
-        this.setData({ loading: false, error: '', me: board.me,
-          entries: board.entries.map((e) => ({ ...e, mine: e.member_id === this.data.myId, top: e.rank <= 3 })) });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { me: board.me,
+          entries: board.entries.map((e) => ({ ...e, mine: e.member_id === this.data.myId, top: e.rank <= 3 })) };
+      });
     },
     pickScope(e) {
       this.setData({ scope: e.currentTarget.dataset.key });

@@ -1,6 +1,7 @@
 // 通知设置: reminders on/off, quiet hours, and the subscribe messages — what each tells me, how many I have
 // allowed, and a tap to allow one more (WeChat asks; the answer is reported to the backend).
 const api = require('../../utils/api');
+const loader = require('../../utils/loader');
 const subscribe = require('../../utils/subscribe');
 
 function consentRow(c) {
@@ -20,15 +21,13 @@ Component({
     onShow() {
       this.load();
     },
-    async load() {
-      try {
+    load() {
+      return loader.load(this, async () => {
         const [prefs, consents] = await Promise.all([
           api.get('/me/notification-preferences'), api.get('/me/subscriptions'),
         ]);
-        this.setData({ loading: false, error: '', prefs, consents: consents.map(consentRow) });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { prefs, consents: consents.map(consentRow) };
+      });
     },
     async save(change) {
       try {

@@ -1,6 +1,7 @@
 // 往期测验: every quiz the member took, with score and whether answers can be reviewed.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 function present(entry) {
   return {
@@ -22,14 +23,12 @@ Component({
       this.load(1);
     },
 
-    async load(page) {
-      try {
+    load(page) {
+      return loader.load(this, async () => {
         const res = await api.get('/me/quizzes', { page, per_page: 20 });
         const items = (page === 1 ? [] : this.data.items).concat(res.items.map(present));
-        this.setData({ loading: false, error: '', items, page, more: items.length < res.total });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { items, page, more: items.length < res.total };
+      });
     },
 
     onReachBottom() {

@@ -3,6 +3,7 @@
 // (not theirs: 404, not in its audience: 403) its Chinese message is shown above this week's quiz.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 const STATE_LABELS = {
   none: '本周暂无测验',
@@ -43,16 +44,10 @@ Component({
       this.setData({ quizId: Number((query && query.id) || 0) });
     },
 
-    onShow() {
-      this.load();
-    },
+    ...loader.reloading,
 
-    onPullDownRefresh() {
-      this.load().then(() => wx.stopPullDownRefresh());
-    },
-
-    async load() {
-      try {
+    load() {
+      return loader.load(this, async () => {
         let current = null;
         let notice = '';
         if (this.data.quizId) {
@@ -65,10 +60,8 @@ Component({
           }
         }
         if (!current) current = await api.get('/quizzes/current');
-        this.setData({ loading: false, error: '', notice, view: present(current) });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { notice, view: present(current) };
+      });
     },
 
     take() {

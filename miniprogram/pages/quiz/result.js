@@ -109,26 +109,12 @@ Component({
       });
     },
 
-    async offerResultNotice() {
-      try {
-        const ids = await subscribe.templateIds(['quiz_result']);
-        if (ids.length) this.setData({ consent: { ids, ...subscribe.describe('quiz_result'), done: false, message: '' } });
-      } catch (err) {
-        // Nothing to offer without the template list.
-      }
+    offerResultNotice() {
+      return subscribe.offer(this, 'quiz_result');
     },
 
-    async askResultNotice() {
-      const consent = this.data.consent;
-      if (!consent || consent.done) return;
-      try {
-        const consents = await subscribe.ask(consent.ids);
-        const mine = (consents || []).find((c) => consent.ids.includes(c.template_id));
-        const message = mine && mine.remaining ? `已开启：${consent.when}通知您。` : '未开启通知，可随时在“我的-通知设置”中查看。';
-        this.setData({ consent: { ...consent, done: true, message } });
-      } catch (err) {
-        api.showError(err);
-      }
+    askResultNotice() {
+      return subscribe.answer(this, (card) => `已开启：${card.when}通知您。`, '未开启通知，可随时在“我的-通知设置”中查看。');
     },
 
     backToQuiz() {

@@ -1,6 +1,7 @@
 // The branch's 1+4+1 board (公示): every active member's approved talks, attendance and books this year.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 Component({
   data: {
@@ -22,15 +23,13 @@ Component({
     onShow() {
       this.load();
     },
-    async load() {
-      try {
+    load() {
+      return loader.load(this, async () => {
         const me = await api.get('/me');
         const branchId = this.data.branchId || (me.branch && me.branch.id);
         if (!branchId) throw new api.ApiError(404, 'no_branch', '您不属于任何支部，没有公示可看');
         const board = await api.get(`/branches/${branchId}/quota-board`);
-        this.setData({
-          loading: false,
-          error: '',
+        return {
           branchName: board.branch.name,
           year: board.year,
           policy: board.policy,
@@ -38,10 +37,8 @@ Component({
           completeCount: board.complete_count,
           rate: format.percent(board.completion_rate),
           rows: board.members.map((m) => ({ ...m, mine: m.member_id === me.id, group: m.group || '' })),
-        });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        };
+      });
     },
   },
 });

@@ -2,6 +2,7 @@
 // status (and why one was sent back), and the ways in: check in, propose, record a book, the branch's board.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 const quota = require('../../utils/quota');
 
 function exchangeRow(e) {
@@ -33,14 +34,9 @@ Component({
     proposals: [],
   },
   methods: {
-    onShow() {
-      this.load();
-    },
-    onPullDownRefresh() {
-      this.load().then(() => wx.stopPullDownRefresh());
-    },
-    async load() {
-      try {
+    ...loader.reloading,
+    load() {
+      return loader.load(this, async () => {
         const me = api.currentMember() || await api.get('/me');
         const [progress, approved, pending, rejected] = await Promise.all([
           api.get('/me/quota'),
@@ -52,9 +48,7 @@ Component({
         const upcoming = approved.items.filter((e) => Date.parse(e.ends_at) >= now)
           .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
         const mine = pending.items.concat(rejected.items).filter((e) => e.proposed_by_id === me.id);
-        this.setData({
-          loading: false,
-          error: '',
+        return {
           year: progress.year,
           pace: quota.pace(progress.pace),
           items: quota.itemRows(progress),
@@ -63,10 +57,8 @@ Component({
           attendance: progress.attendance.map(recordRow),
           books: progress.books.map(bookRow),
           proposals: mine.map(exchangeRow),
-        });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        };
+      });
     },
     go(e) {
       wx.navigateTo({ url: e.currentTarget.dataset.url });

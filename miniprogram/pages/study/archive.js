@@ -1,6 +1,7 @@
 // 往期学习: everything whose day has come, newest first; search by title or tag, or tap a tag.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 const PER_PAGE = 20;
 
@@ -29,16 +30,14 @@ Component({
       this.load(1);
     },
 
-    async load(page) {
+    load(page) {
       this.setData({ loading: true });
-      try {
+      return loader.load(this, async () => {
         const res = await api.get('/materials', { q: this.data.keyword.trim(), tag: this.data.tag, page, per_page: PER_PAGE });
         const items = (page === 1 ? [] : this.data.items).concat(res.items.map(present));
         const tags = this.data.tags.length ? this.data.tags : commonTags(res.items);
-        this.setData({ loading: false, error: '', items, tags, page, total: res.total, more: items.length < res.total });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+        return { items, tags, page, total: res.total, more: items.length < res.total };
+      });
     },
 
     onInput(e) {

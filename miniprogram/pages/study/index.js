@@ -1,6 +1,7 @@
 // 学习 (tab): today's items with the member's own state, today's progress and the streak.
 const api = require('../../utils/api');
 const format = require('../../utils/format');
+const loader = require('../../utils/loader');
 
 /** The view of /materials/today: labels and percentages prepared for the WXML. */
 function present(today) {
@@ -26,21 +27,10 @@ function present(today) {
 Component({
   data: { loading: true, error: '', view: null },
   methods: {
-    onShow() {
-      this.load();
-    },
+    ...loader.reloading,
 
-    onPullDownRefresh() {
-      this.load().then(() => wx.stopPullDownRefresh());
-    },
-
-    async load() {
-      try {
-        const today = await api.get('/materials/today');
-        this.setData({ loading: false, error: '', view: present(today) });
-      } catch (err) {
-        this.setData({ loading: false, error: err.message });
-      }
+    load() {
+      return loader.load(this, async () => ({ view: present(await api.get('/materials/today')) }));
     },
 
     openItem(e) {

@@ -128,29 +128,13 @@ Component({
       };
     },
 
-    async offerReminder() {
-      try {
-        const ids = await subscribe.templateIds(['study_material']);
-        if (!ids.length) return;
-        const { label, when } = subscribe.describe('study_material');
-        this.setData({ consent: { ids, label, when, done: false, message: '' } });
-      } catch (err) {
-        // Without the template list there is simply nothing to offer.
-      }
+    offerReminder() {
+      return subscribe.offer(this, 'study_material');
     },
 
-    async askReminder() {
-      const consent = this.data.consent;
-      if (!consent || consent.done) return;
-      try {
-        const consents = await subscribe.ask(consent.ids);
-        const mine = (consents || []).find((c) => consent.ids.includes(c.template_id));
-        const message = mine && mine.remaining
-          ? `已开启：${consent.when}会提醒您一次（可用 ${mine.remaining} 次）。` : '未开启提醒，可随时在“我的-通知设置”中查看。';
-        this.setData({ consent: { ...consent, done: true, message } });
-      } catch (err) {
-        api.showError(err);
-      }
+    askReminder() {
+      return subscribe.answer(this, (card, mine) => `已开启：${card.when}会提醒您一次（可用 ${mine.remaining} 次）。`,
+        '未开启提醒，可随时在“我的-通知设置”中查看。');
     },
 
     copyLink() {
