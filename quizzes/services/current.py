@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from core import clock, fresh
@@ -75,12 +75,21 @@ def _valid_until(state):
     return min(later).timestamp() if later else now.timestamp() + 24 * 3600
 
 
+SHOWN = ("status", "deadline_at", "number", "quiz_id", "member_id")  # what of an attempt the week shows or keys on
+
+
 @event.listens_for(Session, "before_flush")
 def _attempts_changing(session, flush_context, instances):
-    """Any attempt written (started, saved, submitted, graded) makes its member's cached week stale on commit."""
+    """An attempt started, submitted, graded, re-timed or deleted makes its member's cached week stale on commit
+    (an autosave changes nothing the week shows, so it leaves the entry alone)."""
     members = {a.member_id for a in session.new if isinstance(a, Attempt)}
-    members |= {a.member_id for a in session.dirty if isinstance(a, Attempt) and session.is_modified(a)}
+    members |= {a.member_id for a in session.dirty if isinstance(a, Attempt) and _shown_changed(a)}
     members |= {a.member_id for a in session.deleted if isinstance(a, Attempt)}
     if members:
         fresh.bump_after_commit(*(attempts_gen(m) for m in members))
+
+
+def _shown_changed(attempt):
+    attrs = inspect(attempt).attrs
+    return any(attrs[name].history.has_changes() for name in SHOWN)
 

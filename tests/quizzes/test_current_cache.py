@@ -106,3 +106,15 @@ def _broken():
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     raise RedisConnectionError("Redis is down (test)")
+
+
+def test_an_autosave_leaves_the_cached_week_in_place(client, login, org, quiz, monkeypatch):  # noqa: F811
+    headers = login(org.member_a)
+    attempt = _start(client, headers, quiz["id"])
+    assert client.get(CURRENT, headers=headers).get_json()["state"] == "in_progress"
+    saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers,
+                       json={"answers": answers_for(quiz["bank"], only={"single"})})
+    assert saved.status_code == 200
+    calls = []
+    monkeypatch.setattr(current, "current_state", lambda m: calls.append(m))
+    assert client.get(CURRENT, headers=headers).get_json()["state"] == "in_progress" and calls == []
