@@ -1,5 +1,5 @@
 """HTTP endpoints of 每日学习: thin — parse, call one service, respond."""
-from flask import current_app, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -55,7 +55,7 @@ def _writes():
 @bp.response(200, TodaySchema)
 def materials_today():
     """List what the member should study today, with their own state per item, progress and streak."""
-    shown = today.today_json(current_member(), TodaySchema().dump)
+    shown = today.today_json(g.member_id, current_member, TodaySchema().dump)
     return current_app.response_class(shown, mimetype="application/json")
 
 

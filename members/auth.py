@@ -57,7 +57,8 @@ def authenticate(prefetch=None):
     One Redis round trip when the session is cached (core.fresh): the entry is stale as soon as the session is
     revoked or the member row changes (deactivated, role or branch changed), on every worker. Else the tables.
     `prefetch(member_id)` names more entries to read in the same round trip; their bodies are left in
-    `g.prefetched` for the view (see `prefetched`).
+    `g.prefetched` for the view (see `prefetched`). Returns the member's role; `current_member()` builds the
+    Member object from the entry only when a view asks for it (a hot read served from its own entry never does).
     """
     claims = bearer_claims()
     if claims is None:
@@ -67,11 +68,13 @@ def authenticate(prefetch=None):
     more = prefetch(mid) if prefetch and isinstance(mid, int) else []
     cached, *extra = fresh.read(_entry_key(sid), *more)
     g.prefetched = dict(zip(more, extra))
-    member = _cached_member(cached, mid) if cached else _member_from_tables(sid, mid)
-    g.member = member
+    if cached:
+        g.member, g.member_data = None, _cached_data(cached, mid)
+    else:
+        g.member, g.member_data = _member_from_tables(sid, mid), None
     g.session_id = sid
-    g.member_id = member.id
-    return member
+    g.member_id = mid
+    return g.member.role if g.member is not None else g.member_data["role"]
 
 
 def _entry_key(session_id):
@@ -107,14 +110,14 @@ def _member_from_tables(sid, mid):
     return member
 
 
-def _cached_member(body, mid):
+def _cached_data(body, mid):
     entry = json.loads(body)
     if entry["exp"] <= clock.now().timestamp():
         raise Unauthorized("登录已过期，请重新登录", code="token_expired")
-    member = _member_object(entry["m"])
-    if member.id != mid or not member.active:  # never cached that way; a guard, not a path
+    data = entry["m"]
+    if data["id"] != mid or not data["active"]:  # never cached that way; a guard, not a path
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
-    return member
+    return data
 
 
 def _python_type(column_type):
@@ -154,7 +157,9 @@ def _typed(kind, value):
 
 
 def current_member():
-    """The member making this request (after `login_required`)."""
+    """The member making this request (after `login_required`), built from the cached entry on first use."""
+    if g.member is None:
+        g.member = _member_object(g.member_data)
     return g.member
 
 
@@ -169,8 +174,8 @@ def login_required(*roles, prefetch=None):
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            member = authenticate(prefetch)
-            if roles and member.role not in roles:
+            role = authenticate(prefetch)
+            if roles and role not in roles:
                 raise Forbidden("该操作仅限" + "、".join(_ROLE_NAMES[r] for r in roles))
             return view(*args, **kwargs)
 

@@ -1,5 +1,5 @@
 """HTTP endpoints of the weekly quiz: thin — parse, call one service, respond."""
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -260,7 +260,7 @@ def _branch_ids(quiz, branch_id):
 @bp.response(200, CurrentSchema)
 def current_quiz():
     """This member's quiz for this week and their state in it."""
-    shown = current.current_json(current_member(), lambda state: CurrentSchema().dump(_state_shown(state)))
+    shown = current.current_json(g.member_id, current_member, lambda state: CurrentSchema().dump(_state_shown(state)))
     return current_app.response_class(shown, mimetype="application/json")
 
 

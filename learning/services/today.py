@@ -30,17 +30,18 @@ def prefetch(member_id):
     return [entry_key(member_id)]
 
 
-def today_json(member, dump):
-    """This member's list today as JSON text; `dump` turns today_for() into what the response shows."""
+def today_json(member_id, member, dump):
+    """A member's list today as JSON text. `member()` gives the Member (only on a miss); `dump` turns today_for()
+    into what the response shows."""
     today = clock.today()
-    entry = entry_key(member.id, today)
+    entry = entry_key(member_id, today)
     body = prefetched(entry)
     if body is False:
         body = fresh.read(entry)[0]
     if body is not None:
         return body
-    seen = fresh.generations([member_gen(member.id), readings_gen(member.id), day_gen(today), STREAK_EPOCH])
-    body = json.dumps(dump(today_for(member)), ensure_ascii=False)
+    seen = fresh.generations([member_gen(member_id), readings_gen(member_id), day_gen(today), STREAK_EPOCH])
+    body = json.dumps(dump(today_for(member())), ensure_ascii=False)
     fresh.fill(entry, body, seen, current_app.config["HOT_CACHE_SECONDS"] * 1000)
     return body
 

@@ -36,17 +36,18 @@ def prefetch(member_id):
     return [entry_key(member_id)]
 
 
-def current_json(member, dump):
-    """This member's week as JSON text; `dump` turns current_state() into what the response shows."""
+def current_json(member_id, member, dump):
+    """A member's week as JSON text. `member()` gives the Member (only on a miss); `dump` turns current_state() into
+    what the response shows."""
     week = clock.week_key()
-    entry = entry_key(member.id, week)
+    entry = entry_key(member_id, week)
     body = prefetched(entry)
     if body is False:
         body = fresh.read(entry)[0]
     cached = json.loads(body) if body is not None else None
     if cached is None or cached["until"] <= clock.now().timestamp():  # Redis's expiry is its own clock's
-        seen = fresh.generations([member_gen(member.id), attempts_gen(member.id), week_gen(week)])
-        state = current_state(member)
+        seen = fresh.generations([member_gen(member_id), attempts_gen(member_id), week_gen(week)])
+        state = current_state(member())
         until = _valid_until(state)
         cached = {"shown": dump(state), "until": until}
         ttl = min(current_app.config["HOT_CACHE_SECONDS"], cached["until"] - clock.now().timestamp())
