@@ -9,6 +9,8 @@ opens_at/closes_at.
 import json
 from datetime import datetime
 
+from flask import has_request_context, request
+
 from core import fresh
 from core.cache import best_effort, get_redis, key
 from core.extensions import db
@@ -81,8 +83,21 @@ end
 """
 
 
+_MEMO = "bs.quiz_definitions"  # per request: a job's app context may last for hours
+
+
 def get_definition(quiz_id):
-    """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz."""
+    """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz.
+
+    Kept for the rest of the request too (a start or a submit reads it twice), until the request itself clears it.
+    """
+    memo = request.environ.setdefault(_MEMO, {}) if has_request_context() else {}
+    if quiz_id not in memo:
+        memo[quiz_id] = _definition(quiz_id)
+    return memo[quiz_id]
+
+
+def _definition(quiz_id):
     redis, generation = get_redis(), None
     with best_effort("quiz definition cache unavailable") as cache:  # Redis down or a bad entry: tables are truth
         cached, generation = redis.mget(_cache_key(quiz_id), _generation_key(quiz_id))
@@ -102,6 +117,8 @@ def get_definition(quiz_id):
 def clear_definition(quiz_id, week):
     """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now; the
     members' cached weeks of `week` (quizzes.services.current) go stale with it."""
+    if has_request_context():
+        request.environ.pop(_MEMO, None)
     with best_effort("quiz definition cache unavailable; entry expires on its own"):
         pipe = get_redis().pipeline()
         pipe.incr(_generation_key(quiz_id))
