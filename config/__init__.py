@@ -77,6 +77,9 @@ def load(overrides=None):
         "WECHAT_TIMEOUT": float(_env("WECHAT_TIMEOUT", "5")),
         "MINIPROGRAM_STATE": _env("MINIPROGRAM_STATE", "formal"),
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        # The longest a hot-read entry (a session, a quiz state, today's list) lives in Redis; changes make it stale
+        # at once (core.fresh), so this only bounds what a change made while Redis was unreachable can leave.
+        "HOT_CACHE_SECONDS": _int("HOT_CACHE_SECONDS", 300),
         "BUSINESS_TZ": "Asia/Shanghai",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 20000),

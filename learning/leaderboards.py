@@ -65,17 +65,27 @@ def board_key(scope, scope_id, period, day):
 
 
 def _targets(member):
-    """The boards a member's points count on: their branch, their committee and every committee above it."""
-    targets = [("branch", member.branch_id)] if member.branch_id else []
-    path = db.session.scalar(select(Committee.path).where(Committee.id == member.committee_id)) or ""
-    targets += [("committee", int(c)) for c in path.strip("/").split("/") if c]
+    """The boards a member's points count on: their branch, their committee and every committee above it.
+
+    `member` is a Member or a member id (then one query reads the branch and the committee path together).
+    """
+    if isinstance(member, int):
+        branch_id, path = db.session.execute(
+            select(Member.branch_id, Committee.path).join(Committee, Committee.id == Member.committee_id)
+            .where(Member.id == member)).one()
+    else:
+        branch_id = member.branch_id
+        path = db.session.scalar(select(Committee.path).where(Committee.id == member.committee_id))
+    targets = [("branch", branch_id)] if branch_id else []
+    targets += [("committee", int(c)) for c in (path or "").strip("/").split("/") if c]
     return targets
 
 
 def after_commit_add(member, day, points):
-    """Queue points for the member's existing boards; applied only if the transaction commits."""
+    """Queue points for the member's (a Member or an id) existing boards; applied only if the transaction commits."""
     keys = [board_key(scope, scope_id, period, day) for scope, scope_id in _targets(member) for period in PERIODS]
-    after_commit(_add, get_redis(), keys, str(member.id), points)
+    member_id = member if isinstance(member, int) else member.id
+    after_commit(_add, get_redis(), keys, str(member_id), points)
 
 
 def _add(redis, keys, member_id, points):

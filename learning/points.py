@@ -55,14 +55,18 @@ def award(member_id, rule, event_key, *, occurred_at=None, points=None, meta=Non
     wanted = spec["points"] if points is None else int(points)
     if wanted < 0:
         raise ValueError("award() takes non-negative points; use revoke() to take points back")
-    if db.session.scalar(select(PointEntry.id).where(PointEntry.event_key == event_key)) is not None:
-        return 0
-    member = _lock_member(member_id)
-    given = capped(wanted, spec.get("daily_cap"), earned_on(member_id, rule, day))
+    cap = spec.get("daily_cap")
+    if cap is None:  # nothing to add up: the insert alone decides, its unique key turning a retry away
+        given, member = wanted, member_id
+    else:
+        if db.session.scalar(select(PointEntry.id).where(PointEntry.event_key == event_key)) is not None:
+            return 0
+        member = _lock_member(member_id)
+        given = capped(wanted, cap, earned_on(member_id, rule, day))
     row = {"member_id": member_id, "rule": rule, "points": given, "event_key": event_key,
            "occurred_at": occurred_at, "day": day, "created_at": clock.now(),
            "meta": dict(meta or {}, **({"capped_from": wanted} if given < wanted else {}))}
-    if db.session.execute(_append_stmt(), row).first() is None:  # a concurrent retry got there first
+    if db.session.execute(_append_stmt(), row).first() is None:  # a retry, or a concurrent one, got there first
         return 0
     if given:
         leaderboards.after_commit_add(member, day, given)

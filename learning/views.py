@@ -1,5 +1,5 @@
 """HTTP endpoints of 每日学习: thin — parse, call one service, respond."""
-from flask import current_app, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -37,6 +37,7 @@ from learning.schemas import (
     TodaySchema,
     WithdrawSchema,
 )
+from learning.services import today
 from members import scope
 from members.auth import current_member, login_required, rate_limit_key
 
@@ -50,11 +51,12 @@ def _writes():
 # --- members ---------------------------------------------------------------------------------------
 
 @bp.get("/materials/today")
-@login_required()
+@login_required(prefetch=today.prefetch)
 @bp.response(200, TodaySchema)
 def materials_today():
     """List what the member should study today, with their own state per item, progress and streak."""
-    return services.today_for(current_member())
+    shown = today.today_json(g.member_id, current_member, TodaySchema().dump)
+    return current_app.response_class(shown, mimetype="application/json")
 
 
 @bp.route("/materials")

@@ -1,13 +1,19 @@
-"""Session tokens and the request's member: signed, expiring, revocable; roles always read from the database."""
+"""Session tokens and the request's member: signed, expiring, revocable; the member row is cached until it changes."""
 import functools
+import json
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import lazyload
+from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from core import clock
+from core import clock, fresh
+from core.cache import key
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from members.models import AuthSession, Member
@@ -45,46 +51,131 @@ def bearer_claims():
     return read_token(header[7:].strip())
 
 
-def authenticate():
-    """Resolve the request's member from its bearer token, or raise 401."""
+def authenticate(prefetch=None):
+    """Resolve the request's member from its bearer token, or raise 401.
+
+    One Redis round trip when the session is cached (core.fresh): the entry is stale as soon as the session is
+    revoked or the member row changes (deactivated, role or branch changed), on every worker. Else the tables.
+    `prefetch(member_id)` names more entries to read in the same round trip; their bodies are left in
+    `g.prefetched` for the view (see `prefetched`). Returns the member's role; `current_member()` builds the
+    Member object from the entry only when a view asks for it (a hot read served from its own entry never does).
+    """
     claims = bearer_claims()
     if claims is None:
         raise Unauthorized("请先登录" if "Authorization" not in request.headers else "登录凭证无效，请重新登录",
                            code="unauthorized" if "Authorization" not in request.headers else "token_invalid")
-    # Every request pays for this: one primary-key join, without the member's eager relationships
-    # (branch, group, committee load only if a view touches them).
+    sid, mid = claims["sid"], claims.get("mid")
+    more = prefetch(mid) if prefetch and isinstance(mid, int) else []
+    cached, *extra = fresh.read(_entry_key(sid), *more)
+    g.prefetched = dict(zip(more, extra))
+    if cached:
+        g.member, g.member_data = None, _cached_data(cached, mid)
+    else:
+        g.member, g.member_data = _member_from_tables(sid, mid), None
+    g.session_id = sid
+    g.member_id = mid
+    return g.member.role if g.member is not None else g.member_data["role"]
+
+
+def _entry_key(session_id):
+    return key("auth", "s", session_id)
+
+
+def member_gen(member_id):
+    """The counter every cached session of a member depends on."""
+    return fresh.gen_key("auth", member_id)
+
+
+def _member_from_tables(sid, mid):
+    seen = fresh.generations([member_gen(mid)]) if isinstance(mid, int) else None
+    # One primary-key join, without the member's eager relationships (they load only if a view touches them).
     row = db.session.execute(
         db.select(AuthSession, Member).join(Member, Member.id == AuthSession.member_id)
-        .where(AuthSession.id == claims["sid"]).options(lazyload("*"))
+        .where(AuthSession.id == sid).options(lazyload("*"))
     ).first()
     if row is None:
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
     session, member = row
     if session.revoked_at is not None:
         raise Unauthorized("登录已失效，请重新登录", code="token_revoked")
-    if session.expires_at <= clock.now():
+    now = clock.now()
+    if session.expires_at <= now:
         raise Unauthorized("登录已过期，请重新登录", code="token_expired")
     if not member.active:
         raise Unauthorized("账号已停用", code="member_inactive")
-    g.member = member
-    g.session_id = session.id
-    g.member_id = member.id
+    if member.id == mid:
+        ttl = min(current_app.config["HOT_CACHE_SECONDS"], (session.expires_at - now).total_seconds())
+        body = json.dumps({"exp": session.expires_at.timestamp(), "m": _member_data(member)}, ensure_ascii=False)
+        fresh.fill(_entry_key(sid), body, seen, ttl * 1000)
     return member
 
 
+def _cached_data(body, mid):
+    entry = json.loads(body)
+    if entry["exp"] <= clock.now().timestamp():
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired")
+    data = entry["m"]
+    if data["id"] != mid or not data["active"]:  # never cached that way; a guard, not a path
+        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+    return data
+
+
+def _python_type(column_type):
+    return getattr(column_type, "impl", column_type).python_type  # a TypeDecorator (UTCDateTime) by what it wraps
+
+
+_COLUMNS = {attr.key: _python_type(attr.columns[0].type) for attr in sa_inspect(Member).column_attrs}
+
+
+def _member_data(member):
+    return {name: _plain(getattr(member, name)) for name in _COLUMNS}
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _member_object(data):
+    """A persistent Member from cached columns, with no query: relationships still load on first touch."""
+    identity = identity_key(Member, data["id"])
+    known = db.session.identity_map.get(identity)
+    if known is not None:  # a session that outlives requests (a test's app context): refresh what a commit expired
+        for name in list(sa_inspect(known).expired_attributes):
+            if name in _COLUMNS:
+                set_committed_value(known, name, _typed(_COLUMNS[name], data[name]))
+        return known
+    member = Member(**{name: _typed(_COLUMNS[name], value) for name, value in data.items() if name in _COLUMNS})
+    make_transient_to_detached(member)
+    db.session.add(member)
+    return member
+
+
+def _typed(kind, value):
+    if value is None or kind not in (date, datetime):
+        return value
+    return kind.fromisoformat(value)
+
+
 def current_member():
-    """The member making this request (after `login_required`)."""
+    """The member making this request (after `login_required`), built from the cached entry on first use."""
+    if g.member is None:
+        g.member = _member_object(g.member_data)
     return g.member
 
 
-def login_required(*roles):
-    """Require a valid session; with roles, also one of those roles (else 403)."""
+def prefetched(entry_key):
+    """The body of an entry read with the session (None if stale or missing); False if it was not prefetched."""
+    return g.get("prefetched", {}).get(entry_key, False)
+
+
+def login_required(*roles, prefetch=None):
+    """Require a valid session; with roles, also one of those roles (else 403). `prefetch`: see `authenticate`."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            member = authenticate()
-            if roles and member.role not in roles:
+            role = authenticate(prefetch)
+            if roles and role not in roles:
                 raise Forbidden("该操作仅限" + "、".join(_ROLE_NAMES[r] for r in roles))
             return view(*args, **kwargs)
 
@@ -97,9 +188,12 @@ _ROLE_NAMES = {"member": "党员", "secretary": "支部书记", "admin": "党委
 
 
 def revoke_session(session_id):
-    """Revoke one session (logout)."""
+    """Revoke one session (logout); its cached entry is stale once this commits."""
+    member_id = db.session.scalar(db.select(AuthSession.member_id).where(AuthSession.id == session_id))
     db.session.execute(db.update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
                        .values(revoked_at=clock.now()))
+    if member_id is not None:
+        fresh.bump_after_commit(member_gen(member_id))
 
 
 def revoke_all_sessions(member_id):
@@ -107,6 +201,16 @@ def revoke_all_sessions(member_id):
     db.session.execute(db.update(AuthSession).where(AuthSession.member_id == member_id,
                                                     AuthSession.revoked_at.is_(None))
                        .values(revoked_at=clock.now()))
+    fresh.bump_after_commit(member_gen(member_id))
+
+
+@event.listens_for(Session, "before_flush")
+def _members_changing(session, flush_context, instances):
+    """Any change to a member row (role, branch, active, name...) makes their cached sessions stale on commit."""
+    changed = [m.id for m in session.dirty if isinstance(m, Member) and session.is_modified(m)]
+    changed += [m.id for m in session.deleted if isinstance(m, Member)]
+    if changed:
+        fresh.bump_after_commit(*(member_gen(i) for i in changed))
 
 
 def rate_limit_key():

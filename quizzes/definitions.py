@@ -9,6 +9,9 @@ opens_at/closes_at.
 import json
 from datetime import datetime
 
+from flask import has_request_context, request
+
+from core import fresh
 from core.cache import best_effort, get_redis, key
 from core.extensions import db
 from quizzes import audience
@@ -80,8 +83,21 @@ end
 """
 
 
+_MEMO = "bs.quiz_definitions"  # per request: a job's app context may last for hours
+
+
 def get_definition(quiz_id):
-    """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz."""
+    """The definition of a quiz from the cache, else from the tables (and then cached); None if no such quiz.
+
+    Kept for the rest of the request too (a start or a submit reads it twice), until the request itself clears it.
+    """
+    memo = request.environ.setdefault(_MEMO, {}) if has_request_context() else {}
+    if quiz_id not in memo:
+        memo[quiz_id] = _definition(quiz_id)
+    return memo[quiz_id]
+
+
+def _definition(quiz_id):
     redis, generation = get_redis(), None
     with best_effort("quiz definition cache unavailable") as cache:  # Redis down or a bad entry: tables are truth
         cached, generation = redis.mget(_cache_key(quiz_id), _generation_key(quiz_id))
@@ -98,14 +114,18 @@ def get_definition(quiz_id):
     return QuizDef(data)
 
 
-def clear_definition(quiz_id):
-    """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now."""
+def clear_definition(quiz_id, week):
+    """Forget a quiz's cached definition (it was edited or deleted), and turn away fills begun before now; the
+    members' cached weeks of `week` (quizzes.services.current) go stale with it."""
+    if has_request_context():
+        request.environ.pop(_MEMO, None)
     with best_effort("quiz definition cache unavailable; entry expires on its own"):
         pipe = get_redis().pipeline()
         pipe.incr(_generation_key(quiz_id))
         pipe.expire(_generation_key(quiz_id), TTL_SECONDS)
         pipe.delete(_cache_key(quiz_id))
         pipe.execute()
+    fresh.bump(week_gen(week))
 
 
 BRANCH_MAP_TTL_SECONDS = 60
@@ -139,6 +159,13 @@ def quiz_id_for_branch(branch_id, week):
 
 
 def clear_week(week):
-    """Forget which quiz each branch takes in a week (a quiz of that week was created or deleted)."""
+    """Forget which quiz each branch takes in a week (a quiz of that week was created, moved, closed or deleted),
+    and with it the members' cached weeks (quizzes.services.current)."""
     with best_effort("quiz lookup cache unavailable; it expires on its own"):
         get_redis().delete(_branch_map_key(week))
+    fresh.bump(week_gen(week))
+
+
+def week_gen(week):
+    """The counter of a week's quizzes, which every member's cached week depends on."""
+    return fresh.gen_key("quiz", "week", week)

@@ -1,5 +1,5 @@
 """HTTP endpoints of the weekly quiz: thin — parse, call one service, respond."""
-from flask import jsonify, request
+from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from quizzes.schemas import (
     SubmitSchema,
     UploadSchema,
 )
+from quizzes.services import current
 
 bp = Blueprint("quizzes", __name__, url_prefix="/api/v1", description="每周一测：题库、测验、作答与统计")
 MANAGERS = ("secretary", "admin")
@@ -255,11 +256,12 @@ def _branch_ids(quiz, branch_id):
 # --- members: the phone ------------------------------------------------------------------------------
 
 @bp.get("/quizzes/current")
-@login_required()
+@login_required(prefetch=current.prefetch)
 @bp.response(200, CurrentSchema)
 def current_quiz():
     """This member's quiz for this week and their state in it."""
-    return _state_shown(services.current_state(current_member()))
+    shown = current.current_json(g.member_id, current_member, lambda state: CurrentSchema().dump(_state_shown(state)))
+    return current_app.response_class(shown, mimetype="application/json")
 
 
 @bp.get("/me/quizzes/<int:quiz_id>")

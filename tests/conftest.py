@@ -132,3 +132,33 @@ def frozen():
         return moment
 
     return _freeze
+
+
+@pytest.fixture
+def app_on(app, fake_wechat):
+    """Build an app on the suite's database with a Redis of the test's choosing; disposed of afterwards."""
+    from core.extensions import db, limiter
+
+    built = []
+    # The limiter is one object for every app, and init_app points it at the new app's Redis (as it should, for the
+    # stall): the suite's app gets its own storage back afterwards, or its rate limits would count in the wrong Redis.
+    saved = limiter._storage, limiter._limiter
+
+    def _build(redis_url, **settings):
+        from core.app import create_app
+
+        other = create_app({
+            "APP_ENV": "testing", "TESTING": True, "SECRET_KEY": "test-secret",
+            "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": redis_url,
+            "WECHAT_APPID": "wx-test-appid", "WECHAT_SECRET": "test-app-secret",
+            "WECHAT_API_BASE": fake_wechat.base_url, "WECOM_API_BASE": fake_wechat.base_url,
+            "INSTANCE_DIR": app.config["INSTANCE_DIR"], **settings})
+        built.append(other)
+        return other
+
+    yield _build
+    limiter._storage, limiter._limiter = saved
+    for other in built:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()

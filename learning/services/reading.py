@@ -4,7 +4,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import defer
 
-from core import clock
+from core import clock, fresh
 from core.db import after_commit, dialect_insert
 from core.errors import Conflict, Invalid
 from core.extensions import db
@@ -92,6 +92,11 @@ def decorate_manage(materials, viewer=None):
     return materials
 
 
+def readings_gen(member_id):
+    """The counter of a member's readings, bumped by every open and finish (learning.services.today's entries)."""
+    return fresh.gen_key("learning", "readings", member_id)
+
+
 def open_material(member, material):
     """Record that a member opened an item (the first open starts the clock); repeats change nothing."""
     if material.status != "published" or material.day > clock.today():
@@ -105,6 +110,7 @@ def open_material(member, material):
                  "completed": False, "completed_at": None}
     else:
         state = _state(material, _reading(member, material))
+    fresh.bump_after_commit(readings_gen(member.id))
     db.session.commit()
     return state
 
@@ -134,6 +140,7 @@ def finish_material(member, material, client_seconds=None):
             state.update(finished_at=now, seconds=seconds, completed=True, completed_at=now)
     if state["completed"] and state["completed_at"] == now:  # this report completed it
         after_commit(forget_streak, member.id)
+    fresh.bump_after_commit(readings_gen(member.id))
     db.session.commit()
     result.update(state)
     return result

@@ -2,7 +2,7 @@
 from sqlalchemy import and_, exists, func, insert, literal, select
 from sqlalchemy.orm import defer
 
-from core import clock
+from core import clock, fresh
 from core.errors import Forbidden, NotFound
 from core.extensions import db
 from learning.models import Material, MaterialAudience
@@ -84,6 +84,13 @@ def _expand_audience(material, ids):
     else:
         source = select(literal(material.id), Branch.id).where(Branch.id.in_(ids))
     db.session.execute(insert(MaterialAudience).from_select(["material_id", "branch_id"], source))
+    fresh.bump_after_commit(day_gen(material.day))
+
+
+def day_gen(day):
+    """The counter of a day's material: bumped when an item of that day changes in any way a reader sees
+    (its audience here, anything else by learning.services.today's flush hook)."""
+    return fresh.gen_key("learning", "day", day.isoformat())
 
 
 def audience_branch_ids(material_ids):

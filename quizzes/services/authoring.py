@@ -154,7 +154,7 @@ def delete_quiz(actor, quiz):
     audit.record(actor, "quiz.delete", "quiz", quiz.id, week_key=quiz.week_key)
     quiz_id, week = quiz.id, quiz.week_key
     db.session.delete(quiz)
-    after_commit(definitions.clear_definition, quiz_id)
+    after_commit(definitions.clear_definition, quiz_id, week)
     after_commit(definitions.clear_week, week)
     db.session.commit()
 
@@ -195,7 +195,7 @@ def update_quiz(actor, quiz, data):
         details["notified"] = notify_quiz_close_moved(quiz, before["closes_at"])
     audit.record(actor, "quiz.update", "quiz", quiz.id, week_key=quiz.week_key, changes=changes, **details)
     # The member flow reads the cached definition: drop it so the next read sees the new settings.
-    after_commit(definitions.clear_definition, quiz.id)
+    after_commit(definitions.clear_definition, quiz.id, quiz.week_key)
     if "week_key" in changes:
         after_commit(definitions.clear_week, before["week_key"])
         after_commit(definitions.clear_week, after["week_key"])

@@ -1,8 +1,9 @@
 """Scheduler-facing: which quizzes are open or due, and closing a week (grading what was left open)."""
 from sqlalchemy import select, update
 
+from core import fresh
 from core.extensions import db
-from quizzes import audience
+from quizzes import audience, definitions
 from quizzes.audience import grace
 from quizzes.models import Quiz
 from quizzes.services.attempts import grade_left_open
@@ -36,5 +37,6 @@ def close_due_quizzes(now):
                                      .values(closed_at=now))
         db.session.commit()
         if stamped.rowcount:
+            fresh.bump(definitions.week_gen(quiz.week_key))  # members' cached weeks show it closed from now
             closed.append(db.session.get(Quiz, quiz_id))
     return closed

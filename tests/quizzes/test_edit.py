@@ -202,7 +202,7 @@ def test_a_member_read_racing_an_edit_never_caches_the_old_settings(client, logi
         return data
 
     original = definitions._to_data
-    definitions.clear_definition(committee_quiz["id"])
+    definitions.clear_definition(committee_quiz["id"], committee_quiz["week_key"])
     monkeypatch.setattr(definitions, "_to_data", read_then_edit_commits)
     raced = client.get("/api/v1/quizzes/current", headers=member).get_json()
     assert reads == ["第48周测验"] and raced["quiz"]["title"] == "第48周测验"  # that one answer is old ...

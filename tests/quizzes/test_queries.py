@@ -30,12 +30,14 @@ def _quiz_statements(seen):
 
 def test_the_current_quiz_never_locks_and_asks_one_query(client, login, org, quiz):  # noqa: F811
     headers = login(org.member_a)
-    client.get("/api/v1/quizzes/current", headers=headers)  # warms the caches: which quiz, and its definition
+    with statements() as seen:
+        client.get("/api/v1/quizzes/current", headers=headers)  # fills the caches: session, which quiz, the week
+    assert not any("FOR UPDATE" in s.upper() for s in seen)
+    assert sum("FROM quiz_attempts" in s for s in seen) == 1, seen  # the member's attempts with their result
     with statements() as seen:
         body = client.get("/api/v1/quizzes/current", headers=headers).get_json()
     assert body["state"] == "not_started"
-    assert not any("FOR UPDATE" in s.upper() for s in seen)
-    assert len(_quiz_statements(seen)) == 1, seen  # the member's attempts with their result
+    assert seen == []  # the session and the member's week both came from the one Redis read (core.fresh)
 
 
 def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, login, org, quiz):  # noqa: F811
@@ -48,7 +50,7 @@ def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, lo
     with statements() as seen:
         saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers, json={"answers": some})
     assert saved.status_code == 200
-    assert len(_quiz_statements(seen)) <= 2, seen  # the locked attempt, its update
+    assert len(_quiz_statements(seen)) <= 2, "\n\n".join(seen)  # the locked attempt, its update
     with statements() as seen:
         done = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json={"answers": every})
     assert done.status_code == 200 and done.get_json()["result"]["score"] == 40

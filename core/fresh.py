@@ -1,0 +1,114 @@
+"""Cache entries that carry the generations they were built from, so a hot read costs one Redis round trip.
+
+A hot read (who is this token, this member's quiz this week, their list today) is cached whole, per member. Each
+entry names the generation counters it depends on and the value each had *before* the tables were read; every
+change to those facts bumps its counter after it commits. `read` checks every entry against the counters in the
+same round trip (one Lua script), so an entry built from rows that changed since — even by a read that raced the
+change, and on any worker — is a miss, never a stale answer. Time-bound facts (a quiz opening, an attempt running
+out) are handled by the entry's own expiry, set by whoever fills it.
+
+Redis down or slow: `read` misses, `fill` and `bump` do nothing, and the caller reads the tables (core.cache's stall
+guard keeps that quick). A bump that fails is kept in this process and retried before its next read, and every entry
+also expires within its TTL, so a change made while Redis was unreachable cannot be hidden for long either.
+"""
+import logging
+
+from flask import current_app
+
+from core.cache import best_effort, get_redis, key
+from core.db import after_commit
+
+log = logging.getLogger(__name__)
+
+# KEYS: entries. An entry is "<gen key>=<value>;...\n<body>"; its body is returned only if every counter it names
+# still holds the value it records (a missing counter reads as 0). false becomes a nil reply without ending the array.
+_READ = """
+local out = {}
+for i, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  local body = false
+  if v then
+    local nl = string.find(v, '\\n', 1, true)
+    if nl then
+      body = string.sub(v, nl + 1)
+      for gk, gv in string.gmatch(string.sub(v, 1, nl - 1), '([^;=]+)=([^;]*)') do
+        if (redis.call('GET', gk) or '0') ~= gv then body = false break end
+      end
+    end
+  end
+  out[i] = body
+end
+return out
+"""
+
+_unbumped = set()  # counters whose bump failed in this process: bumped again before the next read
+
+
+def gen_key(*parts):
+    """The key of a generation counter, e.g. gen_key('auth', 7)."""
+    return key("gen", *parts)
+
+
+def read(*keys):
+    """The bodies of these entries that are still current, None for each missing or stale one (one round trip)."""
+    if _unbumped:
+        _retry_bumps()
+    with best_effort("hot-read cache unavailable; reading the tables"):
+        redis = get_redis()
+        return list(_read_script(redis)(keys=list(keys), client=redis))
+    return [None] * len(keys)
+
+
+def _read_script(redis):
+    # EVALSHA with the script loaded once per app (redis-py loads it again after a Redis restart).
+    scripts = current_app.extensions.setdefault("fresh_scripts", {})
+    if "read" not in scripts:
+        scripts["read"] = redis.register_script(_READ)
+    return scripts["read"]
+
+
+def generations(gen_keys):
+    """{counter: value} now, read before the tables so that a fill records what it was built from; None if down."""
+    with best_effort("hot-read cache unavailable; not filling"):
+        values = get_redis().mget(gen_keys)
+        return {k: v or "0" for k, v in zip(gen_keys, values)}
+    return None
+
+
+def fill(entry_key, body, seen, ttl_ms):
+    """Store an entry built after reading the counters `seen` (from `generations`); no-op if they were not read."""
+    if seen is None or ttl_ms <= 0:
+        return
+    head = ";".join(f"{k}={v}" for k, v in seen.items())
+    with best_effort("hot-read cache unavailable; not filling"):
+        get_redis().set(entry_key, head + "\n" + body, px=int(ttl_ms))
+
+
+def bump(*gen_keys):
+    """Advance counters now: every entry built from them becomes stale (call once the change is committed)."""
+    if not gen_keys:
+        return
+    with best_effort("hot-read cache unavailable; the bump is retried before the next read") as cache:
+        _incr(gen_keys)
+    if cache.failed:
+        _unbumped.update(gen_keys)
+
+
+def bump_after_commit(*gen_keys):
+    """Advance counters once the current transaction commits (nothing if it rolls back)."""
+    after_commit(bump, *gen_keys)
+
+
+def _incr(gen_keys):
+    pipe = get_redis().pipeline(transaction=False)
+    for gen in gen_keys:
+        pipe.incr(gen)
+    pipe.execute()
+
+
+def _retry_bumps():
+    pending = list(_unbumped)
+    with best_effort("hot-read cache still unavailable") as cache:
+        _incr(pending)
+    if not cache.failed:
+        _unbumped.difference_update(pending)

@@ -1,0 +1,58 @@
+"""A member's list today as /materials/today shows it, cached whole per member and day (core.fresh).
+
+The entry is the response itself, read in the same Redis round trip as the session. It depends on four counters:
+the member's row (members.auth: a branch moved, say), the member's readings (bumped by every open and finish), the
+day's material (bumped when any item of that day is added, edited, published, withdrawn or given another audience)
+and the streak epoch (bumped when any material is withdrawn, which can change a past day). Nothing in it changes by
+the clock alone within the day, and the day is part of the key.
+"""
+import json
+
+from flask import current_app
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from core import clock, fresh
+from core.cache import key
+from learning.models import Material
+from learning.services.reading import readings_gen, today_for
+from learning.services.streaks import STREAK_EPOCH
+from learning.services.visibility import day_gen
+from members.auth import member_gen, prefetched
+
+
+def entry_key(member_id, day=None):
+    return key("learning", "today", member_id, (day or clock.today()).isoformat())
+
+
+def prefetch(member_id):
+    """The entry to read with the session (members.auth.login_required(prefetch=...))."""
+    return [entry_key(member_id)]
+
+
+def today_json(member_id, member, dump):
+    """A member's list today as JSON text. `member()` gives the Member (only on a miss); `dump` turns today_for()
+    into what the response shows."""
+    today = clock.today()
+    entry = entry_key(member_id, today)
+    body = prefetched(entry)
+    if body is False:
+        body = fresh.read(entry)[0]
+    if body is not None:
+        return body
+    seen = fresh.generations([member_gen(member_id), readings_gen(member_id), day_gen(today), STREAK_EPOCH])
+    body = json.dumps(dump(today_for(member())), ensure_ascii=False)
+    fresh.fill(entry, body, seen, current_app.config["HOT_CACHE_SECONDS"] * 1000)
+    return body
+
+
+@event.listens_for(Session, "before_flush")
+def _material_changing(session, flush_context, instances):
+    """Any item added, changed or deleted makes the cached lists of its day (before and after the change) stale."""
+    days = set()
+    for material in [*session.new, *session.dirty, *session.deleted]:
+        if isinstance(material, Material):
+            history = inspect(material).attrs.day.history
+            days.update(d for d in [material.day, *history.deleted] if d is not None)
+    if days:
+        fresh.bump_after_commit(*(day_gen(d) for d in days))

@@ -1,0 +1,130 @@
+"""The cached session (members.auth + core.fresh): a revoked session, a deactivated member or a changed role is
+refused on the very next request, on every worker, even when the change races the read that fills the cache."""
+import pytest
+from sqlalchemy import event
+
+from core import fresh
+from core.extensions import db
+from members import auth
+
+
+class _Worker:
+    """A test client of another app that first lets go of the suite's session: on SQLite every transaction holds the
+    write lock (core.sqlite), and the suite's app context keeps one open between a test's requests."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, verb):
+        def call(*args, **kwargs):
+            db.session.commit()
+            return getattr(self.client, verb)(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def second_worker(app, app_on):
+    """Another app on the same database and the same Redis, as a second gunicorn worker is."""
+    other = app_on(app.config["REDIS_URL"])
+    other.extensions["redis"] = app.extensions["redis"]  # the embedded fake Redis is per app: share the suite's
+    return _Worker(other.test_client())
+
+
+def _warm(*clients, headers):
+    for client in clients:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_a_cached_session_asks_nothing_of_the_database(client, login, org, app):
+    headers = login(org.member_a)
+    client.get("/api/v1/me", headers=headers)
+    seen = []
+    capture = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert client.get("/api/v1/quizzes/current", headers=headers).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert not any("auth_sessions" in s for s in seen), seen
+
+
+def test_logout_is_refused_on_every_worker(client, second_worker, login, org):
+    headers = login(org.member_a)
+    _warm(client, second_worker, headers=headers)
+    assert second_worker.post("/api/v1/auth/logout", headers=headers).status_code == 200
+    for worker in (client, second_worker):
+        response = worker.get("/api/v1/me", headers=headers)
+        assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
+
+
+def test_deactivation_is_refused_on_every_worker(client, second_worker, login, org):
+    member, secretary = login(org.member_a), login(org.secretary_a)
+    _warm(client, second_worker, headers=member)
+    assert client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": False},
+                        headers=secretary).status_code == 200
+    for worker in (second_worker, client):
+        response = worker.get("/api/v1/quizzes/current", headers=member)
+        assert response.status_code == 401 and response.get_json()["code"] in ("member_inactive", "token_revoked")
+
+
+def test_a_changed_role_holds_on_the_next_request_on_every_worker(client, second_worker, login, org):
+    secretary, admin = login(org.secretary_a), login(org.admin_a)
+    members_page = f"/api/v1/branches/{org.branch_a.id}/members"
+    for worker in (client, second_worker):
+        assert worker.get(members_page, headers=secretary).status_code == 200
+    assert client.patch(f"/api/v1/members/{org.secretary_a.id}", json={"role": "member"},
+                        headers=admin).status_code == 200
+    for worker in (second_worker, client):
+        assert worker.get(members_page, headers=secretary).status_code == 403
+        assert worker.get("/api/v1/me", headers=secretary).get_json()["role"] == "member"
+
+
+def test_a_deactivation_racing_the_read_that_fills_the_cache_is_not_hidden(client, second_worker, login, org,
+                                                                           monkeypatch):
+    member, secretary = login(org.member_a), login(org.secretary_a)
+    original, raced = auth._member_data, []
+
+    def read_then_deactivate(row):
+        data = original(row)  # the request has the member, still active, in hand ...
+        if not raced:
+            raced.append(True)  # ... when the secretary's deactivation commits, before the entry is stored
+            response = client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": False}, headers=secretary)
+            assert response.status_code == 200
+        return data
+
+    monkeypatch.setattr(auth, "_member_data", read_then_deactivate)
+    assert client.get("/api/v1/me", headers=member).status_code == 200  # that one answer predates the change ...
+    assert raced == [True]
+    monkeypatch.setattr(auth, "_member_data", original)
+    for worker in (second_worker, client):  # another worker has no copy of the member but the entry
+        assert worker.get("/api/v1/me", headers=member).status_code == 401  # ... the entry stored is never served
+
+
+def test_with_redis_down_sessions_come_from_the_tables(client, login, org, monkeypatch):
+    headers = login(org.member_a)
+    _warm(client, headers=headers)
+    monkeypatch.setattr(fresh, "get_redis", _broken)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200  # its bump cannot reach Redis
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401, response.get_json()  # read from the tables meanwhile
+
+
+def test_a_bump_lost_while_redis_was_down_is_made_before_the_next_cached_read(client, login, org, monkeypatch):
+    headers = login(org.member_a)
+    _warm(client, headers=headers)  # an entry is cached while Redis is up
+    working = fresh.get_redis
+    monkeypatch.setattr(fresh, "get_redis", _broken)
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200
+    monkeypatch.setattr(fresh, "get_redis", working)  # Redis is back, the entry still there
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
+    assert not fresh._unbumped
+
+
+def _broken():
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    raise RedisConnectionError("Redis is down (test)")
