@@ -18,9 +18,11 @@ import time
 from datetime import datetime, timedelta
 
 import psycopg
+import sqlalchemy
 from itsdangerous import URLSafeSerializer
 
 from core import clock
+from learning import rollups
 from members.auth import SALT
 from quotas.rules import book_key
 
@@ -95,10 +97,6 @@ def person_name(rng):
 
 def rebuild_rollups(url):
     """Summarise the loaded readings into the per-branch rollups with the app's own statements."""
-    import sqlalchemy
-
-    from learning import rollups
-
     engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
         rollups.rebuild(connection)

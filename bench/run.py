@@ -16,12 +16,14 @@ import subprocess
 import sys
 import time
 import traceback
+from collections import Counter
 from datetime import datetime, timezone
 
 import psycopg
 import redis as redis_lib
 import requests
 
+from bench.generate import generate
 from bench.push import TARGET_RATIO, cut_reason, push_accounting, push_budget, stop_grace
 from bench.services import free_port
 
@@ -296,8 +298,6 @@ def prepare_data(args, report, dbname, db_url, flask, env, redis_client):
     report["schema_seconds"] = round(time.perf_counter() - t, 1)
 
     os.environ["SECRET_KEY"] = SECRET
-    sys.path.insert(0, ROOT)
-    from bench.generate import generate
     if not args.reuse:
         log("loading data (COPY)...")
         report["load"] = generate(db_url, args.work, SECRET, args.committees, args.branches_per_committee,
@@ -478,7 +478,6 @@ def py_spy(pid, seconds, out, subprocesses=True):
 
 def summarize_profile(raw_path, top=22):
     """The hottest frames of our own code (inclusive share of samples), from a py-spy raw file."""
-    from collections import Counter
 
     inclusive, total = Counter(), 0
     if not os.path.exists(raw_path):

@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 
 import psycopg
 
+from bench.generate import generate
 from bench.run import (
     APPID,
     APPSECRET,
@@ -384,7 +385,6 @@ def main():
         flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
         subprocess.run(flask + ["db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True)
         os.environ["SECRET_KEY"] = SECRET
-        from bench.generate import generate
         branches_per = max(1, args.members // (20 * 20))
         log(f"soak: loading {20 * branches_per * 20:,} members into the private cluster...")
         load = generate(pg.url, work, SECRET, 20, branches_per, 20)
