@@ -32,10 +32,10 @@ from datetime import datetime, timezone
 import psycopg
 
 from bench.generate import generate
+from bench.report import RESULTS
 from bench.run import (
     APPID,
     APPSECRET,
-    RESULTS,
     ROOT,
     SECRET,
     Checks,

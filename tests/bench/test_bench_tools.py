@@ -1,7 +1,7 @@
 """The benchmark's own pieces: the fake's bulk controls, the run's write checks and target verdicts."""
 import pytest
 
-from bench import run
+from bench import report, run
 from fakewechat.app import create_app
 
 
@@ -48,7 +48,7 @@ def test_targets_are_judged_against_the_issue_thresholds():
                  "quiz_start": {"rps_ratio": 0.19, "p99_ms": 20.0, "p99_ratio": 2.0},
                  "dash_company": {"p95_ms": 301.0}}
     push = {"total_seconds": 170.0, "delivered": 100000, "expected": 100000}
-    verdicts = {t["target"]: t["met"] for t in run.evaluate({"scenarios": scenarios, "push": push})}
+    verdicts = {t["target"]: t["met"] for t in report.evaluate({"scenarios": scenarios, "push": push})}
     assert verdicts["quiz_current throughput ≥ 0.40 × baseline"] is True
     assert verdicts["reading_today throughput ≥ 0.40 × baseline"] is False
     assert verdicts["quiz_submit throughput ≥ 0.10 × baseline"] is True
@@ -63,7 +63,7 @@ def test_targets_are_judged_against_the_issue_thresholds():
 
 def test_an_unfinished_push_misses_its_target():
     push = {"total_seconds": None, "measured_seconds": 300.0, "delivered": 40000, "expected": 100000}
-    assert [t["met"] for t in run.evaluate({"push": push})] == [False]
+    assert [t["met"] for t in report.evaluate({"push": push})] == [False]
 
 
 def test_the_push_rate_is_judged_beside_the_baseline_and_only_when_complete():
@@ -71,16 +71,16 @@ def test_the_push_rate_is_judged_beside_the_baseline_and_only_when_complete():
     cut = dict(complete, total_seconds=None, measured_seconds=300.0, delivered=80000)
     slow = dict(complete, ratio_to_baseline=0.19)
     target = "100,000-member push messages/s ≥ 0.25 × baseline req/s"
-    assert {t["target"]: t["met"] for t in run.evaluate({"push": complete})}[target] is True
-    assert {t["target"]: t["met"] for t in run.evaluate({"push": cut})}[target] is False
-    assert {t["target"]: t["met"] for t in run.evaluate({"push": slow})}[target] is False
+    assert {t["target"]: t["met"] for t in report.evaluate({"push": complete})}[target] is True
+    assert {t["target"]: t["met"] for t in report.evaluate({"push": cut})}[target] is False
+    assert {t["target"]: t["met"] for t in report.evaluate({"push": slow})}[target] is False
 
 
 def test_profile_summary_credits_our_frames_and_library_totals(tmp_path):
     raw = tmp_path / "p.raw"
     raw.write_text("main (wsgi.py:1);current_state (quizzes/services.py:252);execute (sqlalchemy/orm/session.py:9) 3\n"
                    "main (wsgi.py:1);authenticate (members/auth.py:47) 1\n")
-    text = run.summarize_profile(str(raw))
+    text = report.summarize_profile(str(raw))
     assert text.splitlines()[0] == "4 samples"
     assert " 75.0%  current_state (quizzes/services.py)" in text
     assert " 75.0%    [SQLAlchemy + psycopg, all]" in text
