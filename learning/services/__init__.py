@@ -5,6 +5,7 @@
 - plans: importing a study plan (spreadsheet or JSON).
 - reading: what a member studies — the archive, today, opening and finishing — and a branch's reading export.
 - streaks: a member's progress — per-day counts, the reading streak, the history, the points entries.
+- today: the member's list today as /materials/today shows it, cached whole per member (core.fresh).
 
 What the views and the other rooms call is re-exported here, so `from learning import services` and
 `from learning.services import x` keep working.

@@ -4,6 +4,7 @@
 - visibility: which quizzes a member, secretary or admin may see (by quizzes/audience.py's rule), and their loaders.
 - attempts: a member's week, start, autosave, submit, grading, and the attempt as the phone shows it.
 - closing: the scheduler's side — open and due quizzes, closing a week.
+- current: the member's week as /quizzes/current shows it, cached whole per member (core.fresh).
 
 The question bank's verbs live in quizzes/bank.py. What the views and the other rooms call is re-exported here,
 so `from quizzes import services` and `from quizzes.services import x` keep working.
