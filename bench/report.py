@@ -25,6 +25,8 @@ OUR_PACKAGES = {"core", "members", "learning", "quizzes", "quotas", "notificatio
 COMPANY_TARGET_MS = 300
 
 PUSH_TARGET_S = 180
+# Issue #19: each gunicorn worker's resident memory after the run within 10% of what it was before the work (~105 MB).
+WORKER_RSS_BEFORE_MB, WORKER_RSS_GROWTH = 105, 1.10
 
 
 def save_results(report, markdown, stamp, partial):
@@ -101,6 +103,11 @@ def evaluate(report):
         value = scenarios["dash_company"]["p95_ms"]
         out.append({"target": f"company dashboard (100,000 members) p95 < {COMPANY_TARGET_MS} ms", "value": value,
                     "met": value < COMPANY_TARGET_MS})
+    if report.get("workers_rss_mb"):
+        value = max(report["workers_rss_mb"])
+        bound = round(WORKER_RSS_BEFORE_MB * WORKER_RSS_GROWTH)
+        out.append({"target": f"largest worker's resident memory ≤ {bound} MB (10% over {WORKER_RSS_BEFORE_MB} MB)",
+                    "value": value, "met": value <= bound})
     push = report.get("push")
     if push:
         value = push["total_seconds"] if push["total_seconds"] is not None else f">{push['measured_seconds']}"

@@ -25,7 +25,7 @@ import requests
 from bench.generate import generate
 from bench.push import cut_reason, push_accounting, push_budget, stop_grace
 from bench.report import evaluate, save_results, summarize_profile, summary_markdown
-from bench.services import free_port
+from bench.services import free_port, workers_rss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -262,6 +262,8 @@ def run_benchmark(args, report, checks):
         if args.profile:
             log("profiling the hot paths with py-spy...")
             report["profiles"] = profile_pass(args, base, work, facts, stack.procs["gunicorn"].pid)
+        report["workers_rss_mb"] = sorted(workers_rss(stack.procs["gunicorn"].pid).values())
+        log(f"workers' resident memory after the scenarios: {report['workers_rss_mb']} MB")
         if "push" in args.only:
             report["push"] = run_push(args, stack, flask, env, fake, facts, db_url, checks,
                                       report["scenarios"]["baseline"]["rps"])

@@ -5,6 +5,7 @@ by its own pid or its own data directory.
 """
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -109,3 +110,17 @@ class Redis:
     def destroy(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def workers_rss(master):
+    """{pid: resident MB} of the gunicorn master's workers."""
+    found = {}
+    for pid in os.listdir("/proc"):
+        try:
+            status = open(f"/proc/{pid}/status").read()
+        except OSError:  # not a process, or gone
+            continue
+        if pid.isdigit() and re.search(rf"^PPid:\s+{master}$", status, re.MULTILINE):
+            rss = re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE)  # none: a worker dead, not yet reaped
+            found[int(pid)] = int(rss.group(1)) // 1024 if rss else 0
+    return found

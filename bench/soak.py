@@ -47,7 +47,7 @@ from bench.run import (
     wait_http,
     write_tsv,
 )
-from bench.services import Postgres, Redis, free_port
+from bench.services import Postgres, Redis, free_port, workers_rss
 
 # One member's Monday morning, as the bench scenarios that measured each step name them. The submit is sent twice.
 MIX = ("reading_today", "reading_open", "reading_finish", "quiz_current", "quiz_start", "quiz_autosave",
@@ -206,20 +206,6 @@ async def monday_morning(http, tally, facts, token, member_id):
     if len(scores) > 1:
         tally.errors.append(f"member {member_id}: the retried submit graded differently: {scores}")
     tally.sessions += 1
-
-
-def workers_rss(master):
-    """{pid: resident MB} of the gunicorn master's workers."""
-    found = {}
-    for pid in os.listdir("/proc"):
-        try:
-            status = open(f"/proc/{pid}/status").read()
-        except OSError:  # not a process, or gone
-            continue
-        if pid.isdigit() and re.search(rf"^PPid:\s+{master}$", status, re.MULTILINE):
-            rss = re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE)  # none: a worker dead, not yet reaped
-            found[int(pid)] = int(rss.group(1)) // 1024 if rss else 0
-    return found
 
 
 def machine_busy():

@@ -85,3 +85,10 @@ def test_profile_summary_credits_our_frames_and_library_totals(tmp_path):
     assert " 75.0%  current_state (quizzes/services.py)" in text
     assert " 75.0%    [SQLAlchemy + psycopg, all]" in text
     assert " 25.0%  authenticate (members/auth.py)" in text
+
+
+def test_the_workers_memory_is_judged_by_the_largest_worker():
+    def met(sizes):
+        return [t["met"] for t in report.evaluate({"workers_rss_mb": sizes})]
+
+    assert met([98, 104, 115]) == [True] and met([98, 104, 116]) == [False]

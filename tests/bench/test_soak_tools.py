@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench import soak
+from bench import services, soak
 
 
 def calibration(rate, exhausted=(), passed=True):
@@ -93,7 +93,7 @@ def test_workers_are_found_by_parent_and_a_dead_unreaped_one_counts_with_no_memo
             if "State:\tZ" in open(f"/proc/{dead.pid}/status").read():
                 break
             time.sleep(0.05)
-        found = soak.workers_rss(os.getpid())
+        found = services.workers_rss(os.getpid())
         assert found[dead.pid] == 0 and found[alive.pid] > 0
     finally:
         alive.kill()
