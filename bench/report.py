@@ -105,7 +105,7 @@ def evaluate(report):
                     "met": value < COMPANY_TARGET_MS})
     if report.get("workers_rss_mb"):
         value = max(report["workers_rss_mb"])
-        bound = round(WORKER_RSS_BEFORE_MB * WORKER_RSS_GROWTH)
+        bound = round(WORKER_RSS_BEFORE_MB * WORKER_RSS_GROWTH, 1)
         out.append({"target": f"largest worker's resident memory ≤ {bound} MB (10% over {WORKER_RSS_BEFORE_MB} MB)",
                     "value": value, "met": value <= bound})
     push = report.get("push")
