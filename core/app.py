@@ -8,7 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from core import audit, cache, cli, errors, health, metrics, requestlog, sqlite  # noqa: F401
+from core import audit, cache, cli, errors, fresh, health, metrics, requestlog, sqlite  # noqa: F401
 from core.db import IdConverter
 from core.extensions import db, limiter, migrate
 
@@ -31,6 +31,7 @@ def create_app(overrides=None):
     sqlite.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     cache.init_app(app)
+    fresh.init_app(app)
     _init_limiter(app)
     api = Api(spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer"}}}, "extra_plugins": [errors.documented_errors_plugin()]})

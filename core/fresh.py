@@ -13,19 +13,22 @@ also expires within its TTL, so a change made while Redis was unreachable cannot
 """
 import logging
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from core.cache import best_effort, get_redis, key
 from core.db import after_commit
 
 log = logging.getLogger(__name__)
 
-# KEYS: entries. An entry is "<gen key>=<value>;...\n<body>"; its body is returned only if every counter it names
-# still holds the value it records (a missing counter reads as 0). false becomes a nil reply without ending the array.
+# KEYS: the entries (ARGV[1] of them), then counters. An entry is "<gen key>=<value>;...\n<body>"; its body is
+# returned only if every counter it names still holds the value it records (a missing counter reads as 0). Then the
+# counters' values, which a caller that misses records in the entry it fills. false becomes a nil reply without
+# ending the array.
 _READ = """
+local n = tonumber(ARGV[1])
 local out = {}
-for i, k in ipairs(KEYS) do
-  local v = redis.call('GET', k)
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
   local body = false
   if v then
     local nl = string.find(v, '\\n', 1, true)
@@ -38,8 +41,13 @@ for i, k in ipairs(KEYS) do
   end
   out[i] = body
 end
+for i = n + 1, #KEYS do
+  out[i] = redis.call('GET', KEYS[i]) or '0'
+end
 return out
 """
+
+_FILLS = "bs.fresh_fills"  # fills of this request, stored in one pipeline after the view
 
 _unbumped = set()  # counters whose bump failed in this process: bumped again before the next read
 
@@ -49,14 +57,16 @@ def gen_key(*parts):
     return key("gen", *parts)
 
 
-def read(*keys):
-    """The bodies of these entries that are still current, None for each missing or stale one (one round trip)."""
+def read(keys, counters=()):
+    """(bodies, seen) in one round trip: each entry's body if still current, else None; and {counter: value} now,
+    for a miss to record in what it fills (read before the tables, as it must be). seen is None if Redis failed."""
     if _unbumped:
         _retry_bumps()
     with best_effort("hot-read cache unavailable; reading the tables"):
         redis = get_redis()
-        return list(_read_script(redis)(keys=list(keys), client=redis))
-    return [None] * len(keys)
+        values = _read_script(redis)(keys=[*keys, *counters], args=[len(keys)], client=redis)
+        return list(values[:len(keys)]), dict(zip(counters, values[len(keys):]))
+    return [None] * len(keys), None
 
 
 def _read_script(redis):
@@ -67,21 +77,35 @@ def _read_script(redis):
     return scripts["read"]
 
 
-def generations(gen_keys):
-    """{counter: value} now, read before the tables so that a fill records what it was built from; None if down."""
-    with best_effort("hot-read cache unavailable; not filling"):
-        values = get_redis().mget(gen_keys)
-        return {k: v or "0" for k, v in zip(gen_keys, values)}
-    return None
-
-
-def fill(entry_key, body, seen, ttl_ms):
-    """Store an entry built after reading the counters `seen` (from `generations`); no-op if they were not read."""
+def fill(entry_key, body, seen, counters, ttl_ms):
+    """Store an entry built after `read` saw `seen`, depending on `counters` (a subset of it); nothing if Redis
+    failed at that read. In a request, every fill is stored in one pipeline once the view has answered."""
     if seen is None or ttl_ms <= 0:
         return
-    head = ";".join(f"{k}={v}" for k, v in seen.items())
+    value = ";".join(f"{k}={seen[k]}" for k in counters) + "\n" + body
+    if has_request_context():
+        request.environ.setdefault(_FILLS, []).append((entry_key, value, int(ttl_ms)))
+        return
+    _store([(entry_key, value, int(ttl_ms))])
+
+
+def init_app(app):
+    app.after_request(_store_fills)
+
+
+def _store_fills(response):
+    fills = request.environ.pop(_FILLS, None)
+    if fills:
+        _store(fills)
+    return response
+
+
+def _store(fills):
     with best_effort("hot-read cache unavailable; not filling"):
-        get_redis().set(entry_key, head + "\n" + body, px=int(ttl_ms))
+        pipe = get_redis().pipeline(transaction=False)
+        for entry_key, value, ttl_ms in fills:
+            pipe.set(entry_key, value, px=ttl_ms)
+        pipe.execute()
 
 
 def bump(*gen_keys):

@@ -56,9 +56,10 @@ def authenticate(prefetch=None):
 
     One Redis round trip when the session is cached (core.fresh): the entry is stale as soon as the session is
     revoked or the member row changes (deactivated, role or branch changed), on every worker. Else the tables.
-    `prefetch(member_id)` names more entries to read in the same round trip; their bodies are left in
-    `g.prefetched` for the view (see `prefetched`). Returns the member's role; `current_member()` builds the
-    Member object from the entry only when a view asks for it (a hot read served from its own entry never does).
+    `prefetch(member_id)` names more entries to read in the same round trip, each with the counters it depends on;
+    their bodies and the counters' values are left for the view (see `prefetched`). Returns the member's role;
+    `current_member()` builds the Member object from the entry only when a view asks for it (a hot read served from
+    its own entry never does).
     """
     claims = bearer_claims()
     if claims is None:
@@ -66,12 +67,14 @@ def authenticate(prefetch=None):
                            code="unauthorized" if "Authorization" not in request.headers else "token_invalid")
     sid, mid = claims["sid"], claims.get("mid")
     more = prefetch(mid) if prefetch and isinstance(mid, int) else []
-    cached, *extra = fresh.read(_entry_key(sid), *more)
-    g.prefetched = dict(zip(more, extra))
+    own = [member_gen(mid)] if isinstance(mid, int) else []
+    (cached, *extra), seen = fresh.read([_entry_key(sid), *(k for k, _ in more)],
+                                        [*own, *(c for _, counters in more for c in counters)])
+    g.prefetched = {k: (body, seen) for (k, _), body in zip(more, extra)}
     if cached:
         g.member, g.member_data = None, _cached_data(cached, mid)
     else:
-        g.member, g.member_data = _member_from_tables(sid, mid), None
+        g.member, g.member_data = _member_from_tables(sid, mid, seen), None
     g.session_id = sid
     g.member_id = mid
     return g.member.role if g.member is not None else g.member_data["role"]
@@ -86,8 +89,7 @@ def member_gen(member_id):
     return fresh.gen_key("auth", member_id)
 
 
-def _member_from_tables(sid, mid):
-    seen = fresh.generations([member_gen(mid)]) if isinstance(mid, int) else None
+def _member_from_tables(sid, mid, seen):
     # One primary-key join, without the member's eager relationships (they load only if a view touches them).
     row = db.session.execute(
         db.select(AuthSession, Member).join(Member, Member.id == AuthSession.member_id)
@@ -106,7 +108,7 @@ def _member_from_tables(sid, mid):
     if member.id == mid:
         ttl = min(current_app.config["HOT_CACHE_SECONDS"], (session.expires_at - now).total_seconds())
         body = json.dumps({"exp": session.expires_at.timestamp(), "m": _member_data(member)}, ensure_ascii=False)
-        fresh.fill(_entry_key(sid), body, seen, ttl * 1000)
+        fresh.fill(_entry_key(sid), body, seen, [member_gen(mid)], ttl * 1000)
     return member
 
 
@@ -163,9 +165,14 @@ def current_member():
     return g.member
 
 
-def prefetched(entry_key):
-    """The body of an entry read with the session (None if stale or missing); False if it was not prefetched."""
-    return g.get("prefetched", {}).get(entry_key, False)
+def prefetched(entry_key, counters):
+    """(body, seen) of an entry read with the session, as core.fresh.read gives them (body None if stale or missing);
+    read now if it was not prefetched."""
+    found = g.get("prefetched", {}).get(entry_key)
+    if found is not None:
+        return found
+    (body,), seen = fresh.read([entry_key], counters)
+    return body, seen
 
 
 def login_required(*roles, prefetch=None):

@@ -25,9 +25,14 @@ def entry_key(member_id, day=None):
     return key("learning", "today", member_id, (day or clock.today()).isoformat())
 
 
+def _counters(member_id, day):
+    return [member_gen(member_id), readings_gen(member_id), day_gen(day), STREAK_EPOCH]
+
+
 def prefetch(member_id):
-    """The entry to read with the session (members.auth.login_required(prefetch=...))."""
-    return [entry_key(member_id)]
+    """The entry to read with the session, and its counters (members.auth.login_required(prefetch=...))."""
+    today = clock.today()
+    return [(entry_key(member_id, today), _counters(member_id, today))]
 
 
 def today_json(member_id, member, dump):
@@ -35,14 +40,12 @@ def today_json(member_id, member, dump):
     into what the response shows."""
     today = clock.today()
     entry = entry_key(member_id, today)
-    body = prefetched(entry)
-    if body is False:
-        body = fresh.read(entry)[0]
+    counters = _counters(member_id, today)
+    body, seen = prefetched(entry, counters)
     if body is not None:
         return body
-    seen = fresh.generations([member_gen(member_id), readings_gen(member_id), day_gen(today), STREAK_EPOCH])
     body = json.dumps(dump(today_for(member())), ensure_ascii=False)
-    fresh.fill(entry, body, seen, current_app.config["HOT_CACHE_SECONDS"] * 1000)
+    fresh.fill(entry, body, seen, counters, current_app.config["HOT_CACHE_SECONDS"] * 1000)
     return body
 
 

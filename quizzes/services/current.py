@@ -31,9 +31,14 @@ def attempts_gen(member_id):
     return fresh.gen_key("quiz", "attempts", member_id)
 
 
+def _counters(member_id, week):
+    return [member_gen(member_id), attempts_gen(member_id), week_gen(week)]
+
+
 def prefetch(member_id):
-    """The entry to read with the session (members.auth.login_required(prefetch=...))."""
-    return [entry_key(member_id)]
+    """The entry to read with the session, and its counters (members.auth.login_required(prefetch=...))."""
+    week = clock.week_key()
+    return [(entry_key(member_id, week), _counters(member_id, week))]
 
 
 def current_json(member_id, member, dump):
@@ -41,17 +46,15 @@ def current_json(member_id, member, dump):
     what the response shows."""
     week = clock.week_key()
     entry = entry_key(member_id, week)
-    body = prefetched(entry)
-    if body is False:
-        body = fresh.read(entry)[0]
+    counters = _counters(member_id, week)
+    body, seen = prefetched(entry, counters)
     cached = json.loads(body) if body is not None else None
     if cached is None or cached["until"] <= clock.now().timestamp():  # Redis's expiry is its own clock's
-        seen = fresh.generations([member_gen(member_id), attempts_gen(member_id), week_gen(week)])
         state = current_state(member())
         until = _valid_until(state)
         cached = {"shown": dump(state), "until": until}
         ttl = min(current_app.config["HOT_CACHE_SECONDS"], cached["until"] - clock.now().timestamp())
-        fresh.fill(entry, json.dumps(cached, ensure_ascii=False), seen, ttl * 1000)
+        fresh.fill(entry, json.dumps(cached, ensure_ascii=False), seen, counters, ttl * 1000)
     shown = cached["shown"]
     if shown["attempt"] is not None:
         shown["attempt"]["seconds_left"] = _seconds_left(shown["attempt"]["deadline_at"])
