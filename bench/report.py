@@ -25,8 +25,10 @@ OUR_PACKAGES = {"core", "members", "learning", "quizzes", "quotas", "notificatio
 COMPANY_TARGET_MS = 300
 
 PUSH_TARGET_S = 180
-# Issue #19: each gunicorn worker's resident memory after the run within 10% of what it was before the work (~105 MB).
-WORKER_RSS_BEFORE_MB, WORKER_RSS_GROWTH = 105, 1.10
+# Issue #19: each gunicorn worker's resident memory after the run within 10% of what it was before the work, measured
+# by this same procedure on the code before it (9c27d9c, bench/results/20261130T121528Z-memory-before.*: 118-119 MB; the
+# issue's "~105 MB" was read some other way).
+WORKER_RSS_BEFORE_MB, WORKER_RSS_GROWTH = 119, 1.10
 
 
 def save_results(report, markdown, stamp, partial):
@@ -106,7 +108,8 @@ def evaluate(report):
     if report.get("workers_rss_mb"):
         value = max(report["workers_rss_mb"])
         bound = round(WORKER_RSS_BEFORE_MB * WORKER_RSS_GROWTH, 1)
-        out.append({"target": f"largest worker's resident memory ≤ {bound} MB (10% over {WORKER_RSS_BEFORE_MB} MB)",
+        out.append({"target": f"largest worker's resident memory ≤ {bound} MB (10% over {WORKER_RSS_BEFORE_MB} MB "
+                              "before #19)",
                     "value": value, "met": value <= bound})
     push = report.get("push")
     if push:
