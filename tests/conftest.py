@@ -162,3 +162,22 @@ def app_on(app, fake_wechat):
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def hot_cache(monkeypatch):
+    """Switch core.fresh's Redis off and on: `hot_cache.down()` (every call raises, as a refused connection does),
+    `hot_cache.back()`."""
+    from types import SimpleNamespace
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from core import fresh
+
+    working = fresh.get_redis
+
+    def refused():
+        raise RedisConnectionError("Redis is down (test)")
+
+    return SimpleNamespace(down=lambda: monkeypatch.setattr(fresh, "get_redis", refused),
+                           back=lambda: monkeypatch.setattr(fresh, "get_redis", working))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from members.models import Member
 from tests.console.test_browser import _log_in, _release, browser, page, server  # noqa: F401  (fixtures)
+from tests.console.test_desk import _propose
 
 SHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
 
@@ -16,15 +17,6 @@ SHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
 def _shot(page, name):
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"console-{name}.png"), full_page=True)
-
-
-def _propose(client, login, who, title, day="2026-11-26", speaker=None):
-    """An exchange with `speaker` (default: `who`); a manager's own talk waits for someone else's approval."""
-    response = client.post("/api/v1/exchanges", headers=login(who), json={
-        "title": title, "starts_at": f"{day}T14:00:00", "ends_at": f"{day}T16:00:00", "place": "三楼会议室",
-        "speaker_ids": [(speaker or who).id]})
-    assert response.status_code in (200, 201), response.get_json()
-    return response.get_json()["id"]
 
 
 def test_a_cookie_replayed_after_logout_lands_on_the_login_page(page, org, account):

@@ -102,29 +102,22 @@ def test_a_deactivation_racing_the_read_that_fills_the_cache_is_not_hidden(clien
         assert worker.get("/api/v1/me", headers=member).status_code == 401  # ... the entry stored is never served
 
 
-def test_with_redis_down_sessions_come_from_the_tables(client, login, org, monkeypatch):
+def test_with_redis_down_sessions_come_from_the_tables(client, login, org, hot_cache):
     headers = login(org.member_a)
     _warm(client, headers=headers)
-    monkeypatch.setattr(fresh, "get_redis", _broken)
+    hot_cache.down()
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200  # its bump cannot reach Redis
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401, response.get_json()  # read from the tables meanwhile
 
 
-def test_a_bump_lost_while_redis_was_down_is_made_before_the_next_cached_read(client, login, org, monkeypatch):
+def test_a_bump_lost_while_redis_was_down_is_made_before_the_next_cached_read(client, login, org, hot_cache):
     headers = login(org.member_a)
     _warm(client, headers=headers)  # an entry is cached while Redis is up
-    working = fresh.get_redis
-    monkeypatch.setattr(fresh, "get_redis", _broken)
+    hot_cache.down()
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200
-    monkeypatch.setattr(fresh, "get_redis", working)  # Redis is back, the entry still there
+    hot_cache.back()  # Redis is back, the entry still there
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
     assert not fresh._unbumped
-
-
-def _broken():
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
-    raise RedisConnectionError("Redis is down (test)")
