@@ -193,15 +193,47 @@ def test_concurrent_threads_fetch_the_token_only_once(wx_app, wx_fake):
     assert wx_fake.calls(STABLE_TOKEN) == 1
 
 
-def test_token_is_renewed_when_less_than_five_minutes_are_left(wx_app, wx_fake):
+def test_token_is_renewed_when_less_than_five_minutes_are_left(wx_app, wx_fake, monkeypatch):
     old = wechat.access_token()
     wx_fake.advance(7000)
-    entry = json.loads(get_redis().get(key("wechat", "access_token")))
-    entry["expires_at"] = time.time() + 200
-    get_redis().set(key("wechat", "access_token"), json.dumps(entry))
+    later = time.time() + 7000  # 200 s left: inside the margin, for the process's copy and the shared entry alike
+    monkeypatch.setattr(wechat.time, "time", lambda: later)
     new = wechat.access_token()
     assert new != old
     assert wx_fake.calls(STABLE_TOKEN) == 2
+
+
+def test_a_process_reads_the_shared_token_once_a_minute_not_once_a_call(wx_app, wx_fake, monkeypatch):
+    wx_fake.grant_consent("o-alice", TEMPLATE, count=3)
+    token = wechat.access_token()
+    reads = []
+    real_get = get_redis().get
+    monkeypatch.setattr(get_redis(), "get", lambda name: reads.append(name) or real_get(name))
+    for _ in range(3):
+        wechat.send_subscribe("o-alice", TEMPLATE, QUIZ_DATA)
+    assert key("wechat", "access_token") not in reads
+    # A peer fetched a new token (stable_token in normal mode: the old one stays valid): after the recheck
+    # interval this process takes the shared one, with no call refused on the way.
+    peer = {"token": "peer-token", "expires_at": time.time() + 7200}
+    get_redis().set(key("wechat", "access_token"), json.dumps(peer))
+    assert wechat.access_token() == token
+    later = time.time() + wechat.TOKEN_RECHECK_SECONDS + 1
+    monkeypatch.setattr(wechat.time, "time", lambda: later)
+    assert wechat.access_token() == "peer-token"
+    assert reads.count(key("wechat", "access_token")) == 1
+
+
+def test_environment_proxies_are_looked_up_once_per_host_and_honoured(monkeypatch):
+    wechat._proxies_for.cache_clear()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    try:
+        assert wechat._proxies_for("https://api.weixin.qq.com")["https"] == "http://proxy.example:3128"
+        assert wechat._proxies_for("http://127.0.0.1:5001") == {}
+        monkeypatch.setenv("HTTPS_PROXY", "http://other.example:3128")  # read once: the process keeps its answer
+        assert wechat._proxies_for("https://api.weixin.qq.com")["https"] == "http://proxy.example:3128"
+    finally:
+        wechat._proxies_for.cache_clear()
 
 
 @pytest.mark.parametrize("mode", ["expired", "invalid"])
