@@ -99,20 +99,33 @@ def claim(limit=None, lease_seconds=None):
     limit = limit or cfg["OUTBOX_BATCH"]
     now = clock.now()
     expire_calls(now)
-    due = (select(Notification.id)
-           .where(Notification.status.in_(CLAIMABLE), Notification.next_attempt_at <= now)
-           .order_by(Notification.next_attempt_at, Notification.id).limit(limit))
-    if db.engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
     token = uuid.uuid4().hex
     lease_end = now + timedelta(seconds=lease_seconds or cfg["OUTBOX_LEASE_SECONDS"])
-    ids = db.session.scalars(
-        update(Notification).where(Notification.id.in_(due.scalar_subquery()))
+    ids = []
+    # One status at a time, oldest due first: each is one range of ix_notifications_status_due, read in order and
+    # cut at `limit`. "status IN (...) ORDER BY due" sorted every due row on each claim instead (280 ms a claim with
+    # 300,000 queued: the senders' PostgreSQL time in #19's push).
+    for status in CLAIMABLE:
+        if len(ids) < limit:
+            ids += _claim_rows(status, limit - len(ids), now, token, lease_end)
+    db.session.commit()
+    return token, sorted(ids)
+
+
+def due_rows(status, limit, now):
+    """The first `limit` rows of a status that are due, oldest first, skipping those another sender holds."""
+    due = (select(Notification.id)
+           .where(Notification.status == status, Notification.next_attempt_at <= now)
+           .order_by(Notification.next_attempt_at).limit(limit))
+    return due.with_for_update(skip_locked=True) if db.engine.dialect.name == "postgresql" else due
+
+
+def _claim_rows(status, limit, now, token, lease_end):
+    return db.session.scalars(
+        update(Notification).where(Notification.id.in_(due_rows(status, limit, now).scalar_subquery()))
         .values(status=SENDING, lease_token=token, attempts=Notification.attempts + 1, next_attempt_at=lease_end)
         .returning(Notification.id)
         .execution_options(synchronize_session=False)).all()
-    db.session.commit()
-    return token, sorted(ids)
 
 
 def send_batch(limit=None):

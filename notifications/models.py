@@ -11,7 +11,7 @@ from core.extensions import db
 PENDING, SENDING, SENT, INBOX_ONLY, SKIPPED, DEAD = "pending", "sending", "sent", "inbox_only", "skipped", "dead"
 CALLING, UNCONFIRMED = "calling", "unconfirmed"
 STATUSES = (PENDING, SENDING, CALLING, SENT, UNCONFIRMED, INBOX_ONLY, SKIPPED, DEAD)
-CLAIMABLE = (PENDING, SENDING)
+CLAIMABLE = (SENDING, PENDING)  # in the order a claim takes them: a lease that ran out is older than any pending row
 
 CHANNEL_WECHAT, CHANNEL_WECOM = "wechat", "wecom"
 
