@@ -50,12 +50,15 @@ def _writes():
 
 # --- members ---------------------------------------------------------------------------------------
 
+_TODAY = TodaySchema()  # built once: an instance deep-copies its fields, and dump keeps nothing between calls
+
+
 @bp.get("/materials/today")
 @login_required(prefetch=today.prefetch)
 @bp.response(200, TodaySchema)
 def materials_today():
     """List what the member should study today, with their own state per item, progress and streak."""
-    shown = today.today_json(g.member_id, current_member, TodaySchema().dump)
+    shown = today.today_json(g.member_id, current_member, _TODAY.dump)
     return current_app.response_class(shown, mimetype="application/json")
 
 

@@ -46,10 +46,15 @@ MANAGERS = ("secretary", "admin")
 XLSX_BODY = {"type": "string", "format": "binary"}
 
 
+# Built once, not per request: a schema instance deep-copies its declared fields (0.7 ms for CurrentSchema, a tenth
+# of a /quizzes/current miss), and dump keeps nothing between calls.
+_REVEALED, _HIDDEN, _CURRENT = RevealedAttemptSchema(), AttemptSchema(), CurrentSchema()
+
+
 def _attempt_response(view, status=200):
     # Two schemas per audience: before answers are revealed the member's schema has no answer fields at all.
     # The response is built here, so the documented (revealed) schema never re-dumps it.
-    schema = RevealedAttemptSchema() if view["answers_revealed"] else AttemptSchema()
+    schema = _REVEALED if view["answers_revealed"] else _HIDDEN
     response = jsonify(schema.dump(view))
     response.status_code = status
     return response
@@ -260,7 +265,7 @@ def _branch_ids(quiz, branch_id):
 @bp.response(200, CurrentSchema)
 def current_quiz():
     """This member's quiz for this week and their state in it."""
-    shown = current.current_json(g.member_id, current_member, lambda state: CurrentSchema().dump(_state_shown(state)))
+    shown = current.current_json(g.member_id, current_member, lambda state: _CURRENT.dump(_state_shown(state)))
     return current_app.response_class(shown, mimetype="application/json")
 
 
