@@ -80,6 +80,8 @@ def load(overrides=None):
         # The longest a hot-read entry (a session, a quiz state, today's list) lives in Redis; changes make it stale
         # at once (core.fresh), so this only bounds what a change made while Redis was unreachable can leave.
         "HOT_CACHE_SECONDS": _int("HOT_CACHE_SECONDS", 300),
+        # A pooled PostgreSQL connection idle this long is pinged before use (core.pool); one in steady use is not.
+        "DB_PING_IDLE_SECONDS": _int("DB_PING_IDLE_SECONDS", 5),
         "BUSINESS_TZ": "Asia/Shanghai",
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
         "IMPORT_MAX_ROWS": _int("IMPORT_MAX_ROWS", 20000),
@@ -167,7 +169,7 @@ def _engine_options(url):
     if url.startswith("sqlite"):
         # WAL and a busy timeout let the web process, scheduler and sender share one file.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}  # pinged when idle: core.pool
 
 
 def check_production(settings):

@@ -8,7 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from core import audit, cache, cli, errors, fresh, health, metrics, requestlog, sqlite  # noqa: F401
+from core import audit, cache, cli, errors, fresh, health, metrics, pool, requestlog, sqlite  # noqa: F401
 from core.db import IdConverter
 from core.extensions import db, limiter, migrate
 
@@ -29,6 +29,7 @@ def create_app(overrides=None):
 
     db.init_app(app)
     sqlite.init_app(app)
+    pool.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     cache.init_app(app)
     fresh.init_app(app)
