@@ -4,7 +4,7 @@ import json
 import secrets
 from datetime import date, datetime, timedelta
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
@@ -70,7 +70,7 @@ def authenticate(prefetch=None):
     own = [member_gen(mid)] if isinstance(mid, int) else []
     (cached, *extra), seen = fresh.read([_entry_key(sid), *(k for k, _ in more)],
                                         [*own, *(c for _, counters in more for c in counters)])
-    g.prefetched = {k: (body, seen) for (k, _), body in zip(more, extra)}
+    request.environ[_PREFETCHED] = {k: (body, seen) for (k, _), body in zip(more, extra)}
     if cached:
         g.member, g.member_data = None, _cached_data(cached, mid)
     else:
@@ -165,10 +165,13 @@ def current_member():
     return g.member
 
 
+_PREFETCHED = "bs.prefetched"  # this request's (not the app context's: a test's may span requests)
+
+
 def prefetched(entry_key, counters):
     """(body, seen) of an entry read with the session, as core.fresh.read gives them (body None if stale or missing);
     read now if it was not prefetched."""
-    found = g.get("prefetched", {}).get(entry_key)
+    found = request.environ.get(_PREFETCHED, {}).get(entry_key) if has_request_context() else None
     if found is not None:
         return found
     (body,), seen = fresh.read([entry_key], counters)

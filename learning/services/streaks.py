@@ -3,13 +3,14 @@ from datetime import timedelta
 
 from sqlalchemy import and_, func, select
 
-from core import clock
-from core.cache import best_effort, get_redis, key
+from core import clock, fresh
+from core.cache import key
 from core.errors import Invalid
 from core.extensions import db
 from learning import rules
 from learning.models import Material, PointEntry, Reading
 from learning.services.visibility import visible_clause
+from members.auth import member_gen, prefetched
 
 
 def _day_counts(member, start, end):
@@ -51,27 +52,19 @@ def reading_streak(member, today=None, today_counts=None):
 
 
 def _past_streak(member, today):
-    # Days before today are settled (material cannot be published to a past day, and a late completion
-    # does not count), so their part of the streak is cached per member-day; branch and an epoch bumped on
-    # withdrawal are part of the entry, and a completion drops the member's entry. Redis down: compute.
+    # Days before today are settled (material cannot be published to a past day, and a late completion does not
+    # count), so their part of the streak is cached per member and day (core.fresh), read with the session by
+    # /materials/today. It depends on the member's row (their branch), on the member's completions and on an epoch
+    # bumped on any withdrawal. Redis down: computed.
     if not member.branch_id:
         return 0
-    field = f"{today.isoformat()}:{member.branch_id}"
-    cached = epoch = None
-    redis = get_redis()
-    with best_effort("streak cache unavailable") as cache:
-        epoch, cached = redis.pipeline(transaction=False).get(STREAK_EPOCH).hget(_streak_key(member.id), field) \
-            .execute()
-    if cached is not None:
-        cached_epoch, _, value = cached.partition(":")
-        if cached_epoch == (epoch or "0"):
-            return int(value)
+    entry, counters = streak_entry(member.id, today), streak_counters(member.id)
+    body, seen = prefetched(entry, counters)
+    if body is not None:
+        return int(body)
     totals, on_day = _streak_days(member, today - timedelta(days=STREAK_LOOKBACK_DAYS), today - timedelta(days=1))
     value = rules.streak(today, totals, on_day)
-    if not cache.failed:
-        with best_effort("streak cache unavailable"):
-            redis.pipeline(transaction=False).hset(_streak_key(member.id), field, f"{epoch or '0'}:{value}") \
-                .expire(_streak_key(member.id), STREAK_TTL_SECONDS).execute()
+    fresh.fill(entry, str(value), seen, counters, STREAK_TTL_SECONDS * 1000)
     return value
 
 
@@ -95,20 +88,27 @@ def _streak_days(member, start, end):
 STREAK_EPOCH = key("learning", "streak-epoch")
 
 
-def _streak_key(member_id):
-    return key("learning", "streak", member_id)
+def streak_entry(member_id, today):
+    return key("learning", "streak", member_id, today.isoformat())
+
+
+def _streak_gen(member_id):
+    return fresh.gen_key("learning", "streak", member_id)
+
+
+def streak_counters(member_id):
+    """What a member's cached past streak depends on."""
+    return [STREAK_EPOCH, member_gen(member_id), _streak_gen(member_id)]
 
 
 def forget_streak(member_id):
-    """Drop a member's cached streak (after a completion was committed)."""
-    with best_effort("streak cache unavailable; the entry expires on its own"):
-        get_redis().delete(_streak_key(member_id))
+    """Make a member's cached streak stale (after a completion was committed)."""
+    fresh.bump(_streak_gen(member_id))
 
 
 def forget_all_streaks():
-    """Invalidate every cached streak (after material was withdrawn)."""
-    with best_effort("streak cache unavailable; entries expire on their own"):
-        get_redis().incr(STREAK_EPOCH)
+    """Make every cached streak stale (after material was withdrawn)."""
+    fresh.bump(STREAK_EPOCH)
 
 
 def my_reading(member, args):

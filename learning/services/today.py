@@ -16,7 +16,7 @@ from core import clock, fresh
 from core.cache import key
 from learning.models import Material
 from learning.services.reading import readings_gen, today_for
-from learning.services.streaks import STREAK_EPOCH
+from learning.services.streaks import STREAK_EPOCH, streak_counters, streak_entry
 from learning.services.visibility import day_gen
 from members.auth import member_gen, prefetched
 
@@ -30,9 +30,11 @@ def _counters(member_id, day):
 
 
 def prefetch(member_id):
-    """The entry to read with the session, and its counters (members.auth.login_required(prefetch=...))."""
+    """The entries to read with the session, and their counters (members.auth.login_required(prefetch=...)): the
+    list, and the past streak that a miss of the list needs."""
     today = clock.today()
-    return [(entry_key(member_id, today), _counters(member_id, today))]
+    return [(entry_key(member_id, today), _counters(member_id, today)),
+            (streak_entry(member_id, today), streak_counters(member_id))]
 
 
 def today_json(member_id, member, dump):

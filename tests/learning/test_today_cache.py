@@ -1,6 +1,6 @@
 """The cached list today (learning.services.today): one member's reading never reaches another, and no reading,
 publication or withdrawal leaves a stale list, even when it races the read that fills the cache."""
-from learning.services import today
+from learning.services import streaks, today
 from tests.learning.helpers import publish
 
 TODAY = "/api/v1/materials/today"
@@ -66,3 +66,56 @@ def test_a_publication_racing_the_read_that_fills_the_cache_is_not_hidden(client
     assert len(_list(client, member)["items"]) == 1  # that answer predates it ...
     monkeypatch.setattr(today, "today_for", original)
     assert len(_list(client, member)["items"]) == 2  # ... but the entry it stored is never served
+
+
+def _studied(client, headers, item, day, frozen):
+    frozen(f"{day} 12:00")
+    assert client.post(f"/api/v1/materials/{item['id']}/reads", headers=headers).status_code == 200
+    frozen(f"{day} 12:02")
+    assert client.post(f"/api/v1/materials/{item['id']}/reads/finish", json={}, headers=headers).get_json()["completed"]
+
+
+def test_the_past_streak_is_kept_apart_from_the_list_and_follows_a_withdrawal(client, login, org, frozen, monkeypatch):
+    frozen("2026-11-22 07:00")
+    secretary, member = login(org.secretary_a), login(org.member_a)
+    first = publish(client, secretary, day="2026-11-22", minutes=1)
+    second = publish(client, secretary, day="2026-11-23", minutes=1)
+    third = publish(client, secretary, day="2026-11-24", minutes=1)
+    _studied(client, member, first, "2026-11-22", frozen)
+    _studied(client, member, second, "2026-11-23", frozen)
+    frozen("2026-11-24 08:00")
+    assert _list(client, member)["streak"] == 2  # the two days before; today not studied yet
+    computed = []
+    original = streaks._streak_days
+    monkeypatch.setattr(streaks, "_streak_days", lambda *a: computed.append(a) or original(*a))
+    # Opening today's item makes the list stale, not the days before it: the past streak is served from its entry.
+    assert client.post(f"/api/v1/materials/{third['id']}/reads", headers=member).status_code == 200
+    assert _list(client, member)["items"][0]["state"]["opened_at"] is not None
+    assert computed == []
+    # Withdrawing a past day's item changes that past: 11-22 has no material left, so only 11-23 counts.
+    client.post(f"/api/v1/materials/{first['id']}/withdraw", json={"reason": "重复发布"}, headers=secretary)
+    assert _list(client, member)["streak"] == 1 and len(computed) == 1
+
+
+def test_a_completion_racing_the_read_that_fills_the_past_streak_is_not_hidden(client, login, org, frozen,
+                                                                                monkeypatch):
+    frozen("2026-11-23 07:00")
+    secretary, member = login(org.secretary_a), login(org.member_a)
+    yesterday = publish(client, secretary, day="2026-11-23", minutes=1)
+    publish(client, secretary, day="2026-11-24", minutes=1)
+    frozen("2026-11-24 08:00")
+    original, raced = streaks._streak_days, []
+
+    def count_then_complete(*args):
+        counted = original(*args)  # the past is counted with nothing studied ...
+        if not raced:  # ... when a completion of that past day commits (as the day's last minutes would)
+            frozen("2026-11-23 23:58")
+            _studied(client, member, yesterday, "2026-11-23", frozen)
+            raced.append(True)
+            frozen("2026-11-24 08:00")
+        return counted
+
+    monkeypatch.setattr(streaks, "_streak_days", count_then_complete)
+    assert _list(client, member)["streak"] == 0  # that answer predates the completion ...
+    monkeypatch.setattr(streaks, "_streak_days", original)
+    assert _list(client, member)["streak"] == 1  # ... but the entry it stored is never served
