@@ -11,10 +11,12 @@ import re
 import time
 from datetime import date, datetime
 from datetime import time as dtime
+from urllib.parse import urlencode
 
+import certifi
 import requests
+import urllib3
 from flask import current_app
-from requests.adapters import HTTPAdapter
 
 from core.cache import get_redis, key
 from core.clock import TZ, format_cn
@@ -28,20 +30,24 @@ _SECRET_PARAMS = re.compile(r"((?:secret|access_token|key|js_code)=)[^&\s\"']+")
 
 TOKEN_RECHECK_SECONDS = 60                          # a process re-reads the shared token at least this often
 
-# One pooled session per process: WeChat calls are frequent and TLS handshakes are not free. requests would look the
-# environment up on every call (proxies, NO_PROXY, the CA bundle): a third of a sender's time in #19's profile. It is
-# read once instead, the same variables with the same meaning (_proxies_for).
-_session = requests.Session()
-_session.trust_env = False
-_session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-_adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32)
-_session.mount("https://", _adapter)
-_session.mount("http://", _adapter)
+# urllib3 (what requests is built on) directly, with one pool per process and route: WeChat calls are frequent, TLS
+# handshakes are not free, and requests' per-call bookkeeping (environment lookups, cookies, hooks) was most of a
+# sender's CPU in #19's profile. Proxies and the CA bundle come from the same variables requests reads, read once.
+_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+_POOL_OPTIONS = {"num_pools": 4, "maxsize": 32, "ca_certs": _CA_BUNDLE}
+_direct = urllib3.PoolManager(**_POOL_OPTIONS)
 
 
 @functools.lru_cache(maxsize=32)
+def _pool_for(origin):
+    """The pool for a host (scheme://host:port): direct, or through the proxy that HTTPS_PROXY/HTTP_PROXY/ALL_PROXY
+    and NO_PROXY give it, looked up once per process."""
+    proxies = _proxies_for(origin)
+    proxy = proxies.get(origin.split(":", 1)[0]) or proxies.get("all")
+    return urllib3.ProxyManager(proxy, **_POOL_OPTIONS) if proxy else _direct
+
+
 def _proxies_for(origin):
-    """The proxies HTTPS_PROXY/HTTP_PROXY/ALL_PROXY and NO_PROXY give a host, looked up once per process."""
     return requests.utils.get_environ_proxies(origin)
 
 
@@ -221,35 +227,38 @@ def _exchange(method, url, path, params, payload, hide):
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8"}
     started = time.perf_counter()
+    target = url + ("?" + urlencode(params) if params else "")
     try:
-        resp = _session.request(method, url, params=params, data=data, headers=headers,
-                                proxies=_proxies_for("/".join(url.split("/", 3)[:3])),  # scheme://host:port
-                                timeout=current_app.config.get("WECHAT_TIMEOUT", 5))
-    except requests.Timeout:
-        # "from None": the requests exception's text holds the full URL, secrets included.
+        resp = _pool_for("/".join(url.split("/", 3)[:3])).request(  # scheme://host:port
+            method, target, body=data, headers=headers, retries=False,
+            timeout=urllib3.Timeout(total=current_app.config.get("WECHAT_TIMEOUT", 5)))
+    # "from None": urllib3's exception texts hold the full URL, secrets included.
+    except urllib3.exceptions.NewConnectionError:  # refused or unresolvable (a ConnectTimeoutError to urllib3)
+        raise WeChatUnavailable(None, f"connection failed calling /{path}") from None
+    except urllib3.exceptions.TimeoutError:
         raise WeChatUnavailable(None, f"timeout calling /{path}") from None
-    except requests.RequestException as exc:
+    except urllib3.exceptions.HTTPError as exc:
         raise WeChatUnavailable(None, f"{type(exc).__name__} calling /{path}") from None
     duration_ms = (time.perf_counter() - started) * 1000
-    if resp.status_code >= 500:
-        log.warning("wechat call path=/%s status=%s duration_ms=%.1f", path, resp.status_code, duration_ms)
-        raise WeChatUnavailable(None, f"HTTP {resp.status_code} from /{path}")
+    if resp.status >= 500:
+        log.warning("wechat call path=/%s status=%s duration_ms=%.1f", path, resp.status, duration_ms)
+        raise WeChatUnavailable(None, f"HTTP {resp.status} from /{path}")
     try:
-        body = resp.json()
-    except ValueError:
-        error = WeChatUnavailable if resp.status_code == 200 else WeChatError  # a garbled 200 is a hiccup
-        raise error(None, f"HTTP {resp.status_code} with a non-JSON body from /{path}") from None
+        body = json.loads(resp.data)
+    except ValueError:  # UnicodeDecodeError is one too
+        error = WeChatUnavailable if resp.status == 200 else WeChatError  # a garbled 200 is a hiccup
+        raise error(None, f"HTTP {resp.status} with a non-JSON body from /{path}") from None
     errcode = body.get("errcode", 0) if isinstance(body, dict) else None
     log.info("wechat call path=/%s status=%s errcode=%s duration_ms=%.1f",
-             path, resp.status_code, errcode, duration_ms)
+             path, resp.status, errcode, duration_ms)
     if errcode is None:
         raise WeChatError(None, f"unexpected response shape from /{path}")
     if errcode == -1:
         raise WeChatUnavailable(-1, _redact(body.get("errmsg", "system busy"), hide))
     if errcode != 0:
         raise WeChatError(errcode, _redact(body.get("errmsg", ""), hide))
-    if resp.status_code != 200:
-        raise WeChatError(None, f"HTTP {resp.status_code} from /{path}")
+    if resp.status != 200:
+        raise WeChatError(None, f"HTTP {resp.status} from /{path}")
     return body
 
 

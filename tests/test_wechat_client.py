@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 import requests
+import urllib3
 from flask import Flask
 
 from core import cache, wechat
@@ -224,18 +225,17 @@ def test_a_process_reads_the_shared_token_once_a_minute_not_once_a_call(wx_app, 
 
 
 def test_environment_proxies_are_looked_up_once_per_host_and_honoured(monkeypatch):
-    wechat._proxies_for.cache_clear()
+    wechat._pool_for.cache_clear()
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     try:
-        assert wechat._proxies_for("https://api.weixin.qq.com")["https"] == "http://proxy.example:3128"
-        assert wechat._proxies_for("http://127.0.0.1:5001") == {}
+        proxied = wechat._pool_for("https://api.weixin.qq.com")
+        assert isinstance(proxied, urllib3.ProxyManager) and proxied.proxy.host == "proxy.example"
+        assert wechat._pool_for("http://127.0.0.1:5001") is wechat._direct
         monkeypatch.setenv("HTTPS_PROXY", "http://other.example:3128")  # read once: the process keeps its answer
-        assert wechat._proxies_for("https://api.weixin.qq.com")["https"] == "http://proxy.example:3128"
+        assert wechat._pool_for("https://api.weixin.qq.com") is proxied
     finally:
-        wechat._proxies_for.cache_clear()
-
-
+        wechat._pool_for.cache_clear()
 @pytest.mark.parametrize("mode", ["expired", "invalid"])
 def test_rejected_token_is_refreshed_once_then_the_call_succeeds(wx_app, wx_fake, mode):
     wx_fake.grant_consent("o-alice", TEMPLATE)
