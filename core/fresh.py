@@ -62,6 +62,8 @@ def read(keys, counters=()):
     for a miss to record in what it fills (read before the tables, as it must be). seen is None if Redis failed."""
     if _unbumped:
         _retry_bumps()
+    if has_request_context() and request.environ.get(_BUMPS):  # read after this request's own change
+        _bump_now(request.environ.pop(_BUMPS))
     with best_effort("hot-read cache unavailable; reading the tables"):
         redis = get_redis()
         values = _read_script(redis)(keys=[*keys, *counters], args=[len(keys)], client=redis)
@@ -91,27 +93,53 @@ def fill(entry_key, body, seen, counters, ttl_ms):
 
 def init_app(app):
     app.after_request(_store_fills)
+    app.teardown_request(_bump_left)
 
 
 def _store_fills(response):
+    """Once the view has answered and before the client has the response: this request's fills and bumps, in one
+    pipeline (a write that missed the session pays one round trip for both)."""
     fills = request.environ.pop(_FILLS, None)
-    if fills:
-        _store(fills)
+    bumps = request.environ.pop(_BUMPS, None)
+    if fills or bumps:
+        _store(fills or [], bumps or ())
     return response
 
 
-def _store(fills):
-    with best_effort("hot-read cache unavailable; not filling"):
+def _bump_left(_error=None):
+    # A request that ended in an unhandled error skips after_request; what it committed still goes stale.
+    bumps = request.environ.pop(_BUMPS, None)
+    if bumps:
+        _store([], bumps)
+
+
+def _store(fills, bumps=()):
+    with best_effort("hot-read cache unavailable; not filling, the bumps are retried before the next read") as cache:
         pipe = get_redis().pipeline(transaction=False)
         for entry_key, value, ttl_ms in fills:
             pipe.set(entry_key, value, px=ttl_ms)
+        for gen in bumps:
+            pipe.incr(gen)
         pipe.execute()
+    if cache.failed:
+        _unbumped.update(bumps)
+
+
+_BUMPS = "bs.fresh_bumps"  # counters this request changed (committed), bumped with its fills
 
 
 def bump(*gen_keys):
-    """Advance counters now: every entry built from them becomes stale (call once the change is committed)."""
+    """Advance counters: every entry built from them becomes stale (call once the change is committed). In a
+    request they go out with its fills, before the client has the response; the request's own reads bump first."""
     if not gen_keys:
         return
+    if has_request_context():
+        request.environ.setdefault(_BUMPS, set()).update(gen_keys)
+        return
+    _bump_now(gen_keys)
+
+
+def _bump_now(gen_keys):
     with best_effort("hot-read cache unavailable; the bump is retried before the next read") as cache:
         _incr(gen_keys)
     if cache.failed:

@@ -8,7 +8,7 @@ from flask import current_app, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -71,13 +71,11 @@ def authenticate(prefetch=None):
     (cached, *extra), seen = fresh.read([_entry_key(sid), *(k for k, _ in more)],
                                         [*own, *(c for _, counters in more for c in counters)])
     request.environ[_PREFETCHED] = {k: (body, seen) for (k, _), body in zip(more, extra)}
-    if cached:
-        g.member, g.member_data = None, _cached_data(cached, mid)
-    else:
-        g.member, g.member_data = _member_from_tables(sid, mid, seen), None
+    g.member = None
+    g.member_data = _cached_data(cached, mid) if cached else _member_from_tables(sid, mid, seen)
     g.session_id = sid
     g.member_id = mid
-    return g.member.role if g.member is not None else g.member_data["role"]
+    return g.member_data["role"]
 
 
 def _entry_key(session_id):
@@ -90,26 +88,27 @@ def member_gen(member_id):
 
 
 def _member_from_tables(sid, mid, seen):
-    # One primary-key join, without the member's eager relationships (they load only if a view touches them).
+    """The member's columns (as the entry keeps them) for a live session, read in one primary-key join without
+    building ORM objects; the entry is filled for the next request."""
     row = db.session.execute(
-        db.select(AuthSession, Member).join(Member, Member.id == AuthSession.member_id)
-        .where(AuthSession.id == sid).options(lazyload("*"))
+        db.select(AuthSession.member_id, AuthSession.revoked_at, AuthSession.expires_at,
+                  *(getattr(Member, name).label("m_" + name) for name in _COLUMNS))
+        .join(Member, Member.id == AuthSession.member_id).where(AuthSession.id == sid)
     ).first()
-    if row is None:
+    if row is None or row.member_id != mid:  # a signed token always names its session's member
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
-    session, member = row
-    if session.revoked_at is not None:
+    if row.revoked_at is not None:
         raise Unauthorized("登录已失效，请重新登录", code="token_revoked")
     now = clock.now()
-    if session.expires_at <= now:
+    if row.expires_at <= now:
         raise Unauthorized("登录已过期，请重新登录", code="token_expired")
-    if not member.active:
+    data = _member_data(row)
+    if not data["active"]:
         raise Unauthorized("账号已停用", code="member_inactive")
-    if member.id == mid:
-        ttl = min(current_app.config["HOT_CACHE_SECONDS"], (session.expires_at - now).total_seconds())
-        body = json.dumps({"exp": session.expires_at.timestamp(), "m": _member_data(member)}, ensure_ascii=False)
-        fresh.fill(_entry_key(sid), body, seen, [member_gen(mid)], ttl * 1000)
-    return member
+    ttl = min(current_app.config["HOT_CACHE_SECONDS"], (row.expires_at - now).total_seconds())
+    body = json.dumps({"exp": row.expires_at.timestamp(), "m": data}, ensure_ascii=False)
+    fresh.fill(_entry_key(sid), body, seen, [member_gen(mid)], ttl * 1000)
+    return data
 
 
 def _cached_data(body, mid):
@@ -129,8 +128,8 @@ def _python_type(column_type):
 _COLUMNS = {attr.key: _python_type(attr.columns[0].type) for attr in sa_inspect(Member).column_attrs}
 
 
-def _member_data(member):
-    return {name: _plain(getattr(member, name)) for name in _COLUMNS}
+def _member_data(row):
+    return {name: _plain(row._mapping["m_" + name]) for name in _COLUMNS}
 
 
 def _plain(value):

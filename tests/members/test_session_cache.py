@@ -121,3 +121,35 @@ def test_a_bump_lost_while_redis_was_down_is_made_before_the_next_cached_read(cl
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
     assert not fresh._unbumped
+
+
+def test_a_miss_and_a_change_in_one_request_cost_one_redis_round_trip_and_the_change_is_seen(client, login, org,
+                                                                                            monkeypatch):
+    headers = login(org.member_a)
+    stored = []
+    original = fresh._store
+    monkeypatch.setattr(fresh, "_store", lambda fills, bumps=(): stored.append((fills, set(bumps))) or
+                        original(fills, bumps))
+    assert not fresh.get_redis().keys("bs:auth:s:*")  # a token fresh from login: its session is not cached yet
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200
+    [(fills, bumps)] = stored  # the session's fill and the logout's bump went out together, after the view
+    assert [f[0] for f in fills] and bumps == {auth.member_gen(org.member_a.id)}
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_change_committed_by_a_request_that_then_fails_is_still_bumped(client, second_worker, login, org,
+                                                                          monkeypatch):
+    headers = login(org.member_a)
+    _warm(client, second_worker, headers=headers)
+    original = auth.revoke_session
+
+    def revoke_then_fail(session_id):
+        original(session_id)
+        db.session.commit()
+        raise RuntimeError("the view failed after its change was committed")
+
+    monkeypatch.setattr(auth, "revoke_session", revoke_then_fail)
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 500
+    monkeypatch.setattr(auth, "revoke_session", original)
+    for worker in (second_worker, client):
+        assert worker.get("/api/v1/me", headers=headers).status_code == 401
