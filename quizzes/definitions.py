@@ -131,7 +131,7 @@ def clear_definition(quiz_id, week):
 BRANCH_MAP_TTL_SECONDS = 60
 
 
-def _branch_map_key(week):
+def branch_map_key(week):
     return key("quiz", "branches", week)
 
 
@@ -144,7 +144,7 @@ def quiz_id_for_branch(branch_id, week):
     """
     redis = get_redis()
     with best_effort("quiz lookup cache unavailable") as cache:
-        cached = redis.hget(_branch_map_key(week), branch_id)
+        cached = redis.hget(branch_map_key(week), branch_id)
         if cached is not None:
             return int(cached) or None
     if cache.failed:
@@ -152,8 +152,8 @@ def quiz_id_for_branch(branch_id, week):
     found = audience.week_map(week)
     with best_effort("quiz lookup cache unavailable"):
         pipe = redis.pipeline()
-        pipe.hset(_branch_map_key(week), mapping={b: q or 0 for b, q in found.items()} or {branch_id: 0})
-        pipe.expire(_branch_map_key(week), BRANCH_MAP_TTL_SECONDS, nx=True)
+        pipe.hset(branch_map_key(week), mapping={b: q or 0 for b, q in found.items()} or {branch_id: 0})
+        pipe.expire(branch_map_key(week), BRANCH_MAP_TTL_SECONDS, nx=True)
         pipe.execute()
     return found.get(branch_id)
 
@@ -162,7 +162,7 @@ def clear_week(week):
     """Forget which quiz each branch takes in a week (a quiz of that week was created, moved, closed or deleted),
     and with it the members' cached weeks (quizzes.services.current)."""
     with best_effort("quiz lookup cache unavailable; it expires on its own"):
-        get_redis().delete(_branch_map_key(week))
+        get_redis().delete(branch_map_key(week))
     fresh.bump(week_gen(week))
 
 

@@ -166,18 +166,22 @@ def app_on(app, fake_wechat):
 
 @pytest.fixture
 def hot_cache(monkeypatch):
-    """Switch core.fresh's Redis off and on: `hot_cache.down()` (every call raises, as a refused connection does),
-    `hot_cache.back()`."""
+    """Switch the hot reads' Redis (core.fresh, quizzes.services.takers) off and on: `hot_cache.down()` (every call
+    raises, as a refused connection does), `hot_cache.back()`."""
     from types import SimpleNamespace
 
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from core import fresh
+    from quizzes.services import takers
 
     working = fresh.get_redis
 
     def refused():
         raise RedisConnectionError("Redis is down (test)")
 
-    return SimpleNamespace(down=lambda: monkeypatch.setattr(fresh, "get_redis", refused),
-                           back=lambda: monkeypatch.setattr(fresh, "get_redis", working))
+    def switch(to):
+        for module in (fresh, takers):
+            monkeypatch.setattr(module, "get_redis", to)
+
+    return SimpleNamespace(down=lambda: switch(refused), back=lambda: switch(working))

@@ -12,28 +12,35 @@ from quizzes import audience, definitions, grading
 from quizzes.audience import grace
 from quizzes.bank import answer_text
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
+from quizzes.services.takers import UNKNOWN
 from quizzes.services.visibility import quiz_for_taker
 
 # --- the member's week -----------------------------------------------------------------------------
 
-def current_state(member, quiz_id=None):
+def current_state(member, quiz_id=None, lookup=None):
     """This member's quiz this week, or the quiz `quiz_id` (404/403 unless theirs to take), and where they are in it
-    (reads only; an expired attempt is graded first)."""
+    (reads only; an expired attempt is graded first). `lookup(member)` → (the week's quiz id, whether the member has
+    started it), either maybe takers.UNKNOWN: what Redis knows, asked in one round trip (quizzes.services.takers)."""
     now = clock.now()
     week = clock.week_key()
     state = {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0,
              "attempts_left": 0, "attempt": None, "result": None}
+    taken = UNKNOWN
     if quiz_id is not None:
         quiz = quiz_for_taker(member, quiz_id)
         state["week_key"] = quiz.week_key
     else:
-        quiz_id = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
-        if quiz_id is None:
+        found = UNKNOWN
+        if member.branch_id and lookup is not None:
+            found, taken = lookup(member)
+        if found is UNKNOWN:
+            found = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
+        if found is None:
             return state
-        quiz = definitions.get_definition(quiz_id)
+        quiz = definitions.get_definition(found)
         if audience.is_quiz_manager(member, quiz):  # its managers read its answers, so they do not take it
             return state
-    attempts, result = _week_rows(quiz.id, member.id)
+    attempts, result = ([], None) if taken is False else _week_rows(quiz.id, member.id)
     in_progress = next((a for a in attempts if a.status == "in_progress"), None)
     if in_progress is not None and in_progress.deadline_at < now - grace():
         # Time ran out while the phone was away: grade it now, so the state shown is the final one.

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from core import clock, fresh
 from core.cache import key
+from core.db import after_commit
 from members.auth import member_gen, prefetched
 from quizzes.audience import grace
-from quizzes.definitions import week_gen
+from quizzes.definitions import branch_map_key, week_gen
 from quizzes.models import Attempt
+from quizzes.services import takers
 from quizzes.services.attempts import current_state
 
 
@@ -50,7 +52,7 @@ def current_json(member_id, member, dump):
     body, seen = prefetched(entry, counters)
     cached = json.loads(body) if body is not None else None
     if cached is None or cached["until"] <= clock.now().timestamp():  # Redis's expiry is its own clock's
-        state = current_state(member())
+        state = current_state(member(), lookup=lambda who: takers.lookup(branch_map_key(week), who.branch_id, who.id))
         until = _valid_until(state)
         cached = {"shown": dump(state), "until": until}
         ttl = min(current_app.config["HOT_CACHE_SECONDS"], cached["until"] - clock.now().timestamp())
@@ -91,6 +93,11 @@ def _attempts_changing(session, flush_context, instances):
     members |= {a.member_id for a in session.deleted if isinstance(a, Attempt)}
     if members:
         fresh.bump_after_commit(*(attempts_gen(m) for m in members))
+    for attempt in session.new:
+        if isinstance(attempt, Attempt):
+            after_commit(takers.add, attempt.quiz_id, attempt.member_id)
+    for quiz_id in {a.quiz_id for a in session.deleted if isinstance(a, Attempt)}:
+        after_commit(takers.forget, quiz_id)
 
 
 def _shown_changed(attempt):

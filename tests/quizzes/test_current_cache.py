@@ -72,8 +72,8 @@ def test_a_start_racing_the_read_that_fills_the_cache_is_not_hidden(client, logi
     headers = login(org.member_a)
     original, raced = current.current_state, []
 
-    def read_then_start(member):
-        state = original(member)  # the read has "not started" in hand ...
+    def read_then_start(member, **asked):
+        state = original(member, **asked)  # the read has "not started" in hand ...
         if not raced:
             raced.append(_start(client, headers, quiz["id"]))  # ... when the start commits, before the entry is stored
         return state

@@ -38,7 +38,7 @@ def test_each_branch_takes_its_own_quiz_else_its_nearest_committees(client, logi
             seen[name] = body["quiz"]["id"] if body["quiz"] else None
         assert seen == expected
         # Every branch was filled at once, on the first miss.
-        assert get_redis().hlen(definitions._branch_map_key(WEEK)) == db.session.scalar(
+        assert get_redis().hlen(definitions.branch_map_key(WEEK)) == db.session.scalar(
             select(func.count()).select_from(Branch)) == 5
 
     # The one-branch query agrees with the whole-company map for every branch.

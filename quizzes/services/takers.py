@@ -1,0 +1,129 @@
+"""Who has started a quiz, kept in Redis, so a member who has not costs /quizzes/current no query.
+
+A quiz's takers (members with at least one attempt) are a set, written through: an attempt's member is added once
+it commits. The set counts only while its marker lives. A rebuild from the table sets the marker, for
+HOT_CACHE_SECONDS. The rebuild only adds, so it never drops a member that a start added meanwhile; the marker's
+expiry bounds what an add lost while Redis was unreachable can hide, and this process retries a lost add before its
+next lookup. Deleting an attempt (rare) moves the quiz to a new generation, and that generation's set is rebuilt.
+
+`lookup` answers both questions /quizzes/current asks of Redis in one round trip: which quiz the member's branch
+takes this week (quizzes.definitions' branch map), and whether the member is among its takers.
+"""
+from flask import current_app
+
+from core import fresh
+from core.cache import best_effort, get_redis, key
+from core.extensions import db
+from quizzes.models import Attempt
+
+UNKNOWN = object()  # Redis could not say: ask the tables
+SET_TTL_SECONDS = 8 * 86400  # a week's quiz and its grace, with room
+
+# KEYS[1]: the week's branch map. ARGV: branch id, member id, then the prefixes of a quiz's generation counter,
+# its set and its marker (each completed with "<quiz id>" or "<quiz id>:<generation>"). → {quiz id or false,
+# "1"/"0" (taker or not) or false (no complete set)}.
+_LOOKUP = """
+local qid = redis.call('HGET', KEYS[1], ARGV[1])
+if not qid or qid == '0' then return {qid, false} end
+local g = redis.call('GET', ARGV[3] .. qid) or '0'
+if redis.call('EXISTS', ARGV[5] .. qid .. ':' .. g) == 0 then return {qid, false} end
+return {qid, tostring(redis.call('SISMEMBER', ARGV[4] .. qid .. ':' .. g, ARGV[2]))}
+"""
+
+# ARGV: generation prefix, set prefix, quiz id, TTL seconds, member ids: add them to the current generation's set.
+_ADD = """
+local g = redis.call('GET', ARGV[1] .. ARGV[3]) or '0'
+local set = ARGV[2] .. ARGV[3] .. ':' .. g
+for i = 5, #ARGV do redis.call('SADD', set, ARGV[i]) end
+redis.call('EXPIRE', set, tonumber(ARGV[4]))
+return g
+"""
+
+_unadded = set()  # (quiz id, member id) whose add failed in this process: added again before its next lookup
+
+
+def _gen(quiz_id=""):
+    return fresh.gen_key("quiz", "takers", quiz_id)
+
+
+def _set(quiz_id="", generation=None):
+    return key("quiz", "takers", quiz_id) + ("" if generation is None else f":{generation}")
+
+
+def _marker(quiz_id="", generation=None):
+    return key("quiz", "takers-complete", quiz_id) + ("" if generation is None else f":{generation}")
+
+
+def lookup(branch_map_key, branch_id, member_id):
+    """(quiz id or None, taken) for a member this week in one round trip; either may be UNKNOWN. A quiz whose set
+    is not complete is rebuilt here (once, under a lock), and its member then answered from the table."""
+    if _unadded:
+        _retry_adds()
+    with best_effort("quiz takers cache unavailable; reading the tables") as cache:
+        redis = get_redis()
+        quiz_id, taken = _script(redis, "lookup", _LOOKUP)(
+            keys=[branch_map_key], args=[branch_id, member_id, _gen(), _set(), _marker()], client=redis)
+    if cache.failed or quiz_id is None:
+        return UNKNOWN, UNKNOWN
+    if quiz_id == "0":
+        return None, UNKNOWN
+    if taken is None:
+        _rebuild(int(quiz_id))
+        return int(quiz_id), UNKNOWN
+    return int(quiz_id), taken == "1"
+
+
+def add(quiz_id, member_id):
+    """A member's attempt at a quiz has committed: they are a taker (call after commit)."""
+    with best_effort("quiz takers cache unavailable; the add is retried before the next lookup") as cache:
+        _add(quiz_id, [member_id])
+    if cache.failed:
+        _unadded.add((quiz_id, member_id))
+
+
+def forget(quiz_id):
+    """An attempt at a quiz was deleted (call after commit): its takers are rebuilt from the table."""
+    fresh.bump(_gen(quiz_id))
+
+
+def _add(quiz_id, member_ids):
+    redis = get_redis()
+    return _script(redis, "add", _ADD)(args=[_gen(), _set(), quiz_id, SET_TTL_SECONDS, *member_ids], client=redis)
+
+
+def _retry_adds():
+    pending = list(_unadded)
+    with best_effort("quiz takers cache still unavailable") as cache:
+        for quiz_id, member_id in pending:
+            _add(quiz_id, [member_id])
+    if not cache.failed:
+        _unadded.difference_update(pending)
+
+
+def _rebuild(quiz_id):
+    """Add every member with an attempt to the quiz's set and mark it complete. The generation is read before the
+    table, so a deletion meanwhile leaves this generation's set unused; a start meanwhile adds to the same set."""
+    redis = get_redis()
+    with best_effort("quiz takers cache unavailable; not rebuilding"):
+        if not redis.set(key("quiz", "takers-lock", quiz_id), 1, nx=True, px=10_000):
+            return  # another worker is at it: this request reads the table
+        generation = redis.get(_gen(quiz_id)) or "0"
+        members = _members_with_attempts(quiz_id)
+        pipe = redis.pipeline(transaction=False)
+        for start in range(0, len(members), 10_000):
+            pipe.sadd(_set(quiz_id, generation), *members[start:start + 10_000])
+        pipe.expire(_set(quiz_id, generation), SET_TTL_SECONDS)
+        pipe.set(_marker(quiz_id, generation), 1, px=current_app.config["HOT_CACHE_SECONDS"] * 1000)
+        pipe.delete(key("quiz", "takers-lock", quiz_id))
+        pipe.execute()
+
+
+def _members_with_attempts(quiz_id):
+    return db.session.scalars(db.select(Attempt.member_id).where(Attempt.quiz_id == quiz_id).distinct()).all()
+
+
+def _script(redis, name, source):
+    scripts = current_app.extensions.setdefault("takers_scripts", {})
+    if name not in scripts:
+        scripts[name] = redis.register_script(source)
+    return scripts[name]

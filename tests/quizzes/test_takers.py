@@ -1,0 +1,86 @@
+"""Who has started the week's quiz (quizzes.services.takers): a member who has not is answered with no query, and
+no start, lost add or deleted attempt ever shows a member who has started as "not started"."""
+import pytest
+from sqlalchemy import event, select
+
+from core import clock
+from core.extensions import db
+from quizzes import definitions
+from quizzes.models import Attempt
+from quizzes.services import takers
+from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
+from tests.quizzes.test_current_cache import CURRENT, _start
+
+
+@pytest.fixture
+def attempt_reads(app):
+    """The statements that read quiz_attempts, as they are sent."""
+    seen = []
+
+    def record(_conn, _cursor, statement, *_):
+        if "quiz_attempts" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def _state(client, headers):
+    response = client.get(CURRENT, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["state"]
+
+
+def test_a_member_who_has_not_started_is_answered_without_reading_attempts(client, login, org, quiz,  # noqa: F811
+                                                                           attempt_reads):
+    first, second = login(org.member_a), login(org.member_a2)
+    _start(client, first, quiz["id"])
+    assert _state(client, first) == "in_progress"  # the set is built here, from the table
+    attempt_reads.clear()
+    assert _state(client, second) == "not_started"
+    assert attempt_reads == []  # a miss of the week's entry, answered from the set
+    assert _state(client, first) == "in_progress"  # a taker's week still comes from the table
+
+
+def test_a_start_racing_the_rebuild_is_not_lost(client, login, org, quiz, monkeypatch):  # noqa: F811
+    member, other = login(org.member_a), login(org.member_a2)
+    assert _state(client, member) == "not_started"  # the week's branch map is known from here on
+    original, raced = takers._members_with_attempts, []
+
+    def read_then_start(quiz_id):
+        found = original(quiz_id)  # the rebuild has the table's takers in hand (nobody) ...
+        if not raced:
+            raced.append(_start(client, member, quiz["id"]))  # ... when a start commits and adds its member
+        return found
+
+    monkeypatch.setattr(takers, "_members_with_attempts", read_then_start)
+    assert _state(client, other) == "not_started"  # this read built the set, without the racing start
+    monkeypatch.setattr(takers, "_members_with_attempts", original)
+    assert raced and _state(client, member) == "in_progress"  # the start's add survived the rebuild
+
+
+def test_an_add_lost_while_redis_was_down_is_made_before_the_next_lookup(client, login, org, quiz,  # noqa: F811
+                                                                         hot_cache):
+    member, other = login(org.member_a), login(org.member_a2)
+    assert _state(client, other) == "not_started"  # the set is complete and marked
+    hot_cache.down()
+    _start(client, member, quiz["id"])  # its add cannot reach Redis
+    assert takers._unadded
+    assert _state(client, member) == "in_progress"  # read from the tables meanwhile
+    hot_cache.back()
+    assert _state(client, member) == "in_progress"
+    assert not takers._unadded
+
+
+def test_a_deleted_attempt_makes_its_member_a_non_taker_again(client, login, org, quiz):  # noqa: F811
+    member = login(org.member_a)
+    attempt = _start(client, member, quiz["id"])
+    assert _state(client, member) == "in_progress"
+    db.session.delete(db.session.scalar(select(Attempt).where(Attempt.id == attempt["id"])))
+    db.session.commit()
+    assert _state(client, member) == "not_started"  # a miss, which rebuilt the quiz's set
+    week_map = definitions.branch_map_key(clock.week_key())
+    assert takers.lookup(week_map, org.member_a.branch_id, org.member_a.id) == (quiz["id"], False)
