@@ -73,6 +73,15 @@ def get_redis():
     return current_app.extensions["redis"]
 
 
+def script(source):
+    """The app's Redis script for a Lua source, registered once: called by EVALSHA (redis-py loads it again after a
+    Redis restart). Pass client= a pipeline or another client to run it there."""
+    scripts = current_app.extensions.setdefault("redis_scripts", {})
+    if source not in scripts:
+        scripts[source] = get_redis().register_script(source)
+    return scripts[source]
+
+
 def key(*parts):
     """Build a namespaced key, e.g. key('lb', 'branch', 3, '2026-W48') → 'bs:lb:branch:3:2026-W48'."""
     return "bs:" + ":".join(str(p) for p in parts)

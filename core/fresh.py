@@ -13,9 +13,9 @@ also expires within its TTL, so a change made while Redis was unreachable cannot
 """
 import logging
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 
-from core.cache import best_effort, get_redis, key
+from core.cache import best_effort, get_redis, key, script
 from core.db import after_commit
 
 log = logging.getLogger(__name__)
@@ -63,20 +63,12 @@ def read(keys, counters=()):
     if _unbumped:
         _retry_bumps()
     if has_request_context() and request.environ.get(_BUMPS):  # read after this request's own change
-        _bump_now(request.environ.pop(_BUMPS))
+        _store((), request.environ.pop(_BUMPS))
     with best_effort("hot-read cache unavailable; reading the tables"):
         redis = get_redis()
-        values = _read_script(redis)(keys=[*keys, *counters], args=[len(keys)], client=redis)
+        values = script(_READ)(keys=[*keys, *counters], args=[len(keys)], client=redis)
         return list(values[:len(keys)]), dict(zip(counters, values[len(keys):]))
     return [None] * len(keys), None
-
-
-def _read_script(redis):
-    # EVALSHA with the script loaded once per app (redis-py loads it again after a Redis restart).
-    scripts = current_app.extensions.setdefault("fresh_scripts", {})
-    if "read" not in scripts:
-        scripts["read"] = redis.register_script(_READ)
-    return scripts["read"]
 
 
 def fill(entry_key, body, seen, counters, ttl_ms):
@@ -110,7 +102,7 @@ def _bump_left(_error=None):
     # A request that ended in an unhandled error skips after_request; what it committed still goes stale.
     bumps = request.environ.pop(_BUMPS, None)
     if bumps:
-        _store([], bumps)
+        _store((), bumps)
 
 
 def _store(fills, bumps=()):
@@ -136,14 +128,7 @@ def bump(*gen_keys):
     if has_request_context():
         request.environ.setdefault(_BUMPS, set()).update(gen_keys)
         return
-    _bump_now(gen_keys)
-
-
-def _bump_now(gen_keys):
-    with best_effort("hot-read cache unavailable; the bump is retried before the next read") as cache:
-        _incr(gen_keys)
-    if cache.failed:
-        _unbumped.update(gen_keys)
+    _store((), gen_keys)
 
 
 def bump_after_commit(*gen_keys):
@@ -151,16 +136,7 @@ def bump_after_commit(*gen_keys):
     after_commit(bump, *gen_keys)
 
 
-def _incr(gen_keys):
-    pipe = get_redis().pipeline(transaction=False)
-    for gen in gen_keys:
-        pipe.incr(gen)
-    pipe.execute()
-
-
 def _retry_bumps():
     pending = list(_unbumped)
-    with best_effort("hot-read cache still unavailable") as cache:
-        _incr(pending)
-    if not cache.failed:
-        _unbumped.difference_update(pending)
+    _unbumped.difference_update(pending)
+    _store((), pending)  # kept again if it fails again

@@ -42,13 +42,9 @@ _direct = urllib3.PoolManager(**_POOL_OPTIONS)
 def _pool_for(origin):
     """The pool for a host (scheme://host:port): direct, or through the proxy that HTTPS_PROXY/HTTP_PROXY/ALL_PROXY
     and NO_PROXY give it, looked up once per process."""
-    proxies = _proxies_for(origin)
+    proxies = requests.utils.get_environ_proxies(origin)  # requests' own reading of those variables
     proxy = proxies.get(origin.split(":", 1)[0]) or proxies.get("all")
     return urllib3.ProxyManager(proxy, **_POOL_OPTIONS) if proxy else _direct
-
-
-def _proxies_for(origin):
-    return requests.utils.get_environ_proxies(origin)
 
 
 class _RedactQueryStrings(logging.Filter):

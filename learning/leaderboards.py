@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from core import clock
-from core.cache import get_redis, key
+from core.cache import get_redis, key, script
 from core.db import after_commit, dialect_insert
 from core.errors import Invalid
 from core.extensions import db
@@ -91,10 +91,9 @@ def after_commit_add(member, day, points):
 def _add(redis, keys, member_id, points):
     try:
         # One round trip for every board of the award, not one per board.
-        script = redis.register_script(_ADD_IF_EXISTS)
         pipe = redis.pipeline(transaction=False)
         for board in keys:
-            script(keys=[board], args=[member_id, points], client=pipe)
+            script(_ADD_IF_EXISTS)(keys=[board], args=[member_id, points], client=pipe)
         pipe.execute()
     except Exception:
         log.warning("leaderboard update failed; boards marked for a rebuild", exc_info=True)

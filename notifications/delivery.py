@@ -1,13 +1,8 @@
-"""Senders: claim due outbox rows under a lease, push them (WeChat subscribe message or WeCom robot), record.
+"""Senders: deliver the rows they claimed (notifications.lease): a WeChat subscribe message or a WeCom robot post.
 
-Claiming is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` on PostgreSQL, so several
-senders share the work; on SQLite the write lock (BEGIN IMMEDIATE) serialises claims and one sender is enough.
-A claimed row is `sending` with its lease end in next_attempt_at: if the sender dies before calling WeChat,
-the row is claimable again once the lease runs out. Just before the call the row is committed as `calling`;
-if the sender dies during the call, WeChat may have delivered, so when that lease runs out the row becomes
-`unconfirmed` — still in the member's inbox, shown to admins, never sent a second time. A batch's calls run
-concurrently on a small thread pool; its outcomes are written together, only while the sender still holds
-the lease token, and no database transaction is held open across a call to WeChat.
+Each batch is decided in bulk (the member's consent, preferences and quiet hours), its calls run concurrently on a
+small thread pool, and its outcomes are written together, only while the sender still holds the lease token; no
+database transaction is held open across a call to WeChat.
 """
 import logging
 import threading
@@ -20,20 +15,18 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from core import clock, wechat
-from core.cache import get_redis, key
+from core.cache import key, script
 from core.extensions import db
 from members.models import Member
+from notifications import lease
 from notifications.models import (
     CALLING,
     CHANNEL_WECOM,
-    CLAIMABLE,
     DEAD,
     INBOX_ONLY,
-    PENDING,
     SENDING,
     SENT,
     SKIPPED,
-    UNCONFIRMED,
     BranchRobot,
     Notification,
     NotificationPreference,
@@ -45,7 +38,6 @@ from notifications.rules import (
     PERMANENT_ERRCODES,
     QUOTA_REACHED,
     ROBOT_TOO_FAST,
-    backoff_seconds,
     parse_hhmm,
     quiet_until,
     robot_markdown,
@@ -53,8 +45,6 @@ from notifications.rules import (
 )
 
 log = logging.getLogger(__name__)
-
-UNCONFIRMED_NOTE = "发送过程中断，微信是否送达未知；不再重发，通知保留在站内信中"
 
 # A sliding one-minute window per robot, shared by every sender: 0 if a slot was taken, else seconds to wait.
 _ROBOT_WINDOW = """
@@ -83,54 +73,9 @@ def _executor():
         return _pool
 
 
-def expire_calls(now=None):
-    """Rows whose sender died during the call: `unconfirmed`, never `pending` again; return how many."""
-    result = db.session.execute(update(Notification).where(
-        Notification.status == CALLING, Notification.next_attempt_at <= (now or clock.now()))
-        .values(status=UNCONFIRMED, last_error=UNCONFIRMED_NOTE))
-    if result.rowcount:
-        log.warning("%s notifications unconfirmed: their sender died during the WeChat call", result.rowcount)
-    return result.rowcount
-
-
-def claim(limit=None, lease_seconds=None):
-    """Claim up to `limit` due rows for this sender in one statement; return (lease token, [ids])."""
-    cfg = current_app.config
-    limit = limit or cfg["OUTBOX_BATCH"]
-    now = clock.now()
-    expire_calls(now)
-    token = uuid.uuid4().hex
-    lease_end = now + timedelta(seconds=lease_seconds or cfg["OUTBOX_LEASE_SECONDS"])
-    ids = []
-    # One status at a time, oldest due first: each is one range of ix_notifications_status_due, read in order and
-    # cut at `limit`. "status IN (...) ORDER BY due" sorted every due row on each claim instead (280 ms a claim with
-    # 300,000 queued: the senders' PostgreSQL time in #19's push).
-    for status in CLAIMABLE:
-        if len(ids) < limit:
-            ids += _claim_rows(status, limit - len(ids), now, token, lease_end)
-    db.session.commit()
-    return token, sorted(ids)
-
-
-def due_rows(status, limit, now):
-    """The first `limit` rows of a status that are due, oldest first, skipping those another sender holds."""
-    due = (select(Notification.id)
-           .where(Notification.status == status, Notification.next_attempt_at <= now)
-           .order_by(Notification.next_attempt_at).limit(limit))
-    return due.with_for_update(skip_locked=True) if db.engine.dialect.name == "postgresql" else due
-
-
-def _claim_rows(status, limit, now, token, lease_end):
-    return db.session.scalars(
-        update(Notification).where(Notification.id.in_(due_rows(status, limit, now).scalar_subquery()))
-        .values(status=SENDING, lease_token=token, attempts=Notification.attempts + 1, next_attempt_at=lease_end)
-        .returning(Notification.id)
-        .execution_options(synchronize_session=False)).all()
-
-
 def send_batch(limit=None):
     """Claim one batch and deliver it; return {outcome: count}."""
-    token, ids = claim(limit)
+    token, ids = lease.claim(limit)
     return deliver_batch(ids, token) if ids else {}
 
 
@@ -181,7 +126,7 @@ def deliver_batch(ids, token):
             log.exception("batch delivery failed")
             db.session.rollback()
             for row_id in [r.id for r in member_rows]:
-                count(_retry(row_id, token, f"internal: {type(exc).__name__}"))
+                count(lease.retry(row_id, token, f"internal: {type(exc).__name__}"))
     db.session.rollback()
     return outcomes
 
@@ -192,7 +137,7 @@ def _guarded(row_id, token, work):
     except Exception as exc:  # one broken row must not stop the batch; it retries with backoff
         log.exception("delivery failed notification=%s", row_id)
         db.session.rollback()
-        return _retry(row_id, token, f"internal: {type(exc).__name__}")
+        return lease.retry(row_id, token, f"internal: {type(exc).__name__}")
 
 
 def _deliver_members(rows, token, now):
@@ -205,7 +150,7 @@ def _deliver_members(rows, token, now):
         finished["deferred"] = deferred
     calls = _take_consents(wants, decided)
     for (status, error), ids in decided.items():
-        _finish_many(ids, token, status, error, commit=False)
+        lease.finish_many(ids, token, status, error, commit=False)
         finished[status] += len(ids)
     calls = _mark_calling(calls, token, finished)
     jobs = [(row.id, row.member_id, members[row.member_id].openid, template,
@@ -239,7 +184,7 @@ def _decide(rows, members, prefs, token, now):
         elif not row.essential and pref is not None and not pref.reminders_enabled:
             decided.setdefault((INBOX_ONLY, "reminders muted by member"), []).append(row.id)
         elif (until := _quiet_until(pref, now)) is not None:
-            _defer(row.id, token, until, None, commit=False)
+            lease.defer(row.id, token, until, None, commit=False)
             deferred += 1
         elif not member.openid:
             decided.setdefault((INBOX_ONLY, "member has no WeChat binding"), []).append(row.id)
@@ -296,7 +241,7 @@ def _record_results(jobs, results, token, finished):
     """Write the sent rows in one statement and commit, then settle each failed call on its own."""
     sent_ids = [job[0] for job, error in zip(jobs, results) if error is None]
     if sent_ids:
-        _finish_many(sent_ids, token, SENT, None, commit=False, sent_at=clock.now())
+        lease.finish_many(sent_ids, token, SENT, None, commit=False, sent_at=clock.now())
         finished[SENT] += len(sent_ids)
     db.session.commit()
     for job, error in zip(jobs, results):
@@ -308,92 +253,43 @@ def _failed_call(row_id, token, member_id, template_id, exc):
     """The outcome of a call WeChat refused or could not take."""
     if isinstance(exc, wechat.WeChatUnavailable):
         _refund_consent(member_id, template_id)
-        return _retry(row_id, token, _error_text(exc))
+        return lease.retry(row_id, token, _error_text(exc))
     if exc.errcode == CONSENT_GONE:
         # WeChat says the user has no consent left: ours is spent, the inbox copy is all they get.
-        return _finish(row_id, token, INBOX_ONLY, _error_text(exc))
+        return lease.finish(row_id, token, INBOX_ONLY, _error_text(exc))
     _refund_consent(member_id, template_id)
     if exc.errcode in PERMANENT_ERRCODES:
         log.error("subscribe message rejected as a bug notification=%s errcode=%s errmsg=%s",
                   row_id, exc.errcode, exc.errmsg)
-        return _finish(row_id, token, DEAD, _error_text(exc))
+        return lease.finish(row_id, token, DEAD, _error_text(exc))
     if exc.errcode == QUOTA_REACHED:
-        return _retry(row_id, token, _error_text(exc), min_delay=600)
-    return _retry(row_id, token, _error_text(exc))
+        return lease.retry(row_id, token, _error_text(exc), min_delay=600)
+    return lease.retry(row_id, token, _error_text(exc))
 
 
 def _deliver_robot(row, token):
     robot = db.session.get(BranchRobot, row.branch_id)
     if robot is None or not robot.enabled:
-        return _finish(row.id, token, SKIPPED, "no robot configured")
+        return lease.finish(row.id, token, SKIPPED, "no robot configured")
     robot_key, content, row_id, branch_id = robot.webhook_key, row.body, row.id, row.branch_id
     db.session.commit()
     wait = _robot_slot(branch_id, row_id)
     if wait > 0:
-        return _defer(row_id, token, clock.now() + timedelta(seconds=wait), "robot rate limit, deferred")
+        return lease.defer(row_id, token, clock.now() + timedelta(seconds=wait), "robot rate limit, deferred")
     payload = {"msgtype": "markdown", "markdown": {"content": wechat.fit_wecom_markdown(content)}}
-    if not _write(row_id, token, status=CALLING):
+    if not lease.write(row_id, token, status=CALLING):
         return "lost"
     try:
         wechat.wecom_send(robot_key, payload)
     except wechat.WeChatUnavailable as exc:
-        return _retry(row_id, token, _error_text(exc))
+        return lease.retry(row_id, token, _error_text(exc))
     except wechat.WeChatError as exc:
         if exc.errcode == ROBOT_TOO_FAST:
-            return _defer(row_id, token, clock.now() + timedelta(seconds=60), _error_text(exc))
+            return lease.defer(row_id, token, clock.now() + timedelta(seconds=60), _error_text(exc))
         if exc.errcode in PERMANENT_ERRCODES:
-            return _finish(row_id, token, DEAD, _error_text(exc))
-        return _retry(row_id, token, _error_text(exc))
-    return _finish(row_id, token, SENT, None, sent_at=clock.now())
-
-
-# ---- outcomes (each only while the lease token is still ours) --------------------------------------------
-
-def _finish(row_id, token, status, error, commit=True, **values):
-    _write(row_id, token, commit=commit, status=status, last_error=_cut(error), lease_token=None, **values)
-    return "dead" if status == DEAD else status
-
-
-def _finish_many(row_ids, token, status, error, commit=True, **values):
-    """One outcome for many rows of a batch in one statement."""
-    if row_ids:
-        db.session.execute(update(Notification).where(Notification.id.in_(row_ids), Notification.lease_token == token)
-                           .values(status=status, last_error=_cut(error), lease_token=None, **values)
-                           .execution_options(synchronize_session=False))
-    if commit:
-        db.session.commit()
-
-
-def _defer(row_id, token, until, error, commit=True):
-    # A deferral (quiet hours, a robot's rate limit) is not a failed attempt.
-    _write(row_id, token, commit=commit, status=PENDING, next_attempt_at=until, attempts=Notification.attempts - 1,
-           lease_token=None, last_error=_cut(error))
-    return "deferred"
-
-
-def _retry(row_id, token, error, min_delay=0):
-    attempts = db.session.scalar(select(Notification.attempts).where(Notification.id == row_id))
-    cfg = current_app.config
-    if attempts >= cfg["OUTBOX_MAX_ATTEMPTS"]:
-        log.warning("notification dead after %s attempts id=%s error=%s", attempts, row_id, error)
-        return _finish(row_id, token, DEAD, error)
-    delay = max(min_delay, backoff_seconds(attempts, cfg["OUTBOX_BACKOFF_SECONDS"]))
-    _write(row_id, token, status=PENDING, next_attempt_at=clock.now() + timedelta(seconds=delay),
-           lease_token=None, last_error=_cut(error))
-    return "retry"
-
-
-def _write(row_id, token, commit=True, **values):
-    """Write an outcome while the lease token is still ours; return whether it was."""
-    done = db.session.execute(update(Notification).where(Notification.id == row_id, Notification.lease_token == token)
-                              .values(**values).execution_options(synchronize_session=False)).rowcount
-    if commit:
-        db.session.commit()
-    return done == 1
-
-
-def _cut(text):
-    return None if text is None else str(text)[:255]
+            return lease.finish(row_id, token, DEAD, _error_text(exc))
+        return lease.retry(row_id, token, _error_text(exc))
+    return lease.finish(row_id, token, SENT, None, sent_at=clock.now())
 
 
 def _error_text(exc):
@@ -447,9 +343,9 @@ def _quiet_until(pref, now):
 
 def _robot_slot(branch_id, row_id):
     limit = current_app.config["WECOM_PER_MINUTE"]
-    wait = get_redis().eval(_ROBOT_WINDOW, 1, key("wecom", "window", branch_id), clock.now().timestamp(), 60,
-                            limit, f"{row_id}:{uuid.uuid4().hex[:8]}")
+    wait = script(_ROBOT_WINDOW)(keys=[key("wecom", "window", branch_id)],
+                                 args=[clock.now().timestamp(), 60, limit, f"{row_id}:{uuid.uuid4().hex[:8]}"])
     return float(wait)
 
 
-__all__ = ["claim", "send_batch", "run_sender", "deliver", "robot_markdown", "DEAD", "SENT"]
+__all__ = ["send_batch", "run_sender", "deliver", "robot_markdown", "DEAD", "SENT"]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from core.extensions import db
-from notifications.delivery import due_rows
+from notifications.lease import due_rows
 from notifications.models import CLAIMABLE
 
 OLD, HOT = 1, 2  # keys that ANALYZE saw full, and the new one it saw empty

@@ -12,7 +12,7 @@ takes this week (quizzes.definitions' branch map), and whether the member is amo
 from flask import current_app
 
 from core import fresh
-from core.cache import best_effort, get_redis, key
+from core.cache import best_effort, get_redis, key, script
 from core.extensions import db
 from quizzes.models import Attempt
 
@@ -61,7 +61,7 @@ def lookup(branch_map_key, branch_id, member_id):
         _retry_adds()
     with best_effort("quiz takers cache unavailable; reading the tables") as cache:
         redis = get_redis()
-        quiz_id, taken = _script(redis, "lookup", _LOOKUP)(
+        quiz_id, taken = script(_LOOKUP)(
             keys=[branch_map_key], args=[branch_id, member_id, _gen(), _set(), _marker()], client=redis)
     if cache.failed or quiz_id is None:
         return UNKNOWN, UNKNOWN
@@ -88,7 +88,7 @@ def forget(quiz_id):
 
 def _add(quiz_id, member_ids):
     redis = get_redis()
-    return _script(redis, "add", _ADD)(args=[_gen(), _set(), quiz_id, SET_TTL_SECONDS, *member_ids], client=redis)
+    return script(_ADD)(args=[_gen(), _set(), quiz_id, SET_TTL_SECONDS, *member_ids], client=redis)
 
 
 def _retry_adds():
@@ -120,10 +120,3 @@ def _rebuild(quiz_id):
 
 def _members_with_attempts(quiz_id):
     return db.session.scalars(db.select(Attempt.member_id).where(Attempt.quiz_id == quiz_id).distinct()).all()
-
-
-def _script(redis, name, source):
-    scripts = current_app.extensions.setdefault("takers_scripts", {})
-    if name not in scripts:
-        scripts[name] = redis.register_script(source)
-    return scripts[name]

@@ -6,7 +6,8 @@ import pytest
 
 from core import clock
 from core.extensions import db
-from notifications.delivery import claim, run_sender
+from notifications.delivery import run_sender
+from notifications.lease import claim
 from notifications.models import CALLING, INBOX_ONLY, SENDING, SENT, UNCONFIRMED, SubscriptionConsent
 from notifications.scheduler import LeaderLock, Scheduler
 from tests import factories
