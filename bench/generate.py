@@ -23,7 +23,7 @@ from itsdangerous import URLSafeSerializer
 
 from core import clock
 from learning import rollups
-from members.auth import SALT
+from members.auth import SALT, token_claims
 from quotas.rules import book_key
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
@@ -121,7 +121,7 @@ def generate(database_url, out_dir, secret_key, committees=20, branches_per=250,
         # The steps draw from one random stream in this order: the same seed gives the same data set.
         branch_rows, members, admins = load_organisation(load, rng, now, today, committees, branches_per, members_per)
         tokens = load_sessions(load, now, URLSafeSerializer(secret_key, salt=SALT),
-                               [m[0] for m in members] + [a[0] for a in admins])
+                               [*members, *((a[0], None, a[1], "admin") for a in admins)])
         author = admins[0][0]
         answers = load_question_bank(load, now, author)
         quiz_rows, quiz_questions = load_quizzes(load, rng, clock.week_monday(today), author)
@@ -187,14 +187,15 @@ def load_organisation(load, rng, now, today, committees, branches_per, members_p
     return branch_rows, members, admins
 
 
-def load_sessions(load, now, signer, member_ids):
-    """An auth session for each member; return their signed tokens by member id."""
+def load_sessions(load, now, signer, people):
+    """An auth session for each person (id, branch_id, committee_id, role); return their signed tokens by member id
+    (members.auth.token_claims: version 0, as every member's is in a new data set)."""
     expires = now + timedelta(days=7)
     tokens = {}
     session_rows = []
-    for member_id in member_ids:
+    for member_id, branch_id, committee_id, role in people:
         sid = secrets.token_hex(16)
-        tokens[member_id] = signer.dumps({"sid": sid, "mid": member_id})
+        tokens[member_id] = signer.dumps(token_claims(sid, member_id, 0, role, branch_id, committee_id, expires))
         session_rows.append((sid, member_id, now, expires, None, "bench"))
     load.copy("auth_sessions", ["id", "member_id", "created_at", "expires_at", "revoked_at", "kind"], session_rows)
     return tokens

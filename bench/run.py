@@ -258,6 +258,7 @@ def run_benchmark(args, report, checks):
         stack.start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                  "--log-level", "warning", "wsgi:app"])
         wait_http(f"{base}/readyz")
+        report["auth_relay"] = start_auth_relay(stack, flask, redis_client)
         report["scenarios"] = run_scenarios(args, base, work, facts, db_url, checks)
         if args.profile:
             log("profiling the hot paths with py-spy...")
@@ -274,6 +275,20 @@ def run_benchmark(args, report, checks):
         stack.stop_all()
         if not args.keep:
             clean_up(dbname, work, redis_client)
+
+
+def start_auth_relay(stack, flask, redis_client, wait_seconds=30):
+    """The auth relay, as the scheduler runs it in production (members.authlog): without it every token is read from
+    the tables. Returns whether its marker appeared (an older checkout has no relay: its run is measured without)."""
+    stack.start("auth-relay", flask + ["auth-relay"])
+    deadline = time.time() + wait_seconds
+    while time.time() < deadline:
+        if redis_client.exists("bs:auth:mirrored"):
+            log("auth relay running: tokens are trusted from their claims")
+            return True
+        time.sleep(0.5)
+    log("auth relay did not start (an older checkout?): tokens are read from the tables")
+    return False
 
 
 def prepare_data(args, report, dbname, db_url, flask, env, redis_client):

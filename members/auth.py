@@ -16,6 +16,7 @@ from core import clock, fresh
 from core.cache import key
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
+from members import authlog
 from members.models import AuthSession, Member
 
 SALT = "branch-study-session"
@@ -26,12 +27,25 @@ def _serializer():
 
 
 def issue_token(member, kind="wechat"):
-    """Open a session for a member and return (token, expires_at)."""
+    """Open a session for a member and return (token, expires_at). The token carries the member's claims and their
+    auth version, read together in one statement here (members.authlog), so a change committed after this read has a
+    newer version and makes the token fall back to the tables."""
     expires_at = clock.now() + timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"])
+    row = db.session.execute(db.select(Member.auth_version, *(getattr(Member, c) for c in authlog.CLAIMED))
+                             .where(Member.id == member.id)).one()
+    if not row.active:
+        raise Forbidden("账号已停用，请联系支部书记", code="member_inactive")
     session = AuthSession(id=secrets.token_hex(16), member_id=member.id, expires_at=expires_at, kind=kind)
     db.session.add(session)
-    token = _serializer().dumps({"sid": session.id, "mid": member.id})
+    token = _serializer().dumps(token_claims(session.id, member.id, row.auth_version, row.role, row.branch_id,
+                                             row.committee_id, expires_at))
     return token, expires_at
+
+
+def token_claims(session_id, member_id, version, role, branch_id, committee_id, expires_at):
+    """What a token says (signed, not secret): its session and member, and the claims members.authlog vouches for."""
+    return {"sid": session_id, "mid": member_id, "v": version, "role": role, "branch": branch_id,
+            "committee": committee_id, "exp": int(expires_at.timestamp())}
 
 
 def read_token(token):
@@ -54,8 +68,10 @@ def bearer_claims():
 def authenticate(prefetch=None):
     """Resolve the request's member from its bearer token, or raise 401.
 
-    One Redis round trip when the session is cached (core.fresh): the entry is stale as soon as the session is
-    revoked or the member row changes (deactivated, role or branch changed), on every worker. Else the tables.
+    One Redis round trip and no SQL for a token whose claims hold (members.authlog: no revocation or change of its
+    member since it was issued, as Redis's mirror says while the relay keeps it). Else one Redis round trip when the
+    session is cached (core.fresh): the entry is stale as soon as the session is revoked or the member row changes
+    (deactivated, role or branch changed), on every worker. Else the tables.
     `prefetch(member_id)` names more entries to read in the same round trip, each with the counters it depends on;
     their bodies and the counters' values are left for the view (see `prefetched`). Returns the member's role;
     `current_member()` builds the Member object from the entry only when a view asks for it (a hot read served from
@@ -67,15 +83,25 @@ def authenticate(prefetch=None):
                            code="unauthorized" if "Authorization" not in request.headers else "token_invalid")
     sid, mid = claims["sid"], claims.get("mid")
     more = prefetch(mid) if prefetch and isinstance(mid, int) else []
-    own = [member_gen(mid)] if isinstance(mid, int) else []
+    authlog.retry_unmirrored()
+    own = [member_gen(mid), authlog.MARKER, authlog.version_key(mid)] if isinstance(mid, int) else []
     (cached, *extra), seen = fresh.read([_entry_key(sid), *(k for k, _ in more)],
                                         [*own, *(c for _, counters in more for c in counters)])
     request.environ[_PREFETCHED] = {k: (body, seen) for (k, _), body in zip(more, extra)}
     g.member = None
-    g.member_data = _cached_data(cached, mid) if cached else _member_from_tables(sid, mid, seen)
+    if authlog.trusted(claims, seen):
+        g.member_data = _claimed_data(claims)
+    else:
+        g.member_data = _cached_data(cached, mid) if cached else _member_from_tables(sid, mid, seen)
     g.session_id = sid
     g.member_id = mid
     return g.member_data["role"]
+
+
+def _claimed_data(claims):
+    """The member's columns a trusted token claims; current_member() loads any other column on first touch."""
+    return {"id": claims["mid"], "role": claims["role"], "branch_id": claims["branch"],
+            "committee_id": claims["committee"], "active": True}
 
 
 def _entry_key(session_id):
@@ -142,7 +168,7 @@ def _member_object(data):
     known = db.session.identity_map.get(identity)
     if known is not None:  # a session that outlives requests (a test's app context): refresh what a commit expired
         for name in list(sa_inspect(known).expired_attributes):
-            if name in _COLUMNS:
+            if name in data:  # a trusted token's claims hold only some columns; the rest load on first touch
                 set_committed_value(known, name, _typed(_COLUMNS[name], data[name]))
         return known
     member = Member(**{name: _typed(_COLUMNS[name], value) for name, value in data.items() if name in _COLUMNS})
@@ -202,6 +228,7 @@ def revoke_session(session_id):
     db.session.execute(db.update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
                        .values(revoked_at=clock.now()))
     if member_id is not None:
+        authlog.advance(member_id)
         fresh.bump_after_commit(member_gen(member_id))
 
 
@@ -210,6 +237,7 @@ def revoke_all_sessions(member_id):
     db.session.execute(db.update(AuthSession).where(AuthSession.member_id == member_id,
                                                     AuthSession.revoked_at.is_(None))
                        .values(revoked_at=clock.now()))
+    authlog.advance(member_id)
     fresh.bump_after_commit(member_gen(member_id))
 
 

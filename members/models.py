@@ -63,6 +63,9 @@ class Member(db.Model):
     unionid = db.Column(db.String(64), nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=clock.now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=clock.now, onupdate=clock.now)
+    # Advanced, in the same transaction, by whatever can make a signed token's claims untrue (members.authlog).
+    auth_version = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    auth_changed_at = db.Column(UTCDateTime, nullable=True, index=True)
 
     branch = db.relationship(Branch, lazy="joined")
     group = db.relationship(PartyGroup, lazy="joined")

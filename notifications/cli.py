@@ -1,4 +1,5 @@
-"""`flask notifications send` (a sender) and `flask scheduler` (the scheduler, with a sender thread).
+"""`flask notifications send` (a sender), `flask scheduler` (the scheduler, with a sender thread and the auth relay)
+and `flask auth-relay` (the relay alone).
 
 Both stop gracefully on SIGTERM (systemd's stop) or SIGINT: the batch and the jobs in hand run to their end, nothing
 new is started, the leader lock is released, and the process says it stopped.
@@ -12,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from core import clock
+from members import authlog
 from notifications.delivery import run_sender
 from notifications.jobs import JOBS
 from notifications.scheduler import run_forever
@@ -47,6 +49,18 @@ def scheduler(no_sender):
     run_forever(current_app._get_current_object(), stop_on_signals("scheduler"), with_sender=not no_sender)
 
 
+@click.command("auth-relay")
+@click.option("--once", is_flag=True, help="只做一遍（Redis 恢复后重建镜像），然后退出")
+@with_appcontext
+def auth_relay(once):
+    """Run the auth relay alone (members.authlog), as `flask scheduler` runs it in a thread: for the bench's member
+    scenarios, which run without the scheduler, and for an operator after a Redis restore (--once)."""
+    if once:
+        click.echo(f"镜像成员数: {authlog.relay()}")
+        return
+    authlog.run_relay(current_app._get_current_object(), stop_on_signals("auth-relay"))
+
+
 def stop_on_signals(process):
     """An Event set by SIGTERM or SIGINT; call before any thread starts.
 
@@ -70,3 +84,4 @@ def stop_on_signals(process):
 def init_app(app):
     app.cli.add_command(notifications)
     app.cli.add_command(scheduler)
+    app.cli.add_command(auth_relay)

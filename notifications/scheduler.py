@@ -22,6 +22,7 @@ from core.cache import get_redis, key
 from core.clock import TZ
 from core.extensions import db
 from core.metrics import SCHEDULER_LAST_SUCCESS
+from members import authlog
 from notifications.delivery import run_sender
 from notifications.jobs import JOBS
 
@@ -169,6 +170,7 @@ def run_forever(app, stop, with_sender=True):
 
         sender = threading.Thread(target=send_loop, name="sender")
         sender.start()
+    relay = authlog.start_relay(app, stop)  # from the first second: the catch-up may take minutes
     log.info("scheduler starting; catching up missed jobs")
     runner.catch_up(stop)
     sched = runner.build()
@@ -176,6 +178,7 @@ def run_forever(app, stop, with_sender=True):
     while not stop.wait(1):
         pass
     sched.shutdown(wait=True)  # the jobs in hand run to their end; none starts after this
+    relay.join()
     if sender is not None:
         sender.join()  # its batch in hand, bounded by the WeChat timeout; systemd's stop timeout is the backstop
     with app.app_context():

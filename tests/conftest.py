@@ -166,13 +166,14 @@ def app_on(app, fake_wechat):
 
 @pytest.fixture
 def hot_cache(monkeypatch):
-    """Switch the hot reads' Redis (core.fresh, quizzes.services.takers) off and on: `hot_cache.down()` (every call
-    raises, as a refused connection does), `hot_cache.back()`."""
+    """Switch the hot reads' Redis (core.fresh, quizzes.services.takers, members.authlog) off and on:
+    `hot_cache.down()` (every call raises, as a refused connection does), `hot_cache.back()`."""
     from types import SimpleNamespace
 
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from core import fresh
+    from members import authlog
     from quizzes.services import takers
 
     working = fresh.get_redis
@@ -181,7 +182,7 @@ def hot_cache(monkeypatch):
         raise RedisConnectionError("Redis is down (test)")
 
     def switch(to):
-        for module in (fresh, takers):
+        for module in (fresh, takers, authlog):
             monkeypatch.setattr(module, "get_redis", to)
 
     return SimpleNamespace(down=lambda: switch(refused), back=lambda: switch(working))

@@ -5,7 +5,7 @@ from sqlalchemy import event
 
 from core import fresh
 from core.extensions import db
-from members import auth
+from members import auth, authlog
 
 
 class _Worker:
@@ -31,13 +31,22 @@ def second_worker(app, app_on):
     return _Worker(other.test_client())
 
 
+@pytest.fixture(params=["tables", "claims"])
+def auth_path(request, ctx):
+    """Each guarantee holds on both paths of a token: read from its cached entry or the tables ("tables": no relay
+    has run, as with Redis emptied), and trusted from its claims ("claims": the relay keeps the mirror)."""
+    if request.param == "claims":
+        assert authlog.relay() == 0
+    return request.param
+
+
 def _warm(*clients, headers):
     for client in clients:
         assert client.get("/api/v1/me", headers=headers).status_code == 200
         assert client.get("/api/v1/me", headers=headers).status_code == 200
 
 
-def test_a_cached_session_asks_nothing_of_the_database(client, login, org, app):
+def test_a_cached_session_asks_nothing_of_the_database(client, login, org, app, auth_path):
     headers = login(org.member_a)
     client.get("/api/v1/me", headers=headers)
     seen = []
@@ -50,7 +59,7 @@ def test_a_cached_session_asks_nothing_of_the_database(client, login, org, app):
     assert not any("auth_sessions" in s for s in seen), seen
 
 
-def test_logout_is_refused_on_every_worker(client, second_worker, login, org):
+def test_logout_is_refused_on_every_worker(client, second_worker, login, org, auth_path):
     headers = login(org.member_a)
     _warm(client, second_worker, headers=headers)
     assert second_worker.post("/api/v1/auth/logout", headers=headers).status_code == 200
@@ -59,7 +68,7 @@ def test_logout_is_refused_on_every_worker(client, second_worker, login, org):
         assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
 
 
-def test_deactivation_is_refused_on_every_worker(client, second_worker, login, org):
+def test_deactivation_is_refused_on_every_worker(client, second_worker, login, org, auth_path):
     member, secretary = login(org.member_a), login(org.secretary_a)
     _warm(client, second_worker, headers=member)
     assert client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": False},
@@ -69,7 +78,7 @@ def test_deactivation_is_refused_on_every_worker(client, second_worker, login, o
         assert response.status_code == 401 and response.get_json()["code"] in ("member_inactive", "token_revoked")
 
 
-def test_a_changed_role_holds_on_the_next_request_on_every_worker(client, second_worker, login, org):
+def test_a_changed_role_holds_on_the_next_request_on_every_worker(client, second_worker, login, org, auth_path):
     secretary, admin = login(org.secretary_a), login(org.admin_a)
     members_page = f"/api/v1/branches/{org.branch_a.id}/members"
     for worker in (client, second_worker):
@@ -102,7 +111,7 @@ def test_a_deactivation_racing_the_read_that_fills_the_cache_is_not_hidden(clien
         assert worker.get("/api/v1/me", headers=member).status_code == 401  # ... the entry stored is never served
 
 
-def test_with_redis_down_sessions_come_from_the_tables(client, login, org, hot_cache):
+def test_with_redis_down_sessions_come_from_the_tables(client, login, org, hot_cache, auth_path):
     headers = login(org.member_a)
     _warm(client, headers=headers)
     hot_cache.down()
@@ -112,7 +121,7 @@ def test_with_redis_down_sessions_come_from_the_tables(client, login, org, hot_c
     assert response.status_code == 401, response.get_json()  # read from the tables meanwhile
 
 
-def test_a_bump_lost_while_redis_was_down_is_made_before_the_next_cached_read(client, login, org, hot_cache):
+def test_a_bump_lost_while_redis_was_down_is_made_before_the_next_cached_read(client, login, org, hot_cache, auth_path):
     headers = login(org.member_a)
     _warm(client, headers=headers)  # an entry is cached while Redis is up
     hot_cache.down()

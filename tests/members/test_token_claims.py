@@ -1,0 +1,181 @@
+"""A token trusted from its claims (members.authlog): no SQL while nothing about its member changed; any change —
+logout, deactivation, a new role — refused on the next request, also when the mirror write is lost or Redis is
+emptied; the tables answer whenever the mirror cannot be vouched for."""
+from datetime import timedelta
+
+import pytest
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import event
+
+from core import clock
+from core.cache import get_redis
+from core.extensions import db
+from members import auth, authlog
+from members.models import AuthSession, Member
+from members.services import ROSTER_HEADERS
+from tests import factories
+from tests.factories import csv_upload
+from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
+
+CURRENT = "/api/v1/quizzes/current"
+
+
+@pytest.fixture
+def relayed(ctx):
+    """The relay has run: the mirror is complete and its marker alive."""
+    assert authlog.relay() == 0
+
+
+class _Statements:
+    """The SQL statements run while the block runs."""
+
+    def __enter__(self):
+        self.seen = []
+        event.listen(db.engine, "before_cursor_execute", self._capture)
+        return self.seen
+
+    def _capture(self, conn, cursor, statement, *args):
+        self.seen.append(statement)
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self._capture)
+
+
+def _mirrored(member_id):
+    return int(get_redis().get(authlog.version_key(member_id)) or 0)
+
+
+def _version(member_id):
+    db.session.commit()
+    return db.session.scalar(db.select(Member.auth_version).where(Member.id == member_id))
+
+
+def test_a_trusted_token_asks_nothing_of_the_database(client, login, org, quiz, relayed):  # noqa: F811
+    headers = login(org.member_a)
+    for other in (org.member_a2, factories.member(org.branch_a)):  # the branch's week, then the quiz's takers:
+        client.get(CURRENT, headers=login(other))  # each built once, by the first to ask
+    db.session.commit()
+    with _Statements() as seen:
+        first = client.get(CURRENT, headers=headers)  # this member's first request
+    assert first.status_code == 200 and first.get_json()["state"] == "not_started"
+    assert seen == [], seen
+
+
+def test_without_the_relay_the_same_token_is_read_from_the_tables(client, login, org, quiz):  # noqa: F811
+    headers = login(org.member_a)
+    db.session.commit()
+    with _Statements() as seen:
+        assert client.get(CURRENT, headers=headers).status_code == 200
+    assert any("auth_sessions" in s for s in seen), seen  # no marker: the mirror cannot vouch for the claims
+
+
+def test_every_change_of_a_claim_advances_the_version_and_its_mirror(client, login, org, relayed):
+    member, admin = login(org.member_a), login(org.admin_a)
+    versions = [_version(org.member_a.id)]
+    assert client.patch(f"/api/v1/members/{org.member_a.id}", json={"name": "新名字"},
+                        headers=admin).status_code == 200
+    assert _version(org.member_a.id) == versions[-1]  # a name is not a claim: tokens stay trusted
+    assert client.get("/api/v1/me", headers=member).get_json()["name"] == "新名字"
+    moved = [["张三", org.member_a.phone, "甲二支部", "", "党员", ""]]  # the roster import moves them to A2
+    changes = [lambda: client.post(f"/api/v1/committees/{org.committee_a.id}/roster", headers=admin,
+                                   data={"file": csv_upload(moved, ROSTER_HEADERS)}),
+               lambda: client.patch(f"/api/v1/members/{org.member_a.id}", json={"role": "secretary"}, headers=admin),
+               lambda: client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": False}, headers=admin)]
+    for change in changes:
+        response = change()
+        assert response.status_code == 200, response.get_json()
+        versions.append(_version(org.member_a.id))
+        assert versions[-1] > versions[-2] and _mirrored(org.member_a.id) == versions[-1]
+        if len(versions) == 2:
+            shown = client.get("/api/v1/me", headers=member).get_json()  # the tables: the claim is stale
+            assert shown["branch"]["id"] == org.branch_a2.id, shown
+    response = client.get("/api/v1/me", headers=member)
+    assert response.status_code == 401 and response.get_json()["code"] in ("member_inactive", "token_revoked")
+
+
+def test_logout_refuses_the_token_and_leaves_the_member_other_sessions(client, fake_wechat, org, relayed):
+    from tests.factories import login_headers
+
+    phone, desk = login_headers(client, fake_wechat, org.member_a), login_headers(client, fake_wechat, org.member_a)
+    assert client.post("/api/v1/auth/logout", headers=phone).status_code == 200
+    response = client.get("/api/v1/me", headers=phone)
+    assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
+    assert client.get("/api/v1/me", headers=desk).status_code == 200  # from the tables now: still live
+
+
+def test_a_mirror_write_lost_by_every_process_is_repaired_by_the_relay(client, login, org, relayed, monkeypatch):
+    member, secretary = login(org.member_a), login(org.secretary_a)
+    assert client.get("/api/v1/me", headers=member).status_code == 200
+
+    def lost(versions):
+        raise ConnectionError("Redis hiccup (test)")
+
+    monkeypatch.setattr(authlog, "_raise", lost)
+    assert client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": False},
+                        headers=secretary).status_code == 200
+    monkeypatch.undo()
+    authlog._unmirrored.clear()  # the process that lost the write is gone with its retry
+    assert _mirrored(org.member_a.id) < _version(org.member_a.id)
+    authlog.relay()  # its next pass, within RELAY_SECONDS
+    assert _mirrored(org.member_a.id) == _version(org.member_a.id)
+    response = client.get("/api/v1/me", headers=member)
+    assert response.status_code == 401 and response.get_json()["code"] in ("member_inactive", "token_revoked")
+
+
+def test_a_mirror_write_lost_is_retried_before_the_process_checks_a_token(client, login, org, relayed, monkeypatch):
+    member = login(org.member_a)
+    original = authlog._raise
+    monkeypatch.setattr(authlog, "_raise", lambda versions: (_ for _ in ()).throw(ConnectionError("hiccup")))
+    assert client.post("/api/v1/auth/logout", headers=member).status_code == 200
+    monkeypatch.setattr(authlog, "_raise", original)
+    assert authlog._unmirrored == {org.member_a.id: _version(org.member_a.id)}
+    response = client.get("/api/v1/me", headers=member)
+    assert response.status_code == 401 and response.get_json()["code"] == "token_revoked"
+    assert not authlog._unmirrored and _mirrored(org.member_a.id) == _version(org.member_a.id)
+
+
+def test_with_redis_emptied_tokens_are_read_from_the_tables_until_the_relay_rebuilds(client, login, org, relayed):
+    secretary, admin = login(org.secretary_a), login(org.admin_a)
+    members_page = f"/api/v1/branches/{org.branch_a.id}/members"
+    assert client.get(members_page, headers=secretary).status_code == 200
+    assert client.patch(f"/api/v1/members/{org.secretary_a.id}", json={"role": "member"},
+                        headers=admin).status_code == 200
+    get_redis().flushdb()  # a Redis restart: the mirror, its marker and every cached entry are gone
+    assert client.get(members_page, headers=secretary).status_code == 403  # no marker: the tables
+    assert authlog.relay() == 1  # the relay finds no marker and rebuilds the whole mirror
+    assert _mirrored(org.secretary_a.id) == _version(org.secretary_a.id) == 1
+    assert client.get(members_page, headers=secretary).status_code == 403  # the old claim is still refused
+
+
+def test_an_expired_token_is_refused_whatever_the_mirror_says(client, login, org, relayed, frozen):
+    headers = login(org.member_a)
+    frozen(clock.now() + timedelta(seconds=client.application.config["TOKEN_TTL_SECONDS"] + 1))
+    authlog.relay()  # the marker is alive at the frozen moment
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401 and response.get_json()["code"] == "token_expired"
+
+
+def test_a_token_issued_before_claims_is_read_from_the_tables(client, login, org, relayed):
+    login(org.member_a)  # a session row to name
+    db.session.commit()
+    sid = db.session.scalar(db.select(AuthSession.id).where(AuthSession.member_id == org.member_a.id))
+    old = URLSafeSerializer(client.application.config["SECRET_KEY"], salt=auth.SALT).dumps(
+        {"sid": sid, "mid": org.member_a.id})
+    headers = {"Authorization": "Bearer " + old}
+    assert client.get("/api/v1/me", headers=headers).get_json()["id"] == org.member_a.id
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_forged_claim_is_refused(client, login, org, relayed):
+    headers = login(org.member_a)
+    claims = auth.read_token(headers["Authorization"][7:])
+    forged = URLSafeSerializer("not-the-secret", salt=auth.SALT).dumps({**claims, "role": "admin"})
+    response = client.get("/api/v1/me", headers={"Authorization": "Bearer " + forged})
+    assert response.status_code == 401 and response.get_json()["code"] == "token_invalid"
+
+
+def test_a_trusted_member_reads_the_columns_the_token_does_not_carry(client, login, org, relayed):
+    headers = login(org.member_a)
+    shown = client.get("/api/v1/me", headers=headers).get_json()
+    assert shown["name"] == org.member_a.name and shown["phone"] == org.member_a.phone
