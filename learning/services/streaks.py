@@ -33,6 +33,7 @@ def _day_counts(member, start, end):
 
 
 STREAK_LOOKBACK_DAYS = 400
+STREAK_WINDOW_DAYS = 14
 
 
 STREAK_TTL_SECONDS = 2 * 86400
@@ -62,9 +63,20 @@ def _past_streak(member, today):
     body, seen = prefetched(entry, counters)
     if body is not None:
         return int(body)
-    totals, on_day = _streak_days(member, today - timedelta(days=STREAK_LOOKBACK_DAYS), today - timedelta(days=1))
-    value = rules.streak(today, totals, on_day)
+    value = _computed_past_streak(member, today)
     fresh.fill(entry, str(value), seen, counters, STREAK_TTL_SECONDS * 1000)
+    return value
+
+
+def _computed_past_streak(member, today):
+    """The streak up to yesterday from the tables: the last STREAK_WINDOW_DAYS first (most streaks break within
+    them), the whole STREAK_LOOKBACK_DAYS only if it runs through every day of that window with material."""
+    yesterday = today - timedelta(days=1)
+    totals, on_day = _streak_days(member, today - timedelta(days=STREAK_WINDOW_DAYS), yesterday)
+    value = rules.streak(today, totals, on_day)
+    if value == len(totals):  # unbroken across the window (or no material in it): it may go further back
+        totals, on_day = _streak_days(member, today - timedelta(days=STREAK_LOOKBACK_DAYS), yesterday)
+        value = rules.streak(today, totals, on_day)
     return value
 
 

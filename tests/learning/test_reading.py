@@ -1,6 +1,6 @@
 """Reading reports: the server decides completion; repeats and races never count twice; points, caps, streaks."""
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from learning import rules
 from learning.models import PointEntry, Reading
+from learning.services import streaks
 from tests.learning.helpers import publish
 
 
@@ -201,3 +202,27 @@ def test_the_ledger_is_listed_newest_first(client, login, org, frozen):
     _finish(client, member, item)
     entries = client.get("/api/v1/me/points/entries", headers=member).get_json()
     assert [(e["rule"], e["points"]) for e in entries["items"]] == [("study_minutes", 2), ("material_studied", 1)]
+
+
+@pytest.mark.parametrize("studied, gap_days, expected", [
+    (17, 0, 17),  # longer than the window the streak is first counted in: counted over the whole lookback
+    (3, 16, 3),  # days without material, more of them than the window holds, neither count nor break it
+    (16, 0, 16),
+])
+def test_a_streak_is_counted_beyond_its_first_window(client, login, org, frozen, monkeypatch, studied, gap_days,
+                                                     expected):
+    monkeypatch.setitem(client.application.config, "TOKEN_TTL_SECONDS", 60 * 86400)  # one login for the weeks
+    start = date(2026, 10, 1)
+    for n in range(studied):
+        day = (start + timedelta(days=n)).isoformat()
+        frozen(f"{day} 07:00")
+        secretary, member = login(org.secretary_a), login(org.member_a)
+        item = publish(client, secretary, day=day, title=f"{day} 学习", minutes=1)
+        frozen(f"{day} 20:00")
+        _open(client, member, item)
+        frozen(f"{day} 20:05")
+        assert _finish(client, member, item).get_json()["completed"]
+    frozen(f"{(start + timedelta(days=studied + gap_days)).isoformat()} 09:00")
+    assert streaks.STREAK_WINDOW_DAYS < studied + gap_days
+    assert client.get("/api/v1/me/reading", headers=member).get_json()["streak"] == expected
+    assert client.get("/api/v1/materials/today", headers=member).get_json()["streak"] == expected

@@ -86,8 +86,8 @@ def test_the_past_streak_is_kept_apart_from_the_list_and_follows_a_withdrawal(cl
     frozen("2026-11-24 08:00")
     assert _list(client, member)["streak"] == 2  # the two days before; today not studied yet
     computed = []
-    original = streaks._streak_days
-    monkeypatch.setattr(streaks, "_streak_days", lambda *a: computed.append(a) or original(*a))
+    original = streaks._computed_past_streak
+    monkeypatch.setattr(streaks, "_computed_past_streak", lambda *a: computed.append(a) or original(*a))
     # Opening today's item makes the list stale, not the days before it: the past streak is served from its entry.
     assert client.post(f"/api/v1/materials/{third['id']}/reads", headers=member).status_code == 200
     assert _list(client, member)["items"][0]["state"]["opened_at"] is not None
