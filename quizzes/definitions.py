@@ -7,12 +7,15 @@ tables, never an error. `closed_at` is not part of it: it changes, and the membe
 opens_at/closes_at.
 """
 import json
+import secrets
+import time
+from collections import OrderedDict
 from datetime import datetime
 
 from flask import has_request_context, request
 
 from core import fresh
-from core.cache import best_effort, get_redis, key
+from core.cache import best_effort, get_redis, key, script
 from core.extensions import db
 from quizzes import audience
 from quizzes.models import Quiz
@@ -75,15 +78,33 @@ def _generation_key(quiz_id):
 
 
 # A reader that missed may have read the tables just before an edit committed. It fills the cache only if the quiz's
-# generation, bumped by every clear, is still the one it saw before reading: a stale definition never lands.
+# generation, changed by every clear, is still the one it saw before reading: a stale definition never lands. A
+# generation is a value never used before (ARGV[4] names one, set here if the quiz had none): so a worker's kept
+# definition (below) never matches a generation that came back after an edit, a Redis restart or an expiry.
+# → the generation the entry is stored under, or false if it changed meanwhile.
 _FILL_IF_UNCHANGED = """
-if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
-end
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return false end
+if ARGV[1] == '0' then redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3]) end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return redis.call('GET', KEYS[1])
 """
 
 
+def _new_generation():
+    return f"{time.time_ns():x}.{secrets.token_hex(4)}"
+
+
 _MEMO = "bs.quiz_definitions"  # per request: a job's app context may last for hours
+_SEEN = "bs.quiz_generations"  # generations Redis gave this request along with other answers
+
+# A worker also keeps the definitions it read, each under the generation it was read at, for KEEP_SECONDS: a request
+# that already learnt a quiz's generation from Redis (takers.lookup returns it with the branch map) uses the kept one
+# if the generation still matches, with no round trip and no JSON to parse. An edit's clear sets a generation never
+# used before, so a kept definition is never used once the edit has cleared, on any worker; a quiz with no
+# generation in Redis (never filled, or Redis emptied) has nothing kept under it.
+KEEP_SECONDS = 60
+KEEP_ENTRIES = 64
+_kept = OrderedDict()  # quiz id -> (generation, QuizDef, monotonic time kept)
 
 
 def get_definition(quiz_id):
@@ -93,8 +114,31 @@ def get_definition(quiz_id):
     """
     memo = request.environ.setdefault(_MEMO, {}) if has_request_context() else {}
     if quiz_id not in memo:
-        memo[quiz_id] = _definition(quiz_id)
+        memo[quiz_id] = _kept_definition(quiz_id) or _definition(quiz_id)
     return memo[quiz_id]
+
+
+def note_generation(quiz_id, generation):
+    """A quiz's generation as Redis gave it to this request (with another answer, in the same round trip)."""
+    if has_request_context():
+        request.environ.setdefault(_SEEN, {})[quiz_id] = generation
+
+
+def _kept_definition(quiz_id):
+    generation = request.environ.get(_SEEN, {}).get(quiz_id) if has_request_context() else None
+    kept = _kept.get(quiz_id)
+    if generation is None or kept is None or kept[0] != generation or time.monotonic() - kept[2] > KEEP_SECONDS:
+        return None
+    return kept[1]
+
+
+def _keep(quiz_id, generation, definition):
+    if not generation:  # none, or changed while we read: nothing to keep it under
+        return
+    _kept[quiz_id] = (generation, definition, time.monotonic())
+    _kept.move_to_end(quiz_id)
+    while len(_kept) > KEEP_ENTRIES:
+        _kept.popitem(last=False)
 
 
 def _definition(quiz_id):
@@ -102,16 +146,27 @@ def _definition(quiz_id):
     with best_effort("quiz definition cache unavailable") as cache:  # Redis down or a bad entry: tables are truth
         cached, generation = redis.mget(_cache_key(quiz_id), _generation_key(quiz_id))
         if cached:
-            return QuizDef(json.loads(cached))
+            definition = QuizDef(json.loads(cached))
+            _keep(quiz_id, generation, definition)
+            return definition
     quiz = db.session.get(Quiz, quiz_id)
     if quiz is None:
         return None
     data = _to_data(quiz)
+    definition = QuizDef(data)
     if not cache.failed:
         with best_effort("quiz definition cache unavailable"):
-            redis.eval(_FILL_IF_UNCHANGED, 2, _generation_key(quiz_id), _cache_key(quiz_id), generation or "0",
-                       json.dumps(data, ensure_ascii=False), TTL_SECONDS)
-    return QuizDef(data)
+            stored_under = script(_FILL_IF_UNCHANGED)(
+                keys=[_generation_key(quiz_id), _cache_key(quiz_id)],
+                args=[generation or "0", json.dumps(data, ensure_ascii=False), TTL_SECONDS, _new_generation()],
+                client=redis)
+            _keep(quiz_id, stored_under, definition)  # read after that generation was: never older than it
+    return definition
+
+
+def generation_prefix():
+    """Where a quiz's generation counter lives, less the quiz id (for a script that reads it: takers.lookup)."""
+    return _generation_key("")
 
 
 def clear_definition(quiz_id, week):
@@ -121,8 +176,7 @@ def clear_definition(quiz_id, week):
         request.environ.pop(_MEMO, None)
     with best_effort("quiz definition cache unavailable; entry expires on its own"):
         pipe = get_redis().pipeline()
-        pipe.incr(_generation_key(quiz_id))
-        pipe.expire(_generation_key(quiz_id), TTL_SECONDS)
+        pipe.set(_generation_key(quiz_id), _new_generation(), ex=TTL_SECONDS)
         pipe.delete(_cache_key(quiz_id))
         pipe.execute()
     fresh.bump(week_gen(week))

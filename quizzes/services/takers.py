@@ -6,28 +6,32 @@ HOT_CACHE_SECONDS. The rebuild only adds, so it never drops a member that a star
 expiry bounds what an add lost while Redis was unreachable can hide, and this process retries a lost add before its
 next lookup. Deleting an attempt (rare) moves the quiz to a new generation, and that generation's set is rebuilt.
 
-`lookup` answers both questions /quizzes/current asks of Redis in one round trip: which quiz the member's branch
-takes this week (quizzes.definitions' branch map), and whether the member is among its takers.
+`lookup` answers the questions /quizzes/current asks of Redis in one round trip: which quiz the member's branch
+takes this week (quizzes.definitions' branch map), whether the member is among its takers, and the generation of that
+quiz's definition (so a definition this worker keeps can be used without another round trip).
 """
 from flask import current_app
 
 from core import fresh
 from core.cache import best_effort, get_redis, key, script
 from core.extensions import db
+from quizzes import definitions
 from quizzes.models import Attempt
 
 UNKNOWN = object()  # Redis could not say: ask the tables
 SET_TTL_SECONDS = 8 * 86400  # a week's quiz and its grace, with room
 
-# KEYS[1]: the week's branch map. ARGV: branch id, member id, then the prefixes of a quiz's generation counter,
-# its set and its marker (each completed with "<quiz id>" or "<quiz id>:<generation>"). → {quiz id or false,
-# "1"/"0" (taker or not) or false (no complete set)}.
+# KEYS[1]: the week's branch map. ARGV: branch id, member id, then the prefixes of a quiz's takers generation
+# counter, its set and its marker (each completed with "<quiz id>" or "<quiz id>:<generation>"), and of its definition
+# generation (quizzes.definitions). → {quiz id or false, "1"/"0" (taker or not) or false (no complete set), the
+# definition's generation}.
 _LOOKUP = """
 local qid = redis.call('HGET', KEYS[1], ARGV[1])
-if not qid or qid == '0' then return {qid, false} end
+if not qid or qid == '0' then return {qid, false, false} end
+local dg = redis.call('GET', ARGV[6] .. qid) or '0'
 local g = redis.call('GET', ARGV[3] .. qid) or '0'
-if redis.call('EXISTS', ARGV[5] .. qid .. ':' .. g) == 0 then return {qid, false} end
-return {qid, tostring(redis.call('SISMEMBER', ARGV[4] .. qid .. ':' .. g, ARGV[2]))}
+if redis.call('EXISTS', ARGV[5] .. qid .. ':' .. g) == 0 then return {qid, false, dg} end
+return {qid, tostring(redis.call('SISMEMBER', ARGV[4] .. qid .. ':' .. g, ARGV[2])), dg}
 """
 
 # ARGV: generation prefix, set prefix, quiz id, TTL seconds, member ids: add them to the current generation's set.
@@ -61,12 +65,14 @@ def lookup(branch_map_key, branch_id, member_id):
         _retry_adds()
     with best_effort("quiz takers cache unavailable; reading the tables") as cache:
         redis = get_redis()
-        quiz_id, taken = script(_LOOKUP)(
-            keys=[branch_map_key], args=[branch_id, member_id, _gen(), _set(), _marker()], client=redis)
+        quiz_id, taken, definition_generation = script(_LOOKUP)(
+            keys=[branch_map_key], args=[branch_id, member_id, _gen(), _set(), _marker(),
+                                         definitions.generation_prefix()], client=redis)
     if cache.failed or quiz_id is None:
         return UNKNOWN, UNKNOWN
     if quiz_id == "0":
         return None, UNKNOWN
+    definitions.note_generation(int(quiz_id), definition_generation)
     if taken is None:
         _rebuild(int(quiz_id))
         return int(quiz_id), UNKNOWN

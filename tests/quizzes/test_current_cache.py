@@ -3,7 +3,11 @@ clock tick leaves a stale answer, even when the change races the read that fills
 from datetime import timedelta
 
 from core import clock
+from core.cache import get_redis
+from core.extensions import db
+from quizzes.models import Quiz
 from quizzes.services import current
+from tests import factories
 from tests.quizzes.helpers import answers_for
 from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
 
@@ -93,3 +97,43 @@ def test_with_redis_down_the_week_comes_from_the_tables(client, login, org, quiz
     assert client.get(CURRENT, headers=headers).get_json()["state"] == "in_progress"
     hot_cache.back()  # back, with the old entry still stored
     assert client.get(CURRENT, headers=headers).get_json()["state"] == "in_progress"
+
+
+def _definition_reads(monkeypatch):
+    """Count the reads of a definition from Redis or the tables (not from what the worker keeps)."""
+    from quizzes import definitions
+
+    reads, original = [], definitions._definition
+    monkeypatch.setattr(definitions, "_definition", lambda quiz_id: reads.append(quiz_id) or original(quiz_id))
+    return reads
+
+
+def test_a_kept_definition_serves_the_next_member_and_an_edit_is_seen_by_every_worker(
+        client, login, org, quiz, monkeypatch, app_on, app):  # noqa: F811
+    other = app_on(app.config["REDIS_URL"]).test_client()  # a second worker on the same database and Redis
+    other.application.extensions["redis"] = app.extensions["redis"]
+    first, second, third = login(org.member_a), login(org.member_a2), login(factories.member(org.branch_a))
+    reads = _definition_reads(monkeypatch)
+    assert client.get(CURRENT, headers=first).get_json()["quiz"]["title"] == "第48周测验"
+    assert client.get(CURRENT, headers=second).get_json()["state"] == "not_started"
+    assert len(reads) == 1  # the second member's week used the definition the worker kept
+    response = client.patch(f"/api/v1/quizzes/{quiz['id']}", json={"title": "第48周测验（改）"},
+                            headers=login(org.admin_a))
+    assert response.status_code == 200, response.get_json()
+    db.session.commit()
+    for worker, headers in ((other, third), (client, first)):
+        assert worker.get(CURRENT, headers=headers).get_json()["quiz"]["title"] == "第48周测验（改）"
+
+
+def test_a_kept_definition_is_not_used_once_redis_has_forgotten_its_generation(
+        client, login, org, quiz, monkeypatch):  # noqa: F811
+    from quizzes import definitions
+
+    first, second = login(org.member_a), login(org.member_a2)
+    assert client.get(CURRENT, headers=first).status_code == 200
+    assert quiz["id"] in definitions._kept
+    title = "第48周测验（改）"  # changed in the tables while Redis is emptied (a restart) and no clear reaches it
+    db.session.execute(db.update(Quiz).where(Quiz.id == quiz["id"]).values(title=title))
+    db.session.commit()
+    get_redis().flushdb()
+    assert client.get(CURRENT, headers=second).get_json()["quiz"]["title"] == title
