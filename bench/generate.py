@@ -189,13 +189,13 @@ def load_organisation(load, rng, now, today, committees, branches_per, members_p
 
 def load_sessions(load, now, signer, people):
     """An auth session for each person (id, branch_id, committee_id, role); return their signed tokens by member id
-    (members.auth.token_claims: version 0, as every member's is in a new data set)."""
+    (members.auth.token_claims: version 0, as every member's is in a new data set; no epoch yet, see sign_for_epoch)."""
     expires = now + timedelta(days=7)
     tokens = {}
     session_rows = []
     for member_id, branch_id, committee_id, role in people:
         sid = secrets.token_hex(16)
-        tokens[member_id] = signer.dumps(token_claims(sid, member_id, 0, role, branch_id, committee_id, expires))
+        tokens[member_id] = signer.dumps(token_claims(sid, member_id, 0, role, branch_id, committee_id, expires, None))
         session_rows.append((sid, member_id, now, expires, None, "bench"))
     load.copy("auth_sessions", ["id", "member_id", "created_at", "expires_at", "revoked_at", "kind"], session_rows)
     return tokens
@@ -429,6 +429,21 @@ def write_token_files(out_dir, rng, members, admins, tokens):
         for member_id, committee_id in admins:
             if committee_id == ROOT:
                 f.write(f"{tokens[member_id]}\t{committee_id}\n")
+
+
+TOKEN_FILES = ("members.tsv", "secretaries.tsv", "admins.tsv", "root_admins.tsv")
+
+
+def sign_for_epoch(out_dir, secret_key, epoch):
+    """Give every token in the token files the auth mirror's epoch, as a login while the mirror stands would
+    (members.authlog): the run's relay starts after the load, with an epoch of its own."""
+    signer = URLSafeSerializer(secret_key, salt=SALT)
+    for name in TOKEN_FILES:
+        path = os.path.join(out_dir, name)
+        lines = [line.rstrip("\n").split("\t") for line in open(path)]
+        with open(path, "w") as f:
+            for token, *rest in lines:
+                f.write("\t".join([signer.dumps({**signer.loads(token), "e": epoch}), *rest]) + "\n")
 
 
 def main():

@@ -22,7 +22,7 @@ import psycopg
 import redis as redis_lib
 import requests
 
-from bench.generate import generate
+from bench.generate import generate, sign_for_epoch
 from bench.push import cut_reason, push_accounting, push_budget, stop_grace
 from bench.report import evaluate, save_results, summarize_profile, summary_markdown
 from bench.services import free_port, workers_rss
@@ -258,7 +258,7 @@ def run_benchmark(args, report, checks):
         stack.start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                  "--log-level", "warning", "wsgi:app"])
         wait_http(f"{base}/readyz")
-        report["auth_relay"] = start_auth_relay(stack, flask, redis_client)
+        report["auth_relay"] = start_auth_relay(stack, flask, redis_client, args.work)
         report["scenarios"] = run_scenarios(args, base, work, facts, db_url, checks)
         if args.profile:
             log("profiling the hot paths with py-spy...")
@@ -277,13 +277,16 @@ def run_benchmark(args, report, checks):
             clean_up(dbname, work, redis_client)
 
 
-def start_auth_relay(stack, flask, redis_client, wait_seconds=30):
+def start_auth_relay(stack, flask, redis_client, work, wait_seconds=30):
     """The auth relay, as the scheduler runs it in production (members.authlog): without it every token is read from
-    the tables. Returns whether its marker appeared (an older checkout has no relay: its run is measured without)."""
+    the tables. Once its marker appears, the tokens are given its epoch, as logins while it stands would be. Returns
+    whether it appeared (an older checkout has no relay: its run is measured without)."""
     stack.start("auth-relay", flask + ["auth-relay"])
     deadline = time.time() + wait_seconds
     while time.time() < deadline:
-        if redis_client.exists("bs:auth:mirrored"):
+        epoch = redis_client.get("bs:auth:mirrored")
+        if epoch:
+            sign_for_epoch(work, SECRET, epoch.decode())
             log("auth relay running: tokens are trusted from their claims")
             return True
         time.sleep(0.5)

@@ -38,14 +38,15 @@ def issue_token(member, kind="wechat"):
     session = AuthSession(id=secrets.token_hex(16), member_id=member.id, expires_at=expires_at, kind=kind)
     db.session.add(session)
     token = _serializer().dumps(token_claims(session.id, member.id, row.auth_version, row.role, row.branch_id,
-                                             row.committee_id, expires_at))
+                                             row.committee_id, expires_at, authlog.current_epoch()))
     return token, expires_at
 
 
-def token_claims(session_id, member_id, version, role, branch_id, committee_id, expires_at):
-    """What a token says (signed, not secret): its session and member, and the claims members.authlog vouches for."""
+def token_claims(session_id, member_id, version, role, branch_id, committee_id, expires_at, epoch):
+    """What a token says (signed, not secret): its session and member, and the claims members.authlog vouches for
+    while its mirror's epoch lasts."""
     return {"sid": session_id, "mid": member_id, "v": version, "role": role, "branch": branch_id,
-            "committee": committee_id, "exp": int(expires_at.timestamp())}
+            "committee": committee_id, "exp": int(expires_at.timestamp()), "e": epoch}
 
 
 def read_token(token):

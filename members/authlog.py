@@ -17,7 +17,9 @@ Members are deactivated, never deleted (a deleted row would leave its version mi
 carry no TTL, so Redis must not evict them (`maxmemory-policy noeviction` or a volatile-* policy, docs/operations.md).
 """
 import logging
+import secrets
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import event, inspect, update
@@ -56,17 +58,25 @@ def version_key(member_id):
 def trusted(claims, seen):
     """Whether a token's claims hold without asking the database: `seen` holds the values of MARKER and of its
     member's version key, read in the request's one round trip (core.fresh.read; None when Redis failed)."""
-    if seen is None or "v" not in claims or claims.get("exp", 0) <= clock.now().timestamp():
+    if seen is None or not claims.get("e") or claims.get("exp", 0) <= clock.now().timestamp():
         return False
-    return seen.get(MARKER, "0") != "0" and int(seen.get(version_key(claims["mid"]), "0")) <= claims["v"]
+    return seen.get(MARKER) == claims["e"] and int(seen.get(version_key(claims["mid"]), "0")) <= claims["v"]
 
 
-def advance(*member_ids):
-    """Advance the members' auth versions in the current transaction (no autoflush: also called from a flush hook);
-    their mirrors are raised once it commits."""
+def current_epoch():
+    """The mirror's epoch, for a token being issued (None if there is no complete mirror now: such a token is always
+    read from the tables)."""
+    with best_effort("auth mirror unavailable; this token will be read from the tables"):
+        return get_redis().get(MARKER)
+    return None
+
+
+def advance(*member_ids, session=None):
+    """Advance the members' auth versions in the current transaction (no autoflush: also called from a flush hook,
+    which passes its session); their mirrors are raised once it commits."""
     if not member_ids:
         return
-    rows = db.session.connection().execute(
+    rows = (session or db.session).connection().execute(
         update(Member).where(Member.id.in_(member_ids))
         .values(auth_version=Member.auth_version + 1, auth_changed_at=clock.now(), updated_at=Member.updated_at)
         .returning(Member.id, Member.auth_version)).all()
@@ -101,25 +111,56 @@ def _raise(versions):
 
 
 def relay():
-    """One pass: re-read the versions changed in the last RESCAN (all of them when the marker is gone), mirror them,
-    then renew the marker. Returns how many members it mirrored; None if Redis failed (the marker then lapses)."""
+    """One pass. With the marker alive: re-read the versions changed in the last RESCAN, mirror them, and renew the
+    marker only if it is still the same (a Redis restart meanwhile leaves it gone). With no marker: rebuild the whole
+    mirror, then set the marker to a new epoch, so no token issued before is trusted again (whatever happened while
+    there was none: a restore, an older release that kept no versions). Returns how many members it mirrored; None
+    if Redis failed (the marker then lapses)."""
     with best_effort("auth relay: Redis unavailable; tokens are read from the tables meanwhile") as cache:
-        whole = not get_redis().exists(MARKER)
+        epoch = get_redis().get(MARKER)
     if cache.failed:
         return None
     query = db.select(Member.id, Member.auth_version)
-    query = query.where(Member.auth_version > 0) if whole else \
-        query.where(Member.auth_changed_at >= clock.now() - RESCAN)
+    query = query.where(Member.auth_changed_at >= clock.now() - RESCAN) if epoch else \
+        query.where(Member.auth_version > 0)
     versions = dict(db.session.execute(query).all())
     db.session.rollback()  # hold no snapshot between passes
     with best_effort("auth relay: Redis unavailable; tokens are read from the tables meanwhile") as cache:
         _raise(versions)
-        get_redis().set(MARKER, "1", ex=MARKER_SECONDS)
+        if epoch:
+            renewed = script(_RENEW)(keys=[MARKER], args=[epoch, MARKER_SECONDS])
+        else:
+            renewed = _evictions_safe() and get_redis().set(MARKER, _new_epoch(), ex=MARKER_SECONDS, nx=True)
     if cache.failed:
         return None
-    if whole:
-        log.info("auth mirror rebuilt: %d members with a changed version", len(versions))
+    if not epoch and renewed:
+        log.info("auth mirror rebuilt: %d members with a changed version; a new epoch begins", len(versions))
     return len(versions)
+
+
+# KEYS[1]: the marker; ARGV: the epoch the pass began with, the TTL. Renewed only if it is still that epoch.
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+
+def _new_epoch():
+    return f"{time.time_ns():x}.{secrets.token_hex(4)}"
+
+
+def _evictions_safe():
+    """The mirror's keys must never be evicted (a missing version reads as 0): no marker under an allkeys-* policy.
+    A server that hides CONFIG is taken at its word (docs/operations.md asks for noeviction)."""
+    try:
+        policy = get_redis().config_get("maxmemory-policy").get("maxmemory-policy", "noeviction")
+    except Exception:  # CONFIG renamed or refused
+        return True
+    if policy.startswith("allkeys"):
+        log.error("auth mirror not marked: Redis maxmemory-policy is %s, which may evict its keys", policy)
+        return False
+    return True
 
 
 def run_relay(app, stop, every=RELAY_SECONDS):
@@ -148,9 +189,9 @@ def _claims_changing(session, flush_context, instances):
     once this commits."""
     changed = [m.id for m in session.dirty if isinstance(m, Member) and m.id is not None and _claims_changed(m)]
     if changed:
-        advance(*changed)
+        advance(*changed, session=session)
 
 
 def _claims_changed(member):
-    attrs = inspect(member).attrs
-    return any(attrs[name].history.has_changes() for name in CLAIMED)
+    attrs = inspect(member).attrs  # the relationships too: assigning one sets its column only during the flush
+    return any(attrs[name].history.has_changes() for name in (*CLAIMED, "branch", "committee"))

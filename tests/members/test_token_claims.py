@@ -179,3 +179,39 @@ def test_a_trusted_member_reads_the_columns_the_token_does_not_carry(client, log
     headers = login(org.member_a)
     shown = client.get("/api/v1/me", headers=headers).get_json()
     assert shown["name"] == org.member_a.name and shown["phone"] == org.member_a.phone
+
+
+def test_a_new_epoch_refuses_every_earlier_claim_whatever_changed_without_versions(client, login, org, relayed):
+    """An older release (a rollback) or a restore changes members without advancing versions; it runs without the
+    relay, so the marker lapses, and the next pass opens a new epoch: no earlier claim is trusted again."""
+    secretary = login(org.secretary_a)
+    members_page = f"/api/v1/branches/{org.branch_a.id}/members"
+    assert client.get(members_page, headers=secretary).status_code == 200
+    db.session.execute(db.text("UPDATE members SET role = 'member' WHERE id = :id"),  # as the older release would
+                       {"id": org.secretary_a.id})
+    db.session.commit()
+    get_redis().delete(authlog.MARKER)  # the marker lapsed while the older release ran
+    assert authlog.relay() == 0  # nothing in the versions says anything changed ...
+    assert client.get(members_page, headers=secretary).status_code == 403  # ... yet the claim is not trusted
+
+
+def test_a_token_issued_with_no_mirror_is_always_read_from_the_tables(client, login, org):
+    headers = login(org.member_a)  # no marker at login: the token has no epoch
+    assert authlog.relay() == 0
+    with _Statements() as seen:
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert any("auth_sessions" in s for s in seen), seen
+
+
+def test_a_partial_pass_never_creates_the_marker(client, login, org, relayed, monkeypatch):
+    original = authlog._raise
+
+    def restart_then_raise(versions):
+        get_redis().flushdb()  # Redis restarts empty while the pass reads the recent changes
+        original(versions)
+
+    monkeypatch.setattr(authlog, "_raise", restart_then_raise)
+    authlog.relay()
+    assert not get_redis().exists(authlog.MARKER)  # only a whole rebuild may set one, with a new epoch
+    monkeypatch.undo()
+    assert authlog.relay() == 0 and get_redis().exists(authlog.MARKER)
