@@ -26,6 +26,7 @@ from bench.generate import generate, sign_for_epoch
 from bench.push import cut_reason, push_accounting, push_budget, stop_grace
 from bench.report import evaluate, save_results, summarize_profile, summary_markdown
 from bench.services import free_port, workers_rss
+from members import authlog
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -284,7 +285,7 @@ def start_auth_relay(stack, flask, redis_client, work, wait_seconds=30):
     stack.start("auth-relay", flask + ["auth-relay"])
     deadline = time.time() + wait_seconds
     while time.time() < deadline:
-        epoch = redis_client.get("bs:auth:mirrored")
+        epoch = redis_client.get(authlog.MARKER)
         if epoch:
             sign_for_epoch(work, SECRET, epoch.decode())
             log("auth relay running: tokens are trusted from their claims")

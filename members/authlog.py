@@ -19,7 +19,6 @@ carry no TTL, so Redis must not evict them (`maxmemory-policy noeviction` or a v
 import logging
 import secrets
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import event, inspect, update
@@ -110,13 +109,16 @@ def _raise(versions):
         script(_RAISE)(keys=[version_key(m) for m, _ in chunk], args=[v for _, v in chunk])
 
 
+_RELAY_DOWN = "auth relay: Redis unavailable; tokens are read from the tables meanwhile"
+
+
 def relay():
     """One pass. With the marker alive: re-read the versions changed in the last RESCAN, mirror them, and renew the
     marker only if it is still the same (a Redis restart meanwhile leaves it gone). With no marker: rebuild the whole
     mirror, then set the marker to a new epoch, so no token issued before is trusted again (whatever happened while
     there was none: a restore, an older release that kept no versions). Returns how many members it mirrored; None
     if Redis failed (the marker then lapses)."""
-    with best_effort("auth relay: Redis unavailable; tokens are read from the tables meanwhile") as cache:
+    with best_effort(_RELAY_DOWN) as cache:
         epoch = get_redis().get(MARKER)
     if cache.failed:
         return None
@@ -125,12 +127,12 @@ def relay():
         query.where(Member.auth_version > 0)
     versions = dict(db.session.execute(query).all())
     db.session.rollback()  # hold no snapshot between passes
-    with best_effort("auth relay: Redis unavailable; tokens are read from the tables meanwhile") as cache:
+    with best_effort(_RELAY_DOWN) as cache:
         _raise(versions)
         if epoch:
             renewed = script(_RENEW)(keys=[MARKER], args=[epoch, MARKER_SECONDS])
         else:
-            renewed = _evictions_safe() and get_redis().set(MARKER, _new_epoch(), ex=MARKER_SECONDS, nx=True)
+            renewed = _evictions_safe() and get_redis().set(MARKER, secrets.token_hex(8), ex=MARKER_SECONDS, nx=True)
     if cache.failed:
         return None
     if not epoch and renewed:
@@ -144,10 +146,6 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
-
-
-def _new_epoch():
-    return f"{time.time_ns():x}.{secrets.token_hex(4)}"
 
 
 def _evictions_safe():

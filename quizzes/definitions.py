@@ -90,10 +90,6 @@ return redis.call('GET', KEYS[1])
 """
 
 
-def _new_generation():
-    return f"{time.time_ns():x}.{secrets.token_hex(4)}"
-
-
 _MEMO = "bs.quiz_definitions"  # per request: a job's app context may last for hours
 _SEEN = "bs.quiz_generations"  # generations Redis gave this request along with other answers
 
@@ -158,7 +154,7 @@ def _definition(quiz_id):
         with best_effort("quiz definition cache unavailable"):
             stored_under = script(_FILL_IF_UNCHANGED)(
                 keys=[_generation_key(quiz_id), _cache_key(quiz_id)],
-                args=[generation or "0", json.dumps(data, ensure_ascii=False), TTL_SECONDS, _new_generation()],
+                args=[generation or "0", json.dumps(data, ensure_ascii=False), TTL_SECONDS, secrets.token_hex(8)],
                 client=redis)
             _keep(quiz_id, stored_under, definition)  # read after that generation was: never older than it
     return definition
@@ -176,7 +172,7 @@ def clear_definition(quiz_id, week):
         request.environ.pop(_MEMO, None)
     with best_effort("quiz definition cache unavailable; entry expires on its own"):
         pipe = get_redis().pipeline()
-        pipe.set(_generation_key(quiz_id), _new_generation(), ex=TTL_SECONDS)
+        pipe.set(_generation_key(quiz_id), secrets.token_hex(8), ex=TTL_SECONDS)
         pipe.delete(_cache_key(quiz_id))
         pipe.execute()
     fresh.bump(week_gen(week))
