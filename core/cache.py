@@ -11,6 +11,7 @@ import redis
 from flask import current_app, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -80,6 +81,27 @@ def script(source):
     if source not in scripts:
         scripts[source] = get_redis().register_script(source)
     return scripts[source]
+
+
+def run_scripts(calls, client=None):
+    """Run several scripts, each (source, keys, args), in one round trip; their replies, in order.
+
+    A redis-py pipeline of Script calls asks SCRIPT EXISTS first, a round trip of its own; this sends EVALSHA only,
+    and loads a script only where Redis answers NOSCRIPT (after a restart). Any other error is raised."""
+    client = client or get_redis()
+    registered = [script(source) for source, _, _ in calls]
+    pipe = client.pipeline(transaction=False)
+    for runner, (_, keys, args) in zip(registered, calls):
+        pipe.evalsha(runner.sha, len(keys), *keys, *args)
+    replies = []
+    for runner, (_, keys, args), reply in zip(registered, calls, pipe.execute(raise_on_error=False)):
+        if isinstance(reply, NoScriptError):
+            runner.sha = client.script_load(runner.script)
+            reply = client.evalsha(runner.sha, len(keys), *keys, *args)
+        elif isinstance(reply, Exception):
+            raise reply
+        replies.append(reply)
+    return replies
 
 
 def key(*parts):

@@ -15,7 +15,7 @@ import logging
 
 from flask import has_request_context, request
 
-from core.cache import best_effort, get_redis, key, script
+from core.cache import best_effort, get_redis, key, run_scripts
 from core.db import after_commit
 
 log = logging.getLogger(__name__)
@@ -60,15 +60,21 @@ def gen_key(*parts):
 def read(keys, counters=()):
     """(bodies, seen) in one round trip: each entry's body if still current, else None; and {counter: value} now,
     for a miss to record in what it fills (read before the tables, as it must be). seen is None if Redis failed."""
+    bodies, seen, _ = read_along(keys, counters)
+    return bodies, seen
+
+
+def read_along(keys, counters=(), calls=()):
+    """`read`, with more scripts, each (source, keys, args), run in the same round trip: (bodies, seen, their
+    replies); replies is None if Redis failed."""
     if _unbumped:
         _retry_bumps()
     if has_request_context() and request.environ.get(_BUMPS):  # read after this request's own change
         _store((), request.environ.pop(_BUMPS))
     with best_effort("hot-read cache unavailable; reading the tables"):
-        redis = get_redis()
-        values = script(_READ)(keys=[*keys, *counters], args=[len(keys)], client=redis)
-        return list(values[:len(keys)]), dict(zip(counters, values[len(keys):]))
-    return [None] * len(keys), None
+        values, *replies = run_scripts([(_READ, [*keys, *counters], [len(keys)]), *calls], get_redis())
+        return list(values[:len(keys)]), dict(zip(counters, values[len(keys):])), replies
+    return [None] * len(keys), None, None
 
 
 def fill(entry_key, body, seen, counters, ttl_ms):

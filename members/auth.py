@@ -73,8 +73,11 @@ def authenticate(prefetch=None):
     member since it was issued, as Redis's mirror says while the relay keeps it). Else one Redis round trip when the
     session is cached (core.fresh): the entry is stale as soon as the session is revoked or the member row changes
     (deactivated, role or branch changed), on every worker. Else the tables.
-    `prefetch(member_id)` names more entries to read in the same round trip, each with the counters it depends on;
-    their bodies and the counters' values are left for the view (see `prefetched`). Returns the member's role;
+    `prefetch(member_id, branch_id)` names more to read in the same round trip: (entries, each with the counters it
+    depends on; scripts, each (source, keys, args)). branch_id is the token's claim, None if it has none, so a
+    script keyed by it may not be the member's: a view asks for a script by its full call, and one not run here (or
+    run for another branch) is simply run again. Their answers are left for the view (see `prefetched` and
+    `prefetched_call`). Returns the member's role;
     `current_member()` builds the Member object from the entry only when a view asks for it (a hot read served from
     its own entry never does).
     """
@@ -83,12 +86,13 @@ def authenticate(prefetch=None):
         raise Unauthorized("请先登录" if "Authorization" not in request.headers else "登录凭证无效，请重新登录",
                            code="unauthorized" if "Authorization" not in request.headers else "token_invalid")
     sid, mid = claims["sid"], claims.get("mid")
-    more = prefetch(mid) if prefetch and isinstance(mid, int) else []
+    more, calls = prefetch(mid, claims.get("branch")) if prefetch and isinstance(mid, int) else ([], [])
     authlog.retry_unmirrored()
     own = [member_gen(mid), authlog.MARKER, authlog.version_key(mid)] if isinstance(mid, int) else []
-    (cached, *extra), seen = fresh.read([_entry_key(sid), *(k for k, _ in more)],
-                                        [*own, *(c for _, counters in more for c in counters)])
+    (cached, *extra), seen, replies = fresh.read_along([_entry_key(sid), *(k for k, _ in more)],
+                                                       [*own, *(c for _, counters in more for c in counters)], calls)
     request.environ[_PREFETCHED] = {k: (body, seen) for (k, _), body in zip(more, extra)}
+    request.environ[_CALLED] = {_call_key(*call): reply for call, reply in zip(calls, replies or [])}
     g.member = None
     if authlog.trusted(claims, seen):
         g.member_data = _claimed_data(claims)
@@ -202,6 +206,21 @@ def prefetched(entry_key, counters):
         return found
     (body,), seen = fresh.read([entry_key], counters)
     return body, seen
+
+
+_CALLED = "bs.prefetched_calls"
+NOT_PREFETCHED = object()
+
+
+def _call_key(source, keys, args):
+    return source, tuple(keys), tuple(str(a) for a in args)
+
+
+def prefetched_call(source, keys, args):
+    """The reply of a script that `authenticate` ran with the session, or NOT_PREFETCHED; taken once (a second ask
+    in the same request goes to Redis)."""
+    called = request.environ.get(_CALLED, {}) if has_request_context() else {}
+    return called.pop(_call_key(source, keys, args), NOT_PREFETCHED)
 
 
 def login_required(*roles, prefetch=None):

@@ -29,12 +29,12 @@ def _counters(member_id, day):
     return [member_gen(member_id), readings_gen(member_id), day_gen(day), STREAK_EPOCH]
 
 
-def prefetch(member_id):
+def prefetch(member_id, branch_id):
     """The entries to read with the session, and their counters (members.auth.login_required(prefetch=...)): the
     list, and the past streak that a miss of the list needs."""
     today = clock.today()
     return [(entry_key(member_id, today), _counters(member_id, today)),
-            (streak_entry(member_id, today), streak_counters(member_id))]
+            (streak_entry(member_id, today), streak_counters(member_id))], []
 
 
 def today_json(member_id, member, dump):

@@ -37,10 +37,12 @@ def _counters(member_id, week):
     return [member_gen(member_id), attempts_gen(member_id), week_gen(week)]
 
 
-def prefetch(member_id):
-    """The entry to read with the session, and its counters (members.auth.login_required(prefetch=...))."""
+def prefetch(member_id, branch_id):
+    """What to read with the session (members.auth.login_required(prefetch=...)): the entry and its counters, and
+    the takers lookup that a miss of the entry needs (if the token claims a branch)."""
     week = clock.week_key()
-    return [(entry_key(member_id, week), _counters(member_id, week))]
+    calls = [takers.lookup_call(branch_map_key(week), branch_id, member_id)] if branch_id else []
+    return [(entry_key(member_id, week), _counters(member_id, week))], calls
 
 
 def current_json(member_id, member, dump):

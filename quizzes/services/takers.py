@@ -8,13 +8,16 @@ next lookup. Deleting an attempt (rare) moves the quiz to a new generation, and 
 
 `lookup` answers the questions /quizzes/current asks of Redis in one round trip: which quiz the member's branch
 takes this week (quizzes.definitions' branch map), whether the member is among its takers, and the generation of that
-quiz's definition (so a definition this worker keeps can be used without another round trip).
+quiz's definition (so a definition this worker keeps can be used without another round trip). /quizzes/current
+runs it with the session's read when the token claims the member's branch, so a never-seen member who has not
+started costs that one round trip and the fill.
 """
 from flask import current_app
 
 from core import fresh
 from core.cache import best_effort, get_redis, key, script
 from core.extensions import db
+from members.auth import NOT_PREFETCHED, prefetched_call
 from quizzes import definitions
 from quizzes.models import Attempt
 
@@ -58,16 +61,26 @@ def _marker(quiz_id="", generation=None):
     return key("quiz", "takers-complete", quiz_id) + ("" if generation is None else f":{generation}")
 
 
+def lookup_call(branch_map_key, branch_id, member_id):
+    """The script call (source, keys, args) of `lookup`, which /quizzes/current also runs with the session
+    (members.auth.login_required(prefetch=...))."""
+    return _LOOKUP, [branch_map_key], [branch_id, member_id, _gen(), _set(), _marker(), definitions.generation_prefix()]
+
+
 def lookup(branch_map_key, branch_id, member_id):
-    """(quiz id or None, taken) for a member this week in one round trip; either may be UNKNOWN. A quiz whose set
-    is not complete is rebuilt here (once, under a lock), and its member then answered from the table."""
-    if _unadded:
+    """(quiz id or None, taken) for a member this week in one round trip (none if it was read with the session);
+    either may be UNKNOWN. A quiz whose set is not complete is rebuilt here (once, under a lock), and its member then
+    answered from the table."""
+    call = lookup_call(branch_map_key, branch_id, member_id)
+    reply = prefetched_call(*call)
+    if _unadded:  # an add this process lost may be missing from what was read: add it, then read again
         _retry_adds()
+        reply = NOT_PREFETCHED
     with best_effort("quiz takers cache unavailable; reading the tables") as cache:
-        redis = get_redis()
-        quiz_id, taken, definition_generation = script(_LOOKUP)(
-            keys=[branch_map_key], args=[branch_id, member_id, _gen(), _set(), _marker(),
-                                         definitions.generation_prefix()], client=redis)
+        if reply is NOT_PREFETCHED:
+            source, keys, args = call
+            reply = script(source)(keys=keys, args=args, client=get_redis())
+        quiz_id, taken, definition_generation = reply
     if cache.failed or quiz_id is None:
         return UNKNOWN, UNKNOWN
     if quiz_id == "0":

@@ -4,6 +4,7 @@ emptied; the tables answer whenever the mirror cannot be vouched for."""
 from datetime import timedelta
 
 import pytest
+import redis
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import event
 
@@ -59,6 +60,62 @@ def test_a_trusted_token_asks_nothing_of_the_database(client, login, org, quiz, 
         first = client.get(CURRENT, headers=headers)  # this member's first request
     assert first.status_code == 200 and first.get_json()["state"] == "not_started"
     assert seen == [], seen
+
+
+@pytest.fixture
+def round_trips(ctx, monkeypatch):
+    """What is sent to Redis, one entry per round trip: a command alone, or a pipeline's commands."""
+    sent, client = [], get_redis()
+    alone, together = client.execute_command, redis.client.Pipeline.execute
+
+    def command(*args, **options):
+        sent.append(args[0])
+        return alone(*args, **options)
+
+    def pipeline(self, *args, **options):
+        sent.append([c[0][0] for c in self.command_stack])
+        return together(self, *args, **options)
+
+    monkeypatch.setattr(client, "execute_command", command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+    return sent
+
+
+def test_a_member_who_has_not_started_costs_two_redis_round_trips(client, login, org, quiz, relayed,  # noqa: F811
+                                                                   round_trips):
+    headers = login(org.member_a)
+    for other in (org.member_a2, factories.member(org.branch_a)):  # the branch's week, then the quiz's takers:
+        client.get(CURRENT, headers=login(other))  # each built once, by the first to ask
+    round_trips.clear()
+    first = client.get(CURRENT, headers=headers)  # this member's first request
+    assert first.status_code == 200 and first.get_json()["state"] == "not_started"
+    # The session, the week's entry and the takers lookup in one pipeline; then the entry's fill.
+    assert round_trips == [["EVALSHA", "EVALSHA"], ["SET"]], round_trips
+    round_trips.clear()
+    assert client.get(CURRENT, headers=headers).get_json() == first.get_json()
+    assert round_trips == [["EVALSHA", "EVALSHA"]], round_trips  # the entry: nothing more
+
+
+def test_scripts_redis_has_forgotten_are_loaded_again_in_the_same_request(client, login, org, quiz,  # noqa: F811
+                                                                            relayed, round_trips):
+    headers = login(org.member_a)
+    assert client.get(CURRENT, headers=login(org.member_a2)).get_json()["state"] == "not_started"
+    get_redis().script_flush()  # as after a Redis restart
+    round_trips.clear()
+    shown = client.get(CURRENT, headers=headers)
+    assert shown.status_code == 200 and shown.get_json()["state"] == "not_started"
+    # Both scripts answered NOSCRIPT: each is loaded and run again.
+    assert round_trips[:5] == [["EVALSHA", "EVALSHA"], "SCRIPT LOAD", "EVALSHA", "SCRIPT LOAD", "EVALSHA"], round_trips
+
+
+def test_a_lookup_read_for_the_branch_a_token_claims_is_not_used_once_the_member_moved(
+        client, login, org, quiz, relayed):  # noqa: F811
+    headers = login(org.member_a)  # the token claims branch A, whose committee has this week's quiz
+    assert client.get(CURRENT, headers=headers).get_json()["quiz"]["id"] == quiz["id"]
+    org.member_a.branch_id = org.branch_b.id  # moved to a branch of another committee: no quiz this week
+    db.session.commit()
+    shown = client.get(CURRENT, headers=headers).get_json()
+    assert shown["quiz"] is None and shown["state"] == "none", shown
 
 
 def test_without_the_relay_the_same_token_is_read_from_the_tables(client, login, org, quiz):  # noqa: F811
