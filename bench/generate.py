@@ -357,10 +357,13 @@ def _load_exchanges(load, rng, now, year, year_start, branch_rows, members):
             eid = len(exchange_rows) + 1
             starts = year_start + timedelta(seconds=rng.randint(0, span))
             topic = TOPICS[(eid + n) % len(TOPICS)]
+            ends = starts + timedelta(hours=2)
+            # Settled once held, as the scheduler's quota_settle does within minutes: a production database has no
+            # year of held exchanges waiting to be paid. (The generated data carries no points ledger.)
             exchange_rows.append((eid, committee_id, branch_id, year, f"专业技术交流：{topic}", starts,
-                                  starts + timedelta(hours=2), "党员活动室", None, f"交流{topic}的实践体会。", None,
+                                  ends, "党员活动室", None, f"交流{topic}的实践体会。", None,
                                   False, "approved", None, None, people[0], people[0], starts,
-                                  secrets.token_hex(8), starts, starts))
+                                  secrets.token_hex(8), starts, starts, ends if ends <= now else None))
             speaker_rows.append((eid, eid, people[(n * 3 + 1) % len(people)]))
             for member_id in rng.sample(people, min(len(people), rng.randint(8, 16))):
                 attendance_rows.append((len(attendance_rows) + 1, eid, member_id,
@@ -369,7 +372,8 @@ def _load_exchanges(load, rng, now, year, year_start, branch_rows, members):
     load.copy("quota_exchanges", ["id", "committee_id", "branch_id", "year", "title", "starts_at", "ends_at",
                                   "place", "online_url", "summary", "guest_speakers", "shared", "status",
                                   "reject_reason", "proposed_by_id", "created_by_id", "reviewed_by_id",
-                                  "reviewed_at", "checkin_salt", "created_at", "updated_at"], exchange_rows)
+                                  "reviewed_at", "checkin_salt", "created_at", "updated_at", "settled_at"],
+              exchange_rows)
     load.copy("quota_exchange_speakers", ["id", "exchange_id", "member_id"], speaker_rows)
     load.copy("quota_attendances", ["id", "exchange_id", "member_id", "via", "recorded_by_id", "recorded_at"],
               attendance_rows)
