@@ -84,13 +84,15 @@ def bulk_consents():
 
 @bp.get("/messages/summary")
 def message_summary():
-    # Counts only: a benchmark checks 100,000 deliveries without downloading them.
+    # Counts only: a benchmark checks 100,000 deliveries without downloading them, and polls this while they
+    # arrive, so it reads the tallies kept as each message is recorded (walking the list held the lock that every
+    # send waits for, for a tenth of a second a poll at 100,000).
     with state.lock:
-        rows = [m for m in state.messages if request.args.get("template_id") in (None, m["template_id"])]
-        pairs = {(m["touser"], m["template_id"]) for m in rows}
-        first = min((m["at"] for m in rows), default=None)
-        last = max((m["at"] for m in rows), default=None)
-    return jsonify(total=len(rows), distinct=len(pairs), first_at=first, last_at=last)
+        tally = state.tallies.get(request.args.get("template_id"))
+        if tally is None:
+            return jsonify(total=0, distinct=0, first_at=None, last_at=None)
+        return jsonify(total=tally["total"], distinct=len(tally["pairs"]), first_at=tally["first_at"],
+                       last_at=tally["last_at"])
 
 @bp.post("/webhooks")
 def add_webhook():

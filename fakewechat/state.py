@@ -92,12 +92,25 @@ class FakeState:
         self.templates = {tid: dict(keys) for tid, keys in DEFAULT_TEMPLATES.items()}
         self.consents = defaultdict(int)
         self.messages = []
+        self.tallies = {}              # template_id (None: all) -> {"total", "pairs", "first_at", "last_at"}
         self.webhook_keys = set(DEFAULT_WEBHOOK_KEYS)
         self.webhook_windows = defaultdict(deque)
         self.webhook_messages = []
         self.faults = defaultdict(deque)
         self.calls = defaultdict(int)
         self.next_msgid = 1000
+
+    def record_message(self, message):
+        """Keep a sent subscribe message, and its template's and the overall tallies (callers hold .lock): the
+        summary a benchmark polls while 100,000 arrive is read from them, never by walking the list."""
+        self.messages.append(message)
+        for template_id in (None, message["template_id"]):
+            tally = self.tallies.setdefault(template_id, {"total": 0, "pairs": set(), "first_at": None,
+                                                          "last_at": None})
+            tally["total"] += 1
+            tally["pairs"].add((message["touser"], message["template_id"]))
+            tally["first_at"] = message["at"] if tally["first_at"] is None else min(tally["first_at"], message["at"])
+            tally["last_at"] = message["at"] if tally["last_at"] is None else max(tally["last_at"], message["at"])
 
     def now(self):
         return time.time() + self.offset

@@ -249,7 +249,7 @@ def subscribe_send():
         state.consents[pair] -= 1
         state.next_msgid += 1
         msgid = state.next_msgid
-        state.messages.append({
+        state.record_message({
             "msgid": msgid, "touser": openid, "template_id": body["template_id"], "page": page,
             "data": {k: v["value"] for k, v in body["data"].items()},
             "miniprogram_state": body.get("miniprogram_state", "formal"), "lang": body.get("lang", "zh_CN"),

@@ -29,6 +29,32 @@ def test_bulk_consents_refuse_bad_input(fake, body):
 def test_message_summary_counts_messages_and_distinct_recipients(fake):
     summary = fake.get("/_fake/messages/summary").get_json()
     assert summary == {"total": 0, "distinct": 0, "first_at": None, "last_at": None}
+    for template_id, openids in (("tmpl-study-material", ["o1", "o2"]), ("tmpl-quiz-open", ["o1"])):
+        assert fake.post("/_fake/consents/bulk", json={"openids": openids, "template_id": template_id,
+                                                       "count": 2}).status_code == 200
+    token = fake.post("/cgi-bin/stable_token", json={"grant_type": "client_credential", "appid": "wx-bench",
+                                                      "secret": "s"}).get_json()["access_token"]
+    data = {"study": {"thing1": {"value": "今日学习"}, "date2": {"value": "2026年11月30日"},
+                      "thing3": {"value": "请按时学习"}},
+            "quiz": {"thing1": {"value": "第49周测验"}, "time2": {"value": "2026年12月6日 20:00"},
+                     "thing3": {"value": "请在截止前完成"}}}
+    sent = [("o1", "tmpl-study-material"), ("o1", "tmpl-study-material"), ("o2", "tmpl-study-material"),
+            ("o1", "tmpl-quiz-open")]
+    for openid, template_id in sent:
+        response = fake.post(f"/cgi-bin/message/subscribe/send?access_token={token}", json={
+            "touser": openid, "template_id": template_id,
+            "data": data["study" if template_id == "tmpl-study-material" else "quiz"]}).get_json()
+        assert response["errcode"] == 0, response
+    messages = fake.get("/_fake/messages").get_json()["messages"]
+    assert len(messages) == 4
+    study = fake.get("/_fake/messages/summary", query_string={"template_id": "tmpl-study-material"}).get_json()
+    assert (study["total"], study["distinct"]) == (3, 2)
+    assert study["first_at"] == messages[0]["at"] and study["last_at"] == messages[2]["at"]
+    everything = fake.get("/_fake/messages/summary").get_json()
+    assert (everything["total"], everything["distinct"], everything["last_at"]) == (4, 3, messages[3]["at"])
+    assert fake.get("/_fake/messages/summary", query_string={"template_id": "tmpl-none"}).get_json()["total"] == 0
+    fake.post("/_fake/reset")
+    assert fake.get("/_fake/messages/summary").get_json()["total"] == 0
 
 
 @pytest.mark.parametrize("stored, ok, sent, expected", [
