@@ -33,7 +33,14 @@ def _is_read():
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
-# Every write is limited per member (RATELIMIT_WRITES); reads are not. Routes add their own limits on top.
+# Every write is limited per member (RATELIMIT_WRITES); reads are not. Routes add their own limits on top, on writes
+# only (methods=["POST"] where a route also answers GET).
 limiter = Limiter(key_func=writer_key, headers_enabled=True,
-                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]],
-                  default_limits_exempt_when=_is_read)
+                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]])
+
+
+@limiter.request_filter
+def _reads_are_not_limited():
+    # A read skips the limiter altogether: no read is limited, and resolving which limits apply cost a hot read
+    # about as much CPU as its Redis round trip.
+    return _is_read()
