@@ -84,24 +84,29 @@ def script(source):
 
 
 def run_scripts(calls, client=None):
-    """Run several scripts, each (source, keys, args), in one round trip; their replies, in order.
+    """Run several scripts, each (source, keys, args), in one round trip, in order; their replies, in order. A script
+    that fails gives its error as its reply (the caller decides what it can do without), so one bad call never
+    costs the others theirs.
 
-    A redis-py pipeline of Script calls asks SCRIPT EXISTS first, a round trip of its own; this sends EVALSHA only,
-    and loads a script only where Redis answers NOSCRIPT (after a restart). Any other error is raised."""
+    A redis-py pipeline of Script calls asks SCRIPT EXISTS first, a round trip of its own; this sends EVALSHA only.
+    Where Redis answers NOSCRIPT (after a restart) the missing scripts are loaded and the whole batch runs again, so
+    the calls are still answered in order, at one moment."""
     client = client or get_redis()
     registered = [script(source) for source, _, _ in calls]
+    replies = _evalsha_all(client, registered, calls)
+    missing = [runner for runner, reply in zip(registered, replies) if isinstance(reply, NoScriptError)]
+    if missing:
+        for runner in missing:
+            runner.sha = client.script_load(runner.script)
+        replies = _evalsha_all(client, registered, calls)
+    return replies
+
+
+def _evalsha_all(client, registered, calls):
     pipe = client.pipeline(transaction=False)
     for runner, (_, keys, args) in zip(registered, calls):
         pipe.evalsha(runner.sha, len(keys), *keys, *args)
-    replies = []
-    for runner, (_, keys, args), reply in zip(registered, calls, pipe.execute(raise_on_error=False)):
-        if isinstance(reply, NoScriptError):
-            runner.sha = client.script_load(runner.script)
-            reply = client.evalsha(runner.sha, len(keys), *keys, *args)
-        elif isinstance(reply, Exception):
-            raise reply
-        replies.append(reply)
-    return replies
+    return pipe.execute(raise_on_error=False)
 
 
 def key(*parts):

@@ -66,13 +66,15 @@ def read(keys, counters=()):
 
 def read_along(keys, counters=(), calls=()):
     """`read`, with more scripts, each (source, keys, args), run in the same round trip: (bodies, seen, their
-    replies); replies is None if Redis failed."""
+    replies); replies is None if Redis failed, and a call that failed on its own has its error as its reply."""
     if _unbumped:
         _retry_bumps()
     if has_request_context() and request.environ.get(_BUMPS):  # read after this request's own change
         _store((), request.environ.pop(_BUMPS))
     with best_effort("hot-read cache unavailable; reading the tables"):
         values, *replies = run_scripts([(_READ, [*keys, *counters], [len(keys)]), *calls], get_redis())
+        if isinstance(values, Exception):
+            raise values
         return list(values[:len(keys)]), dict(zip(counters, values[len(keys):])), replies
     return [None] * len(keys), None, None
 

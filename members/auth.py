@@ -92,7 +92,8 @@ def authenticate(prefetch=None):
     (cached, *extra), seen, replies = fresh.read_along([_entry_key(sid), *(k for k, _ in more)],
                                                        [*own, *(c for _, counters in more for c in counters)], calls)
     request.environ[_PREFETCHED] = {k: (body, seen) for (k, _), body in zip(more, extra)}
-    request.environ[_CALLED] = {_call_key(*call): reply for call, reply in zip(calls, replies or [])}
+    request.environ[_CALLED] = {_call_key(*call): reply for call, reply in zip(calls, replies or [])
+                                if not isinstance(reply, Exception)}  # a failed call is made again by its view
     g.member = None
     if authlog.trusted(claims, seen):
         g.member_data = _claimed_data(claims)

@@ -30,8 +30,8 @@ def _counters(member_id, day):
 
 
 def prefetch(member_id, branch_id):
-    """The entries to read with the session, and their counters (members.auth.login_required(prefetch=...)): the
-    list, and the past streak that a miss of the list needs."""
+    """What to read with the session (members.auth.login_required(prefetch=...)): the entries and their counters —
+    the list, and the past streak that a miss of the list needs — and no script calls."""
     today = clock.today()
     return [(entry_key(member_id, today), _counters(member_id, today)),
             (streak_entry(member_id, today), streak_counters(member_id))], []

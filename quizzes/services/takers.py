@@ -10,7 +10,7 @@ next lookup. Deleting an attempt (rare) moves the quiz to a new generation, and 
 takes this week (quizzes.definitions' branch map), whether the member is among its takers, and the generation of that
 quiz's definition (so a definition this worker keeps can be used without another round trip). /quizzes/current
 runs it with the session's read when the token claims the member's branch, so a never-seen member who has not
-started costs that one round trip and the fill.
+started costs that one round trip and the fill (once the branch map and the set are in Redis).
 """
 from flask import current_app
 

@@ -104,8 +104,39 @@ def test_scripts_redis_has_forgotten_are_loaded_again_in_the_same_request(client
     round_trips.clear()
     shown = client.get(CURRENT, headers=headers)
     assert shown.status_code == 200 and shown.get_json()["state"] == "not_started"
-    # Both scripts answered NOSCRIPT: each is loaded and run again.
-    assert round_trips[:5] == [["EVALSHA", "EVALSHA"], "SCRIPT LOAD", "EVALSHA", "SCRIPT LOAD", "EVALSHA"], round_trips
+    # Both scripts answered NOSCRIPT: both are loaded, and the batch runs again as one, so the lookup is still read
+    # with the counters.
+    batch = ["EVALSHA", "EVALSHA"]
+    assert round_trips[:4] == [batch, "SCRIPT LOAD", "SCRIPT LOAD", batch], round_trips
+
+
+def test_a_prefetched_call_that_fails_costs_the_session_read_nothing(client, login, org, quiz, relayed,  # noqa: F811
+                                                                      round_trips, monkeypatch):
+    from quizzes.services import takers
+
+    headers = login(org.member_a)
+    monkeypatch.setattr(takers, "_LOOKUP", "return redis.error_reply('the lookup fails (test)')")
+    first = client.get(CURRENT, headers=headers)
+    assert first.status_code == 200 and first.get_json()["state"] == "not_started"  # the tables answered
+    round_trips.clear()
+    assert client.get(CURRENT, headers=headers).get_json() == first.get_json()
+    assert round_trips == [["EVALSHA", "EVALSHA"]], round_trips  # the first request's entry was filled, and serves
+
+
+def test_a_lookup_read_before_this_process_made_a_lost_add_is_read_again(client, login, org, quiz,  # noqa: F811
+                                                                          relayed, round_trips):
+    from quizzes.services import takers
+
+    headers = login(org.member_a)
+    for other in (org.member_a2, factories.member(org.branch_a)):  # the branch's week and the quiz's takers
+        client.get(CURRENT, headers=login(other))
+    takers._unadded.add((quiz["id"], org.member_a2.id))  # an add this process could not make
+    get_redis().script_load(takers._ADD)  # as any earlier add would have
+    round_trips.clear()
+    assert client.get(CURRENT, headers=headers).get_json()["state"] == "not_started"
+    # The prefetched lookup was read before the add: the add is made, then the lookup runs again.
+    assert round_trips == [["EVALSHA", "EVALSHA"], "EVALSHA", "EVALSHA", ["SET"]], round_trips
+    assert not takers._unadded
 
 
 def test_a_lookup_read_for_the_branch_a_token_claims_is_not_used_once_the_member_moved(
