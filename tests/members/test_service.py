@@ -54,6 +54,21 @@ def test_production_settings_load_when_complete(monkeypatch, tmp_path):
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/x"
 
 
+def test_no_read_is_rate_limited_even_where_a_route_asks(app_on):
+    from core.extensions import limiter
+
+    other = app_on(None)
+
+    @other.route("/test-limited", methods=["GET", "POST"])
+    @limiter.limit("1 per minute")
+    def limited():
+        return {"ok": True}
+
+    client = other.test_client()
+    assert [client.get("/test-limited").status_code for _ in range(3)] == [200, 200, 200]
+    assert [client.post("/test-limited").status_code for _ in range(2)] == [200, 429]  # the same route's writes
+
+
 def test_writes_are_rate_limited_per_member(app, client, login, org):
     headers = login(org.secretary_a)
     other = login(org.secretary_b)
