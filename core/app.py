@@ -85,7 +85,7 @@ def _serve_docs_assets(app):
 def _init_limiter(app):
     app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # a Redis outage must not take every endpoint down
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False  # see core/extensions.py
     app.config["RATELIMIT_KEY_PREFIX"] = "bs-rl"
     # The app's own pool: the limiter gets the same short timeouts as every other Redis call (core/cache.py).
     app.config["RATELIMIT_STORAGE_URI"] = "redis://"

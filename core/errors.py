@@ -1,5 +1,7 @@
 """One error shape, made in one place: {"code": ..., "message": "中文说明", "details": {...}}."""
 import logging
+import math
+import time
 
 from apispec import BasePlugin
 from flask import has_request_context, jsonify
@@ -125,9 +127,25 @@ def http_error_response(exc):
     if status == 429:
         details = {"limit": str(exc.description)}
     response = error_response(status, code, message, details)
+    if status == 429:
+        _say_when_to_retry(response)
     if getattr(exc, "valid_methods", None):  # a 405 says which methods the resource does allow (RFC 9110)
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+def _say_when_to_retry(response):
+    """Retry-After on a refusal of Flask-Limiter's: the seconds until the breached window resets (one Redis read,
+    on refusals only; nothing if Redis cannot say)."""
+    from core.extensions import limiter
+
+    try:
+        limit = limiter.current_limit
+        if limit is not None:
+            seconds = min(limit.limit.get_expiry(), math.ceil(limit.reset_at - time.time()))  # reset_at is whole
+            response.headers["Retry-After"] = str(max(1, seconds))
+    except Exception:  # the refusal stands without the hint
+        log.warning("could not read the rate limit's window for Retry-After", exc_info=True)
 
 
 def _flatten_locations(messages):

@@ -34,8 +34,9 @@ def _is_read():
 
 
 # Every write is limited per member (RATELIMIT_WRITES); reads are not. Routes add their own limits on top, on writes
-# only (methods=["POST"] where a route also answers GET).
-limiter = Limiter(key_func=writer_key, headers_enabled=True,
+# only (methods=["POST"] where a route also answers GET). No X-RateLimit-* headers: nobody reads them, and they cost
+# every write a second Redis round trip; a refusal says when to retry (Retry-After, core.errors).
+limiter = Limiter(key_func=writer_key, headers_enabled=False,
                   default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]])
 
 

@@ -74,13 +74,17 @@ def test_writes_are_rate_limited_per_member(app, client, login, org):
     other = login(org.secretary_b)
     app.config["RATELIMIT_WRITES"] = "3 per minute"
     try:
-        codes = [client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": True}, headers=headers).status_code
-                 for _ in range(4)]
+        answers = [client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": True}, headers=headers)
+                   for _ in range(4)]
+        codes = [a.status_code for a in answers]
         unaffected = client.patch(f"/api/v1/members/{org.member_b.id}", json={"active": True}, headers=other)
         reads = [client.get("/api/v1/me", headers=headers) for _ in range(5)]  # over the limit, and unlimited
     finally:
         app.config["RATELIMIT_WRITES"] = "120 per minute"
     assert codes == [200, 200, 200, 429]
+    assert answers[-1].get_json()["code"] == "rate_limited"
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60  # when this minute's window resets
+    assert not any(name.startswith("X-RateLimit") for a in answers for name, _ in a.headers)  # not kept
     assert unaffected.status_code == 200
     assert [r.status_code for r in reads] == [200] * 5
     assert not any(name.startswith("X-RateLimit") for r in reads for name, _ in r.headers)  # reads skip the limiter
