@@ -59,11 +59,15 @@ def read_token(token):
 
 
 def bearer_claims():
-    """Claims of the request's bearer token, checked for signature only (cheap; used for rate-limit keys)."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    return read_token(header[7:].strip())
+    """Claims of the request's bearer token, checked for signature only (used for rate-limit keys and by
+    `authenticate`); read once a request."""
+    if _CLAIMS not in request.environ:
+        header = request.headers.get("Authorization", "")
+        request.environ[_CLAIMS] = read_token(header[7:].strip()) if header.startswith("Bearer ") else None
+    return request.environ[_CLAIMS]
+
+
+_CLAIMS = "bs.bearer_claims"
 
 
 def authenticate(prefetch=None):
