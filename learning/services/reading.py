@@ -188,8 +188,8 @@ def _reading(member, material, lock=False):
 
 
 def _insert_ignore(model, values, conflict, returning=None):
-    # On the table, not the model: a Core statement skips the ORM's bulk-insert handling (a third of the open's
-    # Python time), and the caller reads what it needs from RETURNING.
+    # On the table, not the model: a Core statement skips the ORM's bulk-insert handling, and the caller reads
+    # what it needs from RETURNING.
     table = model.__table__
     stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
     return db.session.execute(stmt.returning(table.c[returning.key]) if returning is not None else stmt)
