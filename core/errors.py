@@ -11,7 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from core.extensions import db
+from core.extensions import db, limiter
 from core.requestlog import request_id
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,6 @@ def http_error_response(exc):
 def _say_when_to_retry(response):
     """Retry-After on a refusal of Flask-Limiter's: the seconds until the breached window resets (one Redis read,
     on refusals only; nothing if Redis cannot say)."""
-    from core.extensions import limiter
-
     try:
         limit = limiter.current_limit
         if limit is not None:
