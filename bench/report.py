@@ -141,6 +141,9 @@ def summary_markdown(report):
                   f"(incl. reading rollups {load.get('rollups_seconds', '-')} s, "
                   f"VACUUM ANALYZE {load['analyze_seconds']} s; "
                   f"schema {report.get('schema_seconds')} s).", ""]
+    if report.get("reading_day") is not None:
+        lines += [f"Before the scenarios, every branch's list today was built as the scheduler's reading_day job "
+                  f"builds it after midnight: {report['reading_day']} s.", ""]
     scenarios = report.get("scenarios")
     if scenarios:
         lines += ["| scenario | ok req/s | × baseline | p50 ms | p95 ms | p99 ms | p99 × baseline | statuses |",

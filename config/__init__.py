@@ -19,6 +19,8 @@ POINT_RULES = {
 SCHEDULE = {
     # Asia/Shanghai wall-clock times for the scheduler's jobs.
     "daily_material": {"hour": 8, "minute": 0},
+    # Every branch's list today and its members' streaks, into the cache before the morning (a restart catches it up).
+    "reading_day": {"hour": 0, "minute": 5},
     # Quizzes open whenever their owner set: each is announced at the first run after it opens, and only in the
     # day (08:00–21:45), so a quiz opening Monday 00:00 or at 23:00 is announced at 08:00.
     "quiz_open": {"hour": "8-21", "minute": "*/15"},

@@ -82,13 +82,20 @@ def read_along(keys, counters=(), calls=()):
 def fill(entry_key, body, seen, counters, ttl_ms):
     """Store an entry built after `read` saw `seen`, depending on `counters` (a subset of it); nothing if Redis
     failed at that read. In a request, every fill is stored in one pipeline once the view has answered."""
-    if seen is None or ttl_ms <= 0:
+    fill_many([(entry_key, body, counters)], seen, ttl_ms)
+
+
+def fill_many(entries, seen, ttl_ms):
+    """`fill` for many entries built after one `read` (each (key, body, counters)), stored in one pipeline: for a job
+    that builds entries in bulk outside a request."""
+    if seen is None or ttl_ms <= 0 or not entries:
         return
-    value = ";".join(f"{k}={seen[k]}" for k in counters) + "\n" + body
+    stored = [(k, ";".join(f"{c}={seen[c]}" for c in counters) + "\n" + body, int(ttl_ms))
+              for k, body, counters in entries]
     if has_request_context():
-        request.environ.setdefault(_FILLS, []).append((entry_key, value, int(ttl_ms)))
+        request.environ.setdefault(_FILLS, []).extend(stored)
         return
-    _store([(entry_key, value, int(ttl_ms))])
+    _store(stored)
 
 
 def init_app(app):

@@ -58,7 +58,7 @@ _TODAY = TodaySchema()  # built once: an instance deep-copies its fields, and du
 @bp.response(200, TodaySchema)
 def materials_today():
     """List what the member should study today, with their own state per item, progress and streak."""
-    shown = today.today_json(g.member_id, current_member, _TODAY.dump)
+    shown = today.today_json(g.member_id, g.member_data["branch_id"], current_member, _TODAY.dump)
     return current_app.response_class(shown, mimetype="application/json")
 
 

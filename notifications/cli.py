@@ -1,5 +1,5 @@
 """`flask notifications send` (a sender), `flask scheduler` (the scheduler, with a sender thread and the auth relay)
-and `flask auth-relay` (the relay alone).
+`flask auth-relay` (the relay alone) and `flask reading-day` (every branch's list today, into the cache).
 
 Both stop gracefully on SIGTERM (systemd's stop) or SIGINT: the batch and the jobs in hand run to their end, nothing
 new is started, the leader lock is released, and the process says it stopped.
@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from core import clock
+from learning.services import branch_today
 from members import authlog
 from notifications.delivery import run_sender
 from notifications.jobs import JOBS
@@ -61,6 +62,14 @@ def auth_relay(once):
     authlog.run_relay(current_app._get_current_object(), stop_on_signals("auth-relay"))
 
 
+@click.command("reading-day")
+@with_appcontext
+def reading_day():
+    """Build every branch's list today into the cache now (learning.services.branch_today), as the scheduler's
+    reading_day job does after midnight: for an operator after a Redis restore, and for the bench."""
+    click.echo(f"已准备支部数: {branch_today.prepare_all(clock.today())}")
+
+
 def stop_on_signals(process):
     """An Event set by SIGTERM or SIGINT; call before any thread starts.
 
@@ -85,3 +94,4 @@ def init_app(app):
     app.cli.add_command(notifications)
     app.cli.add_command(scheduler)
     app.cli.add_command(auth_relay)
+    app.cli.add_command(reading_day)

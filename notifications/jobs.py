@@ -16,7 +16,7 @@ from sqlalchemy import Select, String, cast, func, literal, select, update
 from core import clock
 from core.db import dialect_insert
 from core.extensions import db
-from learning.services import members_with_material
+from learning.services import branch_today, members_with_material
 from learning.stats import branch_reading_summary
 from members.models import Branch, Member
 from members.scope import secretaries_clause
@@ -90,6 +90,18 @@ def run_daily_material(now):
                        content.study_material_message(day))
 
     return _run("daily_material", day.isoformat(), body)
+
+
+def run_reading_day(now):
+    """00:05 daily: every branch's list today and its members' streaks, built into the cache before the morning
+    (learning.services.branch_today; a branch it missed is built by its first reader). Queues nothing."""
+    day = clock.local_day_of(now)
+
+    def body():
+        log.info("reading day %s: %s branches prepared", day, branch_today.prepare_all(day))
+        return 0
+
+    return _run("reading_day", day.isoformat(), body)
 
 
 def run_quiz_open(now):
@@ -260,6 +272,7 @@ def _branch_chunks():
 
 JOBS = {
     "daily_material": run_daily_material,
+    "reading_day": run_reading_day,
     "quiz_open": run_quiz_open,
     "quiz_reminder_thu": run_quiz_reminder,
     "quiz_reminder_sun": run_quiz_reminder,

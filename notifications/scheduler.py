@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 # jobs need only their latest fire time: one run does everything due since (they look at the quizzes, not at the
 # runs missed), and a quiz announcement caught up at most 15 minutes late never reaches into the night.
 CATCH_UP_HOURS = {
-    "daily_material": 6, "quiz_open": 0.25, "quiz_reminder_thu": 3, "quiz_reminder_sun": 6, "quiz_results": 1,
-    "quota_monthly": 72, "quota_quarterly": 168, "quota_settle": 0.25, "secretary_digest": 24,
+    "daily_material": 6, "reading_day": 24, "quiz_open": 0.25, "quiz_reminder_thu": 3, "quiz_reminder_sun": 6,
+    "quiz_results": 1, "quota_monthly": 72, "quota_quarterly": 168, "quota_settle": 0.25, "secretary_digest": 24,
 }
 
 _RENEW = """

@@ -61,6 +61,11 @@ def required_for(material):
                                   config["READ_SECONDS_PER_MINUTE"])
 
 
+def no_reading_state(material):
+    """The state of an item its member has not opened."""
+    return _state(material, None)
+
+
 def _state(material, reading):
     return {"opened_at": reading.opened_at if reading else None,
             "finished_at": reading.finished_at if reading else None,

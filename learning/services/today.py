@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import clock, fresh
 from core.cache import key
 from learning.models import Material
+from learning.services import branch_today
 from learning.services.reading import readings_gen, today_for
 from learning.services.streaks import STREAK_EPOCH, streak_counters, streak_entry
 from learning.services.visibility import day_gen
@@ -31,19 +32,26 @@ def _counters(member_id, day):
 
 def prefetch(member_id, branch_id):
     """What to read with the session (members.auth.login_required(prefetch=...)): the entries and their counters —
-    the list, and the past streak that a miss of the list needs — and no script calls."""
+    the member's list, their branch's (learning.services.branch_today), and the past streak that a miss of both
+    needs — and no script calls."""
     today = clock.today()
-    return [(entry_key(member_id, today), _counters(member_id, today)),
+    counters = _counters(member_id, today)
+    branch = [(k, counters) for k in branch_today.entries(branch_id, today)] if branch_id else []
+    return [(entry_key(member_id, today), counters), *branch,
             (streak_entry(member_id, today), streak_counters(member_id))], []
 
 
-def today_json(member_id, member, dump):
-    """A member's list today as JSON text. `member()` gives the Member (only on a miss); `dump` turns today_for()
-    into what the response shows."""
+def today_json(member_id, branch_id, member, dump):
+    """A member's list today as JSON text: their own entry, else their branch's if it can tell (no reading today),
+    else built from the tables. `member()` gives the Member (only then); `dump` turns today_for() into what the
+    response shows."""
     today = clock.today()
     entry = entry_key(member_id, today)
     counters = _counters(member_id, today)
     body, seen = prefetched(entry, counters)
+    if body is not None:
+        return body
+    body = branch_today.answer(member_id, branch_id, today, counters)
     if body is not None:
         return body
     body = json.dumps(dump(today_for(member())), ensure_ascii=False)
