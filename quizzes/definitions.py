@@ -120,8 +120,13 @@ def note_generation(quiz_id, generation):
         request.environ.setdefault(_SEEN, {})[quiz_id] = generation
 
 
+def seen_generation(quiz_id):
+    """The quiz's generation as Redis gave it to this request (note_generation), or None."""
+    return request.environ.get(_SEEN, {}).get(quiz_id) if has_request_context() else None
+
+
 def _kept_definition(quiz_id):
-    generation = request.environ.get(_SEEN, {}).get(quiz_id) if has_request_context() else None
+    generation = seen_generation(quiz_id)
     kept = _kept.get(quiz_id)
     if generation is None or kept is None or kept[0] != generation or time.monotonic() - kept[2] > KEEP_SECONDS:
         return None

@@ -265,7 +265,8 @@ def _branch_ids(quiz, branch_id):
 @bp.response(200, CurrentSchema)
 def current_quiz():
     """This member's quiz for this week and their state in it."""
-    shown = current.current_json(g.member_id, current_member, lambda state: _CURRENT.dump(_state_shown(state)))
+    shown = current.current_json(g.member_id, g.member_data["role"], g.member_data["branch_id"], current_member,
+                                 lambda state: _CURRENT.dump(_state_shown(state)))
     return current_app.response_class(shown, mimetype="application/json")
 
 

@@ -23,8 +23,7 @@ def current_state(member, quiz_id=None, lookup=None):
     started it), either maybe takers.UNKNOWN: what Redis knows, asked in one round trip (quizzes.services.takers)."""
     now = clock.now()
     week = clock.week_key()
-    state = {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0,
-             "attempts_left": 0, "attempt": None, "result": None}
+    state = _no_quiz(week)
     taken = UNKNOWN
     if quiz_id is not None:
         quiz = quiz_for_taker(member, quiz_id)
@@ -47,7 +46,22 @@ def current_state(member, quiz_id=None, lookup=None):
         grade_left_open(quiz, now, Attempt.member_id == member.id, expired(now))
         db.session.commit()
         attempts, result = _week_rows(quiz.id, member.id)
-        in_progress = next((a for a in attempts if a.status == "in_progress"), None)
+    return _shown(state, quiz, attempts, result, now)
+
+
+def not_started_state(quiz, week):
+    """The week as it shows to any member who takes `quiz` and has no attempt at it (the same for each of them)."""
+    return _shown(_no_quiz(week), quiz, [], None, clock.now())
+
+
+def _no_quiz(week):
+    return {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0, "attempts_left": 0,
+            "attempt": None, "result": None}
+
+
+def _shown(state, quiz, attempts, result, now):
+    """Fill `state` with where a member stands in `quiz`, given their attempts and counted result."""
+    in_progress = next((a for a in attempts if a.status == "in_progress"), None)
     used = len(attempts)
     phase = quiz.phase(now)
     if in_progress:

@@ -7,6 +7,7 @@ created, edited, deleted or closed). It also expires at the next moment its stat
 quiz opening or closing, an attempt running out. `seconds_left` is the one field computed on every read.
 """
 import json
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -17,11 +18,12 @@ from core import clock, fresh
 from core.cache import key
 from core.db import after_commit
 from members.auth import member_gen, prefetched
+from quizzes import definitions
 from quizzes.audience import grace
 from quizzes.definitions import branch_map_key, week_gen
 from quizzes.models import Attempt
 from quizzes.services import takers
-from quizzes.services.attempts import current_state
+from quizzes.services.attempts import current_state, not_started_state
 
 
 def entry_key(member_id, week=None):
@@ -45,16 +47,25 @@ def prefetch(member_id, branch_id):
     return [(entry_key(member_id, week), _counters(member_id, week))], calls
 
 
-def current_json(member_id, member, dump):
-    """A member's week as JSON text. `member()` gives the Member (only on a miss); `dump` turns current_state() into
-    what the response shows."""
+def current_json(member_id, role, branch_id, member, dump):
+    """A member's week as JSON text. role and branch_id are the session's; `member()` gives the Member (only on a
+    miss); `dump` turns current_state() into what the response shows."""
     week = clock.week_key()
     entry = entry_key(member_id, week)
     counters = _counters(member_id, week)
     body, seen = prefetched(entry, counters)
     cached = json.loads(body) if body is not None else None
     if cached is None or cached["until"] <= clock.now().timestamp():  # Redis's expiry is its own clock's
-        state = current_state(member(), lookup=lambda who: takers.lookup(branch_map_key(week), who.branch_id, who.id))
+        found = takers.lookup(branch_map_key(week), branch_id, member_id) if branch_id else None
+        if role == "member" and found is not None and found[1] is False and seen is not None:
+            return _not_started(found[0], week, seen[week_gen(week)], dump)
+
+        def lookup(who):  # the answer above, for the branch it was asked for
+            if who.branch_id == branch_id and found is not None:
+                return found
+            return takers.lookup(branch_map_key(week), who.branch_id, who.id)
+
+        state = current_state(member(), lookup=lookup)
         until = _valid_until(state)
         cached = {"shown": dump(state), "until": until}
         ttl = min(current_app.config["HOT_CACHE_SECONDS"], cached["until"] - clock.now().timestamp())
@@ -63,6 +74,30 @@ def current_json(member_id, member, dump):
     if shown["attempt"] is not None:
         shown["attempt"]["seconds_left"] = _seconds_left(shown["attempt"]["deadline_at"])
     return json.dumps(shown, ensure_ascii=False)
+
+
+# (quiz id, week, the week's counter, the quiz's generation) → (JSON text, valid until, monotonic time kept); kept no
+# longer than a definition is (quizzes.definitions.KEEP_SECONDS)
+_NOT_STARTED = {}
+
+
+def _not_started(quiz_id, week, week_generation, dump):
+    """The week of a member who takes the quiz and has not started it: the same text for all of them, kept in this
+    process while the week's counter and the quiz's definition generation (both read with the session) hold and the
+    quiz's phase has not changed by the clock. Only for a plain member: a secretary or an admin may manage the quiz,
+    and its managers do not take it."""
+    generation = definitions.seen_generation(quiz_id)
+    generation = None if generation in (None, "0") else generation  # none in Redis: nothing to keep it under
+    memo = (quiz_id, week, week_generation, generation)
+    found = _NOT_STARTED.get(memo) if generation else None
+    if found is None or found[1] <= clock.now().timestamp() or time.monotonic() - found[2] > definitions.KEEP_SECONDS:
+        state = not_started_state(definitions.get_definition(quiz_id), week)
+        found = (json.dumps(dump(state), ensure_ascii=False), _valid_until(state), time.monotonic())
+        if generation:
+            if len(_NOT_STARTED) > 64:  # old weeks, counters and generations
+                _NOT_STARTED.clear()
+            _NOT_STARTED[memo] = found
+    return found[0]
 
 
 def _seconds_left(deadline_iso):

@@ -8,7 +8,7 @@ from core.extensions import db
 from quizzes.models import Quiz
 from quizzes.services import current
 from tests import factories
-from tests.quizzes.helpers import answers_for
+from tests.quizzes.helpers import answers_for, make_bank
 from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
 
 CURRENT = "/api/v1/quizzes/current"
@@ -137,3 +137,33 @@ def test_a_kept_definition_is_not_used_once_redis_has_forgotten_its_generation(
     db.session.commit()
     get_redis().flushdb()
     assert client.get(CURRENT, headers=second).get_json()["quiz"]["title"] == title
+
+
+def _branch_quiz(client, login, org, **fields):
+    """A quiz for branch A this week, set by its secretary (who manages it, so does not take it)."""
+    bank = make_bank(org.committee_a)
+    response = client.post(f"/api/v1/branches/{org.branch_a.id}/quizzes", headers=login(org.secretary_a), json={
+        "week_key": "2026-W48", "title": "支部测验", "question_ids": [q.id for q in bank], **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_the_not_started_week_a_worker_keeps_follows_the_clock(client, login, org, frozen):
+    frozen("2026-11-23 08:00")
+    branch_quiz = _branch_quiz(client, login, org, opens_at="2026-11-25T01:00:00+00:00")  # Wednesday 09:00
+    first, second, third = login(org.member_a), login(org.member_a2), login(factories.member(org.branch_a))
+    assert client.get(CURRENT, headers=first).get_json()["state"] == "upcoming"  # the branch's week is known ...
+    assert client.get(CURRENT, headers=second).get_json()["state"] == "upcoming"  # ... and the quiz's takers
+    assert client.get(CURRENT, headers=third).get_json()["state"] == "upcoming"  # the week this worker keeps
+    frozen("2026-11-25 09:01")  # it opened: nothing was written, only the clock moved
+    shown = client.get(CURRENT, headers=third).get_json()
+    assert shown["quiz"]["id"] == branch_quiz["id"] and shown["state"] == "not_started" and shown["phase"] == "open"
+
+
+def test_the_not_started_week_is_never_shown_to_a_manager_of_the_quiz(client, login, org, frozen):
+    frozen("2026-11-23 08:00")
+    _branch_quiz(client, login, org)
+    for member in (org.member_a, org.member_a2):  # the second is shown the week this worker keeps
+        assert client.get(CURRENT, headers=login(member)).get_json()["state"] == "not_started"
+    shown = client.get(CURRENT, headers=login(org.secretary_a)).get_json()  # has no attempt, but sets the quiz
+    assert shown["quiz"] is None and shown["state"] == "none", shown

@@ -8,6 +8,7 @@ from core.extensions import db
 from quizzes import definitions
 from quizzes.models import Attempt
 from quizzes.services import takers
+from quizzes.services.attempts import start_attempt
 from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
 from tests.quizzes.test_current_cache import CURRENT, _start
 
@@ -52,8 +53,9 @@ def test_a_start_racing_the_rebuild_is_not_lost(client, login, org, quiz, monkey
 
     def read_then_start(quiz_id):
         found = original(quiz_id)  # the rebuild has the table's takers in hand (nobody) ...
-        if not raced:
-            raced.append(_start(client, member, quiz["id"]))  # ... when a start commits and adds its member
+        if not raced:  # ... when a start commits and adds its member (made through the service: a request nested
+            # in this one would share its app context, so its member would become this request's)
+            raced.append(start_attempt(org.member_a, quiz["id"])[1])
         return found
 
     monkeypatch.setattr(takers, "_members_with_attempts", read_then_start)
