@@ -37,7 +37,7 @@ from learning.schemas import (
     TodaySchema,
     WithdrawSchema,
 )
-from learning.services import today
+from learning.services import branch_today, today
 from members import scope
 from members.auth import current_member, login_required, rate_limit_key
 
@@ -124,23 +124,28 @@ def withdraw_material(body, material_id):
 
 @bp.post("/materials/<int:material_id>/reads")
 @limiter.limit(_writes, key_func=rate_limit_key)
-@login_required()
+@login_required(prefetch=branch_today.prefetch_items)
 @bp.response(200, ReadingStateSchema)
 def open_material(material_id):
     """Report that the member opened an item; the server starts its clock on the first report."""
-    material = services.material_for_member(current_member(), material_id, body=False)
-    return services.open_material(current_member(), material)
+    return services.open_material(current_member(), _to_study(material_id))
 
 
 @bp.post("/materials/<int:material_id>/reads/finish")
 @limiter.limit(_writes, key_func=rate_limit_key)
-@login_required()
+@login_required(prefetch=branch_today.prefetch_items)
 @bp.arguments(FinishSchema)
 @bp.response(200, FinishResultSchema)
 def finish_material(body, material_id):
     """Report that the member left an item; it counts as studied once the server measured enough time."""
-    material = services.material_for_member(current_member(), material_id, body=False)
-    return services.finish_material(current_member(), material, body.get("client_seconds"))
+    return services.finish_material(current_member(), _to_study(material_id), body.get("client_seconds"))
+
+
+def _to_study(material_id):
+    """The item a member opens or leaves: today's from their branch's entry (no SQL), else from the tables (404
+    unless theirs to study)."""
+    return (branch_today.todays_item(g.member_data["branch_id"], material_id)
+            or services.material_for_member(current_member(), material_id, body=False))
 
 
 @bp.get("/me/reading")

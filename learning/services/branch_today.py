@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import defer
 
-from core import fresh
+from core import clock, fresh
 from core.cache import key
 from core.extensions import db
 from learning import rules
@@ -72,6 +72,28 @@ def answer(member_id, branch_id, day, counters):
     items = json.loads(items)
     return json.dumps({"day": day.isoformat(), "items": items, "progress": {"total": len(items), "completed": 0},
                        "streak": mine[0]}, ensure_ascii=False)
+
+
+def prefetch_items(member_id, branch_id):
+    """What an open or a finish reads with the session (members.auth.login_required(prefetch=...)): the branch's
+    items today."""
+    today = clock.today()
+    return ([(items_key(branch_id, today), [day_gen(today)])] if branch_id else []), []
+
+
+def todays_item(branch_id, material_id):
+    """Today's item `material_id` as the branch's current entry lists it — published, today's, and the branch in its
+    audience — as a Material outside the session (no body); None if the entry does not say (the caller asks the
+    tables: another day's item, another branch's, or no entry)."""
+    if not branch_id:
+        return None
+    today = clock.today()
+    body, _ = prefetched(items_key(branch_id, today), [day_gen(today)])
+    for item in json.loads(body) if body is not None else []:
+        if item["id"] == material_id:
+            return Material(id=material_id, title=item["title"], day=today, status="published",
+                            estimated_minutes=item["estimated_minutes"])
+    return None
 
 
 def build(branch_ids, day):

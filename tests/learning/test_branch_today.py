@@ -223,3 +223,30 @@ def test_with_redis_down_the_list_comes_from_the_tables(client, login, org, hist
     hot_cache.back()  # the open's bump, lost while Redis was down, is made before the next read
     assert _list(client, member)["items"][0]["state"]["opened_at"] is not None
     assert built == [[org.branch_a.id]]  # nothing was built while Redis was down
+
+
+def test_an_open_and_a_finish_of_todays_item_read_no_material_row(client, login, org, history, relayed, statements,
+                                                                 frozen):
+    mine, item = login(org.member_a), history[2]
+    client.get("/api/v1/me", headers=mine)
+    _list(client, mine)  # the branch's entries are built
+    db.session.commit()
+    statements.clear()
+    opened = client.post(f"/api/v1/materials/{item['id']}/reads", headers=mine)
+    assert opened.status_code == 200 and opened.get_json()["required_seconds"] == 30
+    frozen("2026-11-23 08:02")
+    finished = client.post(f"/api/v1/materials/{item['id']}/reads/finish", json={}, headers=mine).get_json()
+    assert finished["completed"] is True and finished["points_awarded"] > 0
+    assert not [s for s in statements if "FROM materials" in s], statements
+    assert any(s.startswith("INSERT INTO readings") for s in statements), statements
+    assert _list(client, mine)["progress"] == {"total": 2, "completed": 1}
+
+
+def test_an_item_withdrawn_or_not_the_branchs_is_still_refused(client, login, org, history):
+    mine, item = login(org.member_a), history[2]
+    _list(client, mine)  # the branch's entries list the item
+    client.post(f"/api/v1/materials/{item['id']}/withdraw", json={"reason": "内容有误"}, headers=login(org.secretary_a))
+    assert client.post(f"/api/v1/materials/{item['id']}/reads", headers=mine).status_code == 404  # as the tables say
+    theirs = login(org.member_b)
+    _list(client, theirs)  # branch B's entries: nothing of committee A
+    assert client.post(f"/api/v1/materials/{history[1]['id']}/reads", headers=theirs).status_code == 404
