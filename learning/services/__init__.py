@@ -6,6 +6,8 @@
 - reading: what a member studies — the archive, today, opening and finishing — and a branch's reading export.
 - streaks: a member's progress — per-day counts, the reading streak, the history, the points entries.
 - today: the member's list today as /materials/today shows it, cached whole per member (core.fresh).
+- branch_today: a branch's list today and its members' past streaks, cached per branch and day, which answer a member
+  who has opened nothing today (and give an open or a finish today's item) with no SQL.
 
 What the views and the other rooms call is re-exported here, so `from learning import services` and
 `from learning.services import x` keep working.
