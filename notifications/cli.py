@@ -13,10 +13,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from core import clock
-from learning.services import branch_today
 from members import authlog
 from notifications.delivery import run_sender
-from notifications.jobs import JOBS
+from notifications.jobs import JOBS, prepare_reading_day
 from notifications.scheduler import run_forever
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ def auth_relay(once):
 def reading_day():
     """Build every branch's list today into the cache now (learning.services.branch_today), as the scheduler's
     reading_day job does after midnight: for an operator after a Redis restore, and for the bench."""
-    click.echo(f"已准备支部数: {branch_today.prepare_all(clock.today())}")
+    click.echo(f"已准备支部数: {prepare_reading_day(clock.today())}")
 
 
 def stop_on_signals(process):

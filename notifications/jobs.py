@@ -98,10 +98,23 @@ def run_reading_day(now):
     day = clock.local_day_of(now)
 
     def body():
-        log.info("reading day %s: %s branches prepared", day, branch_today.prepare_all(day))
+        log.info("reading day %s: %s branches prepared", day, prepare_reading_day(day))
         return 0
 
     return _run("reading_day", day.isoformat(), body)
+
+
+def prepare_reading_day(day):
+    """Build every branch's entries for `day` (learning.services.branch_today), a chunk of branches at a time; returns
+    how many branches were built (it stops if Redis fails). Also `flask reading-day`."""
+    done = 0
+    for branches in _branch_chunks():
+        built = branch_today.build([b.id for b in branches], day)
+        db.session.rollback()  # end the chunk's read transaction; nothing was written
+        if not built:
+            break
+        done += len(built)
+    return done
 
 
 def run_quiz_open(now):

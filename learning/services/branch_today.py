@@ -13,8 +13,8 @@ A member is answered from them only if both are current, the member is listed, a
 recorded values: their first open bumps the one, a branch move (or any change to their row) the other, so from then
 on the per-member path answers (learning.services.today), as it does for a member who joined the branch today.
 The first read that finds an entry missing or stale builds both for its branch; the scheduler builds every branch's
-shortly after midnight (notifications.jobs.run_reading_day), so the morning finds them ready. Redis down: the
-per-member path, which reads the tables.
+shortly after midnight (notifications.jobs.run_reading_day, a chunk of branches at a time), so the morning finds
+them ready. Redis down: the per-member path, which reads the tables.
 """
 import json
 from collections import defaultdict
@@ -33,7 +33,7 @@ from learning.services.reading import no_reading_state, readings_gen
 from learning.services.streaks import STREAK_EPOCH, STREAK_LOOKBACK_DAYS, STREAK_TTL_SECONDS, STREAK_WINDOW_DAYS
 from learning.services.visibility import day_gen
 from members.auth import member_gen, prefetched
-from members.models import Branch, Member
+from members.models import Member
 
 _ITEMS = MaterialItemSchema(many=True)
 
@@ -181,23 +181,3 @@ def _streak_counts(roster, start, end):
             .group_by(Reading.member_id, Material.day)):
         on_day[member_id][material_day] = count
     return totals, on_day
-
-
-BRANCH_CHUNK = 200
-
-
-def prepare_all(day):
-    """Build every branch's entries for `day`, a chunk of branches at a time (the scheduler's job after midnight);
-    returns how many branches were built (0 if Redis failed)."""
-    done, last = 0, 0
-    while True:
-        ids = list(db.session.scalars(select(Branch.id).where(Branch.id > last).order_by(Branch.id)
-                                      .limit(BRANCH_CHUNK)))
-        if not ids:
-            return done
-        built = build(ids, day)
-        db.session.rollback()  # end the chunk's read transaction; nothing was written
-        if not built:
-            return done
-        done += len(built)
-        last = ids[-1]

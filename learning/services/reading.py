@@ -91,7 +91,7 @@ def decorate_manage(materials, viewer=None):
     for material in materials:
         material._branch_ids = audiences[material.id]
         if not hasattr(material, "_state"):
-            material._state = _state(material, None)
+            material._state = no_reading_state(material)
     if viewer is not None:
         decorate(viewer, materials)
     return materials

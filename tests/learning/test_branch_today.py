@@ -6,19 +6,13 @@ from sqlalchemy import event
 
 from core.extensions import db
 from learning.services import branch_today, streaks
-from members import authlog
 from notifications.jobs import run_reading_day
 from tests import factories
 from tests.factories import local_time
 from tests.learning.helpers import publish
+from tests.members.test_token_claims import relayed  # noqa: F401  (the fixture: the auth relay has run)
 
 TODAY = "/api/v1/materials/today"
-
-
-@pytest.fixture
-def relayed(ctx):
-    """The auth relay has run, so a token's claims are trusted with no SQL (as in production)."""
-    assert authlog.relay() == 0
 
 
 @pytest.fixture
@@ -93,7 +87,7 @@ def test_it_says_what_the_per_member_path_says(client, login, org, history, buil
     assert [len(shown[m.id]["items"]) for m in (org.member_a2_branch, org.member_b)] == [1, 0]
 
 
-def test_a_member_of_a_built_branch_costs_no_sql(client, login, org, history, relayed, statements):
+def test_a_member_of_a_built_branch_costs_no_sql(client, login, org, history, relayed, statements):  # noqa: F811
     first, second = login(org.member_a), login(org.member_a2)
     for headers in (first, second):
         client.get("/api/v1/me", headers=headers)  # a request before: the login itself is not measured
@@ -104,7 +98,7 @@ def test_a_member_of_a_built_branch_costs_no_sql(client, login, org, history, re
     assert statements == [], statements
 
 
-def test_the_scheduler_builds_every_branch_after_midnight(client, login, org, history, relayed, statements, built,
+def test_the_scheduler_builds_every_branch_after_midnight(client, login, org, history, relayed, statements, built,  # noqa: F811
                                                           frozen):
     headers = {m.id: login(m) for m in (org.member_a, org.member_a2_branch, org.member_b)}  # logged in before
     for h in headers.values():
@@ -225,7 +219,7 @@ def test_with_redis_down_the_list_comes_from_the_tables(client, login, org, hist
     assert built == [[org.branch_a.id]]  # nothing was built while Redis was down
 
 
-def test_an_open_and_a_finish_of_todays_item_read_no_material_row(client, login, org, history, relayed, statements,
+def test_an_open_and_a_finish_of_todays_item_read_no_material_row(client, login, org, history, relayed, statements,  # noqa: F811
                                                                  frozen):
     mine, item = login(org.member_a), history[2]
     client.get("/api/v1/me", headers=mine)
