@@ -51,17 +51,26 @@ def _on_calendar(value):
 
 
 def _bound(field):
-    """Add the global limits to a field (and to the fields inside a list, tuple or mapping)."""
+    """Add the global limits to a field (and to the fields inside a list, tuple or mapping), once.
+
+    A schema's fields are copied shallowly (marshmallow's Field.__deepcopy__ is copy.copy), so a copy shares its
+    validators list with the declared field: the limit goes into a new list, and only where it is not there yet.
+    """
     if isinstance(field, fields.String):
-        field.validators.append(plain_text)
+        _add_validator(field, plain_text)
     elif isinstance(field, (fields.Date, fields.DateTime)):
-        field.validators.append(_on_calendar)
+        _add_validator(field, _on_calendar)
     elif isinstance(field, fields.Integer) and not any(isinstance(v, validate.Range) for v in field.validators):
-        field.validators.append(validate.Range(min=-BIGINT, max=BIGINT))
+        field.validators = [*field.validators, validate.Range(min=-BIGINT, max=BIGINT)]
     for inner in [getattr(field, "inner", None), getattr(field, "key_field", None),
                   getattr(field, "value_field", None), *getattr(field, "tuple_fields", ())]:
         if inner is not None:
             _bound(inner)
+
+
+def _add_validator(field, validator):
+    if validator not in field.validators:
+        field.validators = [*field.validators, validator]
 
 
 def _json_int(digits):
@@ -190,7 +199,6 @@ class StrictSchema(Schema):
         unknown = RAISE
 
     def on_bind_field(self, field_name, field_obj):
-        # Fields are copied per schema instance, so the limits are added once to each copy.
         _bound(field_obj)
 
 

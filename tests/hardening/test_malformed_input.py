@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
+from core.schemas import plain_text
 from learning.models import Material
 from members.models import Member
 from quotas.models import BookReport
@@ -147,3 +148,43 @@ def test_the_csv_export_says_its_charset_once(client, login, org):
                           headers=login(org.secretary_a))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def _every_field(field):
+    yield field
+    for inner in [getattr(field, "inner", None), getattr(field, "key_field", None),
+                  getattr(field, "value_field", None), *getattr(field, "tuple_fields", ())]:
+        if inner is not None:
+            yield from _every_field(inner)
+
+
+def _validator_counts(schema_class):
+    return [len(f.validators) for declared in schema_class._declared_fields.values() for f in _every_field(declared)]
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_loading_a_body_adds_no_validator_to_the_declared_fields(client, login, org):
+    """webargs makes a schema per request; the global limits go onto each copy once and never pile up on the
+    declared field (a worker would check one text more times with every request it served)."""
+    from core.schemas import StrictSchema
+    from quizzes.schemas import AnswersSchema
+
+    for schema_class in _subclasses(StrictSchema):
+        schema_class()
+        before = _validator_counts(schema_class)
+        schema_class(), schema_class()
+        assert _validator_counts(schema_class) == before, schema_class.__name__
+        keys = schema_class().fields.get("answers")
+        if keys is not None and getattr(keys, "key_field", None) is not None:
+            assert keys.key_field.validators.count(plain_text) == 1
+    before = _validator_counts(AnswersSchema)
+    headers = login(org.member_a)
+    for _ in range(3):
+        saved = client.put("/api/v1/attempts/999999/answers", headers=headers, json={"answers": {"1": "A"}})
+        assert saved.status_code == 404
+    assert _validator_counts(AnswersSchema) == before
