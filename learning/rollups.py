@@ -165,7 +165,7 @@ def _apply(session, flush_context):
         refresh(pending["branches"], None, conn)
     if pending["reads"]:
         members = {m for m, _ in pending["reads"]}
-        branches = [b for (b,) in conn.execute(select(distinct(Member.branch_id)).where(Member.id.in_(members)))]
+        branches = [b for (b,) in conn.execute(select(Member.branch_id).distinct().where(Member.id.in_(members)))]
         refresh(branches, {d for _, d in pending["reads"]}, conn)
     for material_id, day in pending["materials"]:
         branches = [b for (b,) in conn.execute(select(MaterialAudience.branch_id)

@@ -20,7 +20,7 @@ import json
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import defer
 
 from core import clock, fresh
@@ -106,7 +106,7 @@ def build(branch_ids, day):
         return {}
     items = _items(branch_ids, day)
     opened = set(db.session.scalars(
-        select(distinct(Reading.member_id)).join(Member, Member.id == Reading.member_id)
+        select(Reading.member_id).distinct().join(Member, Member.id == Reading.member_id)
         .where(Member.branch_id.in_(branch_ids), Reading.day == day)))
     past = past_streaks(roster, day)
     members = defaultdict(dict)
