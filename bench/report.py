@@ -153,6 +153,14 @@ def summary_markdown(report):
                          f"{f['p99_ms']:.1f} | {f['p99_ratio']} | "
                          f"{' '.join(f'{k}:{v}' for k, v in f['statuses'].items())} |")
         lines.append("")
+        cpu = {name: f["cpu_ms_per_request"] for name, f in scenarios.items() if f.get("cpu_ms_per_request")}
+        if cpu:
+            lines += ["CPU per request, ms (each process's CPU time from /proc before and after the scenario):", "",
+                      "| scenario | gunicorn workers | PostgreSQL | Redis | wrk | other | total |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            lines += [f"| {name} | {c.get('workers', 0)} | {c.get('postgresql', 0)} | {c.get('redis', 0)} | "
+                      f"{c.get('wrk', 0)} | {c.get('other', 0)} | {c['total']} |" for name, c in cpu.items()]
+            lines.append("")
     push = report.get("push")
     if push:
         stop = "stalled" if push.get("cut") == "stalled" else f"the {push['budget_seconds']} s budget ran out"

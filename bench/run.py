@@ -22,6 +22,7 @@ import psycopg
 import redis as redis_lib
 import requests
 
+from bench import cpu
 from bench.generate import generate, sign_for_epoch
 from bench.push import cut_reason, push_accounting, push_budget, stop_grace
 from bench.report import evaluate, save_results, summarize_profile, summary_markdown
@@ -36,6 +37,7 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 SECRET = "bench-secret-" + "x" * 40
 APPID, APPSECRET = "wx-bench-appid", "bench-app-secret"
 
+GUNICORN = []  # gunicorn's pid once started: whose children are the workers, for each scenario's CPU (bench/cpu.py)
 GROUPS = ("quiz", "reading", "dash", "push")
 
 
@@ -116,7 +118,9 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
                BENCH_BODY=body or "", BENCH_ONCE="1" if once else "0")
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
             "-s", LUA, base]
+    before = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+    after = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
     line = next(row for row in out.splitlines() if row.startswith("BENCHJSON "))
     data = json.loads(line[len("BENCHJSON "):])
     seconds = data["duration_us"] / 1e6
@@ -127,8 +131,10 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
                "rps": round(data["ok"] / seconds, 1),
                "p50_ms": data["p50_us"] / 1000, "p95_ms": data["p95_us"] / 1000, "p99_ms": data["p99_us"] / 1000,
                "max_ms": data["max_us"] / 1000, "exhausted_threads": data["exhausted_threads"]}
+    if before is not None:
+        figures["cpu_ms_per_request"] = cpu.spent(before, after, data["requests"])
     log(f"{name}: {figures['rps']} ok/s p50={figures['p50_ms']}ms p95={figures['p95_ms']}ms "
-        f"p99={figures['p99_ms']}ms statuses={figures['statuses']}")
+        f"p99={figures['p99_ms']}ms statuses={figures['statuses']} cpu={figures.get('cpu_ms_per_request')}")
     return figures
 
 
@@ -259,6 +265,7 @@ def run_benchmark(args, report, checks):
         stack.start("gunicorn", [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{app_port}",
                                  "--log-level", "warning", "wsgi:app"])
         wait_http(f"{base}/readyz")
+        GUNICORN[:] = [stack.procs["gunicorn"].pid]
         report["auth_relay"] = start_auth_relay(stack, flask, redis_client, args.work)
         report["reading_day"] = prepare_reading_day(flask, env)
         report["scenarios"] = run_scenarios(args, base, work, facts, db_url, checks)
