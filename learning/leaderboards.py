@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from core import clock
-from core.cache import get_redis, key, script
+from core.cache import get_redis, key, run_scripts
 from core.db import after_commit, dialect_insert
 from core.errors import Invalid
 from core.extensions import db
@@ -27,12 +27,14 @@ PERIODS = ("week", "month", "year")
 SCOPES = ("branch", "committee")
 SENTINEL = "~"  # keeps an empty board a key that exists, so "missing" always means "rebuild"
 
-# Add only to a board that exists: a missing board will be rebuilt from the ledger, which has the row.
+# Add to each of the award's boards that exists: a missing board will be rebuilt from the ledger, which has the row.
 _ADD_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.call('ZINCRBY', KEYS[1], ARGV[2], ARGV[1])
+for _, board in ipairs(KEYS) do
+  if redis.call('EXISTS', board) == 1 then
+    redis.call('ZINCRBY', board, ARGV[2], ARGV[1])
+  end
 end
-return nil
+return 1
 """
 
 
@@ -90,11 +92,10 @@ def after_commit_add(member, day, points):
 
 def _add(redis, keys, member_id, points):
     try:
-        # One round trip for every board of the award, not one per board.
-        pipe = redis.pipeline(transaction=False)
-        for board in keys:
-            script(_ADD_IF_EXISTS)(keys=[board], args=[member_id, points], client=pipe)
-        pipe.execute()
+        # One script call for every board of the award: one round trip, with no SCRIPT EXISTS before it.
+        reply, = run_scripts([(_ADD_IF_EXISTS, keys, [member_id, points])], client=redis)
+        if isinstance(reply, Exception):
+            raise reply
     except Exception:
         log.warning("leaderboard update failed; boards marked for a rebuild", exc_info=True)
         _mark_missed(keys)
