@@ -188,3 +188,19 @@ def test_loading_a_body_adds_no_validator_to_the_declared_fields(client, login, 
         saved = client.put("/api/v1/attempts/999999/answers", headers=headers, json={"answers": {"1": "A"}})
         assert saved.status_code == 404
     assert _validator_counts(AnswersSchema) == before
+
+
+def test_each_body_schema_is_built_once_and_still_refuses_bad_input(client, login, org):
+    """The parser keeps one instance of each schema class (webargs would build one per request); a body refused by
+    that instance leaves it fit to load the next."""
+    import flask_smorest
+
+    from quizzes.schemas import AnswersSchema
+
+    parser = flask_smorest.Blueprint.ARGUMENTS_PARSER
+    assert parser._get_schema(AnswersSchema, None) is parser._get_schema(AnswersSchema, None)
+    headers = login(org.member_a)
+    refused = client.put("/api/v1/attempts/1/answers", headers=headers, json={"answers": {"x": "A"}})
+    assert refused.status_code == 422 and "answers" in refused.get_json()["details"]["fields"], refused.get_json()
+    again = client.put("/api/v1/attempts/999999/answers", headers=headers, json={"answers": {"1": "A"}})
+    assert again.status_code == 404
