@@ -132,6 +132,29 @@ def test_two_submits_at_once_grade_once(app, client, login, org, quiz):
     assert member_points(org.member_a.id)["total"] == 8
 
 
+def test_four_first_starts_at_once_make_one_attempt(app, client, login, org, quiz):
+    """A phone retrying its first start while the first is still running: one attempt, started once (201), the
+    others handed the same attempt (200)."""
+    headers = login(org.member_a)
+    db.session.rollback()  # this test's own session must not hold SQLite's write lock while the phones race
+    results, barrier = [], threading.Barrier(4)
+
+    def start():
+        barrier.wait()
+        with app.test_client() as c:
+            r = c.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=headers)
+            results.append((r.status_code, r.get_json().get("id"), r.get_json().get("number")))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(s for s, _, _ in results) == [200, 200, 200, 201], results
+    assert len({a for _, a, _ in results}) == 1 and {n for _, _, n in results} == {1}
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attempt)) == 1
+
+
 def test_a_submit_after_the_time_limit_grades_what_was_saved(client, login, org, quiz, frozen):
     headers = login(org.member_a)
     attempt = _start(client, headers, quiz["id"]).get_json()
