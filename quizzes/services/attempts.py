@@ -251,8 +251,10 @@ def grade_attempt(attempt, quiz, now):
     attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
     attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
     db.session.flush()
-    if rows:  # one executemany, no ORM objects: nothing reads them back in this request
-        db.session.execute(AttemptAnswer.__table__.insert(), rows)
+    if rows:  # no ORM objects: nothing reads them back in this request. With RETURNING, SQLAlchemy sends the rows
+        # as one multi-row INSERT from its cached statement (insertmanyvalues), not one execution a row.
+        table = AttemptAnswer.__table__
+        db.session.execute(table.insert().returning(table.c.id), rows)
     _record_result(attempt, quiz)
 
 

@@ -61,6 +61,9 @@ def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, lo
     assert done.status_code == 200 and done.get_json()["result"]["score"] == 40
     assert not any("quiz_questions" in s or "quiz_items" in s for s in seen)  # grading read the cached quiz
     assert len(_quiz_statements(seen)) <= 10, seen
+    graded = [s for s in seen if s.startswith("INSERT INTO quiz_attempt_answers")]
+    # The graded answers go in as one multi-row INSERT, not one execution a row.
+    assert len(graded) == 1 and graded[0].count("), (") == len(attempt["questions"]) - 1 > 0, graded
 
 
 def test_the_definition_cache_is_dropped_with_a_deleted_quiz(client, login, org, quiz, ctx):  # noqa: F811
