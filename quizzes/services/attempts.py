@@ -101,13 +101,6 @@ def start_attempt(member, quiz_id):
     """Start an attempt, or return the one in progress (a resume after a lost connection): → (attempt, started)."""
     now = clock.now()
     quiz = quiz_for_taker(member, quiz_id)
-    if quiz.phase(now) == "open" and quiz.max_attempts >= 1:
-        # Nearly every start is a member's first: attempt 1 is inserted at once, with no read before it. Its unique
-        # key held (a resume, a retry, a later attempt) rolls it back, and the start takes the way below.
-        attempt = _new_attempt(quiz, member, 1, now)
-        if inserted(attempt):
-            _commit_keeping(attempt)
-            return attempt, True
     attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
                                   .order_by(Attempt.number)).all()
     current = next((a for a in attempts if a.status == "in_progress"), None)
@@ -125,7 +118,12 @@ def start_attempt(member, quiz_id):
     used = len(attempts)
     if used >= quiz.max_attempts:
         raise Conflict("作答次数已用完", code="no_attempts_left", details={"max_attempts": quiz.max_attempts})
-    attempt = _new_attempt(quiz, member, used + 1, now)
+    deadline = min(now + timedelta(minutes=quiz.time_limit_minutes), quiz.closes_at)
+    questions = [{"id": item.question_id, "kind": item.question.kind, "options": item.question.options}
+                 for item in quiz.items]
+    attempt = Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=used + 1,
+                      order=grading.shuffled_order(order_seed(quiz.id, member.id, used + 1), questions),
+                      answers={}, started_at=now, deadline_at=deadline)
     if not inserted(attempt):
         # The phone retried while the first request was still running: hand back that attempt.
         current = _in_progress(quiz.id, member.id)
@@ -134,16 +132,6 @@ def start_attempt(member, quiz_id):
         return current, False
     _commit_keeping(attempt)
     return attempt, True
-
-
-def _new_attempt(quiz, member, number, now):
-    """Attempt `number` of the member at an open quiz, from now: its own shuffle, its time limit capped by the close."""
-    deadline = min(now + timedelta(minutes=quiz.time_limit_minutes), quiz.closes_at)
-    questions = [{"id": item.question_id, "kind": item.question.kind, "options": item.question.options}
-                 for item in quiz.items]
-    return Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=number,
-                   order=grading.shuffled_order(order_seed(quiz.id, member.id, number), questions),
-                   answers={}, started_at=now, deadline_at=deadline)
 
 
 def _commit_keeping(attempt):
