@@ -169,8 +169,9 @@ def _subclasses(cls):
 
 
 def test_loading_a_body_adds_no_validator_to_the_declared_fields(client, login, org):
-    """webargs makes a schema per request; the global limits go onto each copy once and never pile up on the
-    declared field (a worker would check one text more times with every request it served)."""
+    """Each schema instance copies its declared fields; the global limits go onto each copy once and never pile up on
+    the declared field (when webargs built a schema per request, a worker checked one text more times with every
+    request it served)."""
     from core.schemas import StrictSchema
     from quizzes.schemas import AnswersSchema
 
