@@ -120,6 +120,16 @@ def note_generation(quiz_id, generation):
         request.environ.setdefault(_SEEN, {})[quiz_id] = generation
 
 
+def note_branch_quiz(map_key, branch_id, quiz_id):
+    """The quiz a branch takes, as Redis's branch map `map_key` gave it to this request along with another answer
+    (quizzes.services.takers.lookup): quiz_id_for_branch answers from it for the rest of the request."""
+    if has_request_context():
+        request.environ.setdefault(_BRANCH_QUIZ, {})[(map_key, branch_id)] = quiz_id
+
+
+_BRANCH_QUIZ = "bs.branch_quizzes"
+
+
 def seen_generation(quiz_id):
     """The quiz's generation as Redis gave it to this request (note_generation), or None."""
     return request.environ.get(_SEEN, {}).get(quiz_id) if has_request_context() else None
@@ -197,6 +207,9 @@ def quiz_id_for_branch(branch_id, week):
     number of branches), dropped whenever a quiz of that week is created or deleted; the short TTL bounds what a
     read racing such a change can leave behind.
     """
+    noted = request.environ.get(_BRANCH_QUIZ, {}) if has_request_context() else {}
+    if (branch_map_key(week), branch_id) in noted:
+        return noted[(branch_map_key(week), branch_id)]
     redis = get_redis()
     with best_effort("quiz lookup cache unavailable") as cache:
         cached = redis.hget(branch_map_key(week), branch_id)
@@ -216,6 +229,8 @@ def quiz_id_for_branch(branch_id, week):
 def clear_week(week):
     """Forget which quiz each branch takes in a week (a quiz of that week was created, moved, closed or deleted),
     and with it the members' cached weeks (quizzes.services.current)."""
+    if has_request_context():
+        request.environ.pop(_BRANCH_QUIZ, None)
     with best_effort("quiz lookup cache unavailable; it expires on its own"):
         get_redis().delete(branch_map_key(week))
     fresh.bump(week_gen(week))

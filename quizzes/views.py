@@ -37,7 +37,7 @@ from quizzes.schemas import (
     SubmitSchema,
     UploadSchema,
 )
-from quizzes.services import current
+from quizzes.services import current, takers
 
 bp = Blueprint("quizzes", __name__, url_prefix="/api/v1", description="每周一测：题库、测验、作答与统计")
 MANAGERS = ("secretary", "admin")
@@ -287,7 +287,7 @@ def _state_shown(state):
 
 
 @bp.post("/quizzes/<int:quiz_id>/attempts")
-@login_required()
+@login_required(prefetch=takers.prefetch)
 @bp.response(201, RevealedAttemptSchema, description="开始新的作答")
 @bp.alt_response(200, schema=RevealedAttemptSchema, description="继续进行中的作答（断线重连）")
 def start_attempt(quiz_id):
@@ -306,7 +306,7 @@ def show_attempt(attempt_id):
 
 
 @bp.put("/attempts/<int:attempt_id>/answers")
-@login_required()
+@login_required(prefetch=takers.prefetch)
 @bp.arguments(AnswersSchema)
 @bp.response(200, SavedSchema)
 def save_answers(body, attempt_id):
@@ -317,7 +317,7 @@ def save_answers(body, attempt_id):
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
-@login_required()
+@login_required(prefetch=takers.prefetch)
 @bp.arguments(SubmitSchema)
 @bp.response(200, RevealedAttemptSchema)
 def submit_attempt(body, attempt_id):

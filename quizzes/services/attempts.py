@@ -11,7 +11,9 @@ from learning import points
 from quizzes import audience, definitions, grading
 from quizzes.audience import grace
 from quizzes.bank import answer_text
+from quizzes.definitions import branch_map_key
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
+from quizzes.services import takers
 from quizzes.services.takers import UNKNOWN
 from quizzes.services.visibility import quiz_for_taker
 
@@ -97,12 +99,19 @@ def order_seed(quiz_id, member_id, number):
     return f"attempt:{quiz_id}:{member_id}:{number}"
 
 
-def start_attempt(member, quiz_id):
-    """Start an attempt, or return the one in progress (a resume after a lost connection): → (attempt, started)."""
+def start_attempt(member, quiz_id, taken=None):
+    """Start an attempt, or return the one in progress (a resume after a lost connection): → (attempt, started).
+
+    Whether the member has started is asked of Redis's takers set first (quizzes.services.takers.lookup, read with
+    the session when the view prefetched it): when it says not, the first start inserts without reading the member's
+    attempts. The lookup also gives the generation of the week's definition, so this worker's kept one serves."""
+    if taken is None:
+        taken = _taken(member, quiz_id)
     now = clock.now()
     quiz = quiz_for_taker(member, quiz_id)
-    attempts = db.session.scalars(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
-                                  .order_by(Attempt.number)).all()
+    attempts = [] if taken is False else db.session.scalars(
+        select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id).order_by(Attempt.number)
+    ).all()
     current = next((a for a in attempts if a.status == "in_progress"), None)
     if current is not None and current.deadline_at < now - grace():
         grade_left_open(quiz, now, Attempt.member_id == member.id, expired(now))
@@ -125,6 +134,8 @@ def start_attempt(member, quiz_id):
                       order=grading.shuffled_order(order_seed(quiz.id, member.id, used + 1), questions),
                       answers={}, started_at=now, deadline_at=deadline)
     if not inserted(attempt):
+        if taken is False:  # the set was behind the table (an add not yet made): decide from the table
+            return start_attempt(member, quiz_id, UNKNOWN)
         # The phone retried while the first request was still running: hand back that attempt.
         current = _in_progress(quiz.id, member.id)
         if current is None:
@@ -132,6 +143,21 @@ def start_attempt(member, quiz_id):
         return current, False
     _commit_keeping(attempt)
     return attempt, True
+
+
+def _taken(member, quiz_id):
+    """False when Redis says the member has no attempt at `quiz_id` (the week's quiz of their branch); else UNKNOWN."""
+    if not member.branch_id:
+        return UNKNOWN
+    found, taken = takers.lookup(branch_map_key(clock.week_key()), member.branch_id, member.id)
+    return taken if found == quiz_id else UNKNOWN
+
+
+def _note_week_quiz(member):
+    """An autosave or a submit is nearly always on the week's quiz: the lookup read with the session gives the
+    generation of its definition, so the definition this worker keeps serves it (quizzes.definitions)."""
+    if member.branch_id:
+        takers.note_prefetched(branch_map_key(clock.week_key()), member.branch_id, member.id)
 
 
 def _commit_keeping(attempt):
@@ -166,6 +192,7 @@ def _deadline(attempt, quiz):
 
 def save_answers(member, attempt_id, answers):
     """Autosave: merge answers into the attempt in progress; returns the attempt with its time left."""
+    _note_week_quiz(member)
     now = clock.now()
     attempt = attempt_for(member, attempt_id, lock=True)
     if attempt.status != "in_progress":
@@ -203,6 +230,7 @@ def _merge(attempt, quiz, answers):
 
 def submit_attempt(member, attempt_id, answers=None):
     """Grade an attempt once: a repeat or concurrent submit returns the same result; late ones grade what was saved."""
+    _note_week_quiz(member)
     now = clock.now()
     attempt = attempt_for(member, attempt_id, lock=True)
     if attempt.status == "submitted":  # a retry: answered from the row it waited for, not read again

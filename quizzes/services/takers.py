@@ -14,7 +14,7 @@ started costs that one round trip and the fill (once the branch map and the set 
 """
 from flask import current_app
 
-from core import fresh
+from core import clock, fresh
 from core.cache import best_effort, get_redis, key, script
 from core.extensions import db
 from members.auth import NOT_PREFETCHED, prefetched_call
@@ -67,6 +67,21 @@ def lookup_call(branch_map_key, branch_id, member_id):
     return _LOOKUP, [branch_map_key], [branch_id, member_id, _gen(), _set(), _marker(), definitions.generation_prefix()]
 
 
+def prefetch(member_id, branch_id):
+    """The lookup, to be read with the session (members.auth.login_required(prefetch=...)) by a member's write on
+    the week's quiz: a start learns from it whether the member has started, and every write the generation of the
+    quiz's definition, which lets it use the definition this worker keeps (no round trip, no JSON)."""
+    return [], ([lookup_call(definitions.branch_map_key(clock.week_key()), branch_id, member_id)] if branch_id else [])
+
+
+def note_prefetched(branch_map_key, branch_id, member_id):
+    """Learn the generation of the week's quiz definition from the lookup read with the session, if it was: no round
+    trip, no rebuild (a write that needs only the definition)."""
+    reply = prefetched_call(*lookup_call(branch_map_key, branch_id, member_id))
+    if reply is not NOT_PREFETCHED and not isinstance(reply, Exception) and reply[0] not in (None, "0"):
+        definitions.note_generation(int(reply[0]), reply[2])
+
+
 def lookup(branch_map_key, branch_id, member_id):
     """(quiz id or None, taken) for a member this week in one round trip (none if it was read with the session);
     either may be UNKNOWN. A quiz whose set is not complete is rebuilt here (once, under a lock), and its member then
@@ -86,6 +101,7 @@ def lookup(branch_map_key, branch_id, member_id):
     if quiz_id == "0":
         return None, UNKNOWN
     definitions.note_generation(int(quiz_id), definition_generation)
+    definitions.note_branch_quiz(branch_map_key, branch_id, int(quiz_id))
     if taken is None:
         _rebuild(int(quiz_id))
         return int(quiz_id), UNKNOWN

@@ -307,6 +307,29 @@ def test_with_more_attempts_the_best_counts_and_points_follow_the_best(client, l
     assert _start(client, headers, created["id"]).get_json()["code"] == "no_attempts_left"
 
 
+def test_a_start_the_takers_set_has_not_heard_of_is_decided_by_the_table(client, login, org, frozen):
+    """Redis's takers set behind the table (an add lost while Redis was away): the set says the member has not
+    started, so the start inserts attempt 1 at once; the table holds it, and the start is decided from the table."""
+    from core.cache import get_redis, key
+
+    frozen("2026-11-23 08:00")
+    bank = make_bank(org.committee_a)
+    created = client.post(f"/api/v1/branches/{org.branch_a.id}/quizzes", headers=login(org.secretary_a), json={
+        "question_ids": [q.id for q in bank], "max_attempts": 2}).get_json()
+    headers = login(org.member_a)
+    first = _start(client, headers, created["id"]).get_json()
+    assert client.post(f"/api/v1/attempts/{first['id']}/submit", headers=headers, json={}).status_code == 200
+    client.get("/api/v1/quizzes/current", headers=login(org.member_a2))  # builds the complete set from the table
+    redis = get_redis()
+    sets = list(redis.scan_iter(match=key("quiz", "takers", created["id"]) + ":*"))
+    assert sets and all(redis.srem(name, org.member_a.id) == 1 for name in sets)  # the member drops out of the set
+    second = _start(client, headers, created["id"])
+    assert second.status_code == 201 and second.get_json()["number"] == 2, second.get_json()
+    resumed = _start(client, headers, created["id"])
+    assert resumed.status_code == 200 and resumed.get_json()["id"] == second.get_json()["id"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Attempt)) == 2
+
+
 def test_closing_grades_attempts_left_open_and_is_safe_to_repeat(client, login, org, quiz, frozen):
     headers = login(org.member_a)
     attempt = _start(client, headers, quiz["id"]).get_json()
