@@ -1,4 +1,6 @@
 """What goes in and out of the quiz room. Field sets per audience: a member never gets answers before close."""
+from datetime import datetime
+
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from core.schemas import PageArgs, StrictSchema, page_schema
@@ -349,3 +351,33 @@ class MyQuizSchema(Schema):
 
 
 MyQuizPageSchema = page_schema(MyQuizSchema, "MyQuizPage")
+
+
+# --- the attempt, dumped without marshmallow's per-field machinery ------------------------------------
+
+class AttemptDump:
+    """`schema.dump(view)` for an attempt view (quizzes.services.attempts.attempt_view), a start's and a submit's
+    response, at a fraction of the CPU (marshmallow's 50 nested dumps were a fifth of a start's). The same output:
+    of each part, the keys its schema declares and the view has, datetimes in ISO 8601 as DateTime dumps them — so a
+    field the schema leaves out (the answers, in AttemptSchema) never goes out. Tests hold it equal to the schema's
+    own dump, revealed and hidden."""
+
+    def __init__(self, schema):
+        questions = schema.fields["questions"].inner.schema
+        self.top = [n for n in schema.fields if n not in ("questions", "result")]
+        self.question = [n for n in questions.fields if n != "options"]
+        self.option = list(questions.fields["options"].inner.schema.fields)
+        self.result = list(schema.fields["result"].schema.fields)
+
+    def dump(self, view):
+        out = _picked(view, self.top)
+        if "questions" in view:
+            out["questions"] = [dict(_picked(q, self.question), options=[_picked(o, self.option) for o in q["options"]])
+                                for q in view["questions"]]
+        if "result" in view:
+            out["result"] = None if view["result"] is None else _picked(view["result"], self.result)
+        return out
+
+
+def _picked(data, names):
+    return {n: v.isoformat() if isinstance(v, datetime) else v for n in names if n in data for v in (data[n],)}

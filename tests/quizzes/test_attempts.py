@@ -358,3 +358,33 @@ def test_a_start_answers_201_and_a_resume_200_with_the_same_attempt(client, logi
     assert resumed.status_code == 200, resumed.get_json()
     assert resumed.get_json()["id"] == started.get_json()["id"]
     assert len(db.session.scalars(db.select(Attempt).where(Attempt.member_id == org.member_a.id)).all()) == 1
+
+
+def test_the_attempt_dump_says_what_the_schemas_say(client, login, org, quiz, frozen):
+    """A start's and a submit's response are dumped without marshmallow (quizzes.schemas.AttemptDump): each the same
+    as its schema's own dump — in progress, submitted, revealed — and the hidden schema drops the answer fields even
+    from a view that carries them."""
+    from quizzes import services
+    from quizzes.schemas import AttemptDump, AttemptSchema, RevealedAttemptSchema
+
+    headers = login(org.member_a)
+    started = _start(client, headers, quiz["id"]).get_json()
+    client.put(f"/api/v1/attempts/{started['id']}/answers", headers=headers,
+               json={"answers": answers_for(quiz["bank"], only={"single"})})
+    views = [services.attempt_view(org.member_a, db.session.get(Attempt, started["id"]))]
+    assert client.post(f"/api/v1/attempts/{started['id']}/submit", headers=headers, json={}).status_code == 200
+    db.session.expire_all()
+    views.append(services.attempt_view(org.member_a, db.session.get(Attempt, started["id"])))
+    frozen("2026-11-30 00:05")
+    close_due_quizzes(clock.now())
+    db.session.expire_all()
+    views.append(services.attempt_view(org.member_a, db.session.get(Attempt, started["id"])))
+    assert [v["status"] for v in views] == ["in_progress", "submitted", "submitted"]
+    assert views[0]["saved_at"] is not None and views[1]["result"]["submitted_at"] is not None
+    assert views[-1]["answers_revealed"] and all("answer" in q for q in views[-1]["questions"])
+    for view in views:
+        for schema in (AttemptSchema(), RevealedAttemptSchema()):
+            assert AttemptDump(schema).dump(view) == schema.dump(view)
+    hidden = AttemptDump(AttemptSchema()).dump(views[-1])
+    assert not any(name in q for q in hidden["questions"] for name in ("answer", "answer_text", "explanation"))
+    assert isinstance(hidden["started_at"], str) and hidden["started_at"].endswith("+00:00")
