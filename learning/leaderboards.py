@@ -18,6 +18,7 @@ from core.db import after_commit, dialect_insert
 from core.errors import Invalid
 from core.extensions import db
 from learning.models import LeaderboardMiss, PointEntry
+from members import auth
 from members.models import Branch, Committee, Member
 from members.scope import subtree_committee_ids
 
@@ -69,9 +70,14 @@ def board_key(scope, scope_id, period, day):
 def _targets(member):
     """The boards a member's points count on: their branch, their committee and every committee above it.
 
-    `member` is a Member or a member id (then one query reads the branch and the committee path together).
+    `member` is a Member or a member id. The request's own member (nearly every award: a submit, a finish) is placed
+    by their session (members.auth.own_placement) and their committee's path, which never changes once created, is
+    kept by this process; anyone else's branch and path are read together in one query.
     """
-    if isinstance(member, int):
+    own = auth.own_placement(member) if isinstance(member, int) else None
+    if own is not None:
+        branch_id, path = own[0], _committee_path(own[1])
+    elif isinstance(member, int):
         branch_id, path = db.session.execute(
             select(Member.branch_id, Committee.path).join(Committee, Committee.id == Member.committee_id)
             .where(Member.id == member)).one()
@@ -81,6 +87,27 @@ def _targets(member):
     targets = [("branch", branch_id)] if branch_id else []
     targets += [("committee", int(c)) for c in (path or "").strip("/").split("/") if c]
     return targets
+
+
+_paths = {}  # committee id -> its path: set when the committee is created (members.services), never changed
+
+
+def _committee_path(committee_id):
+    if committee_id is None:
+        return None
+    path = _paths.get(committee_id)
+    if path is None:
+        path = db.session.scalar(select(Committee.path).where(Committee.id == committee_id))
+        if path and path.endswith(f"/{committee_id}/"):  # complete (a committee being created has "/" for a moment)
+            if len(_paths) > 100_000:
+                _paths.clear()
+            _paths[committee_id] = path
+    return path
+
+
+def forget_paths():
+    """Forget the kept paths: for a database whose ids start over (the tests empty every table between tests)."""
+    _paths.clear()
 
 
 def after_commit_add(member, day, points):

@@ -193,6 +193,15 @@ def _typed(kind, value):
     return kind.fromisoformat(value)
 
 
+def own_placement(member_id):
+    """(branch_id, committee_id) of the request's own member as `authenticate` resolved them — claims members.authlog
+    vouches for, or the session's entry or row — if `member_id` is that member; else None. Lets a write place the
+    member's points without reading their row again."""
+    if not has_request_context() or g.get("member_id") != member_id or g.get("member_data") is None:
+        return None
+    return g.member_data["branch_id"], g.member_data["committee_id"]
+
+
 def current_member():
     """The member making this request (after `login_required`), built from the cached entry on first use."""
     if g.member is None:

@@ -87,6 +87,9 @@ def _clean(request, app, fake_wechat):
                 for table in tables:
                     conn.exec_driver_sql(f'DELETE FROM "{table}"')
         get_redis().flushdb()
+        from learning import leaderboards
+
+        leaderboards.forget_paths()  # ids start over: the committees' kept paths would name the last test's
 
 
 @pytest.fixture
