@@ -14,8 +14,9 @@ also expires within its TTL, so a change made while Redis was unreachable cannot
 import logging
 
 from flask import has_request_context, request
+from redis.exceptions import NoScriptError, RedisError
 
-from core.cache import best_effort, get_redis, key, run_scripts
+from core.cache import best_effort, get_redis, key, run_scripts, script
 from core.db import after_commit
 
 log = logging.getLogger(__name__)
@@ -104,32 +105,66 @@ def init_app(app):
 
 
 def _store_fills(response):
-    """Once the view has answered and before the client has the response: this request's fills and bumps, in one
-    pipeline (a write that missed the session pays one round trip for both)."""
+    """Once the view has answered and before the client has the response: this request's fills, bumps and calls
+    (`call_after`), in one pipeline (a write pays one round trip for all of them)."""
     fills = request.environ.pop(_FILLS, None)
     bumps = request.environ.pop(_BUMPS, None)
-    if fills or bumps:
-        _store(fills or [], bumps or ())
+    calls = request.environ.pop(_CALLS, None)
+    if fills or bumps or calls:
+        _store(fills or [], bumps or (), calls or ())
     return response
 
 
 def _bump_left(_error=None):
-    # A request that ended in an unhandled error skips after_request; what it committed still goes stale.
+    # A request that ended in an unhandled error skips after_request; what it committed still goes stale, and what
+    # was to follow its commit still follows.
     bumps = request.environ.pop(_BUMPS, None)
-    if bumps:
-        _store((), bumps)
+    calls = request.environ.pop(_CALLS, None)
+    if bumps or calls:
+        _store((), bumps or (), calls or ())
 
 
-def _store(fills, bumps=()):
+def _store(fills, bumps=(), calls=()):
+    answered = []
     with best_effort("hot-read cache unavailable; not filling, the bumps are retried before the next read") as cache:
-        pipe = get_redis().pipeline(transaction=False)
+        client = get_redis()
+        pipe = client.pipeline(transaction=False)
         for entry_key, value, ttl_ms in fills:
             pipe.set(entry_key, value, px=ttl_ms)
         for gen in bumps:
             pipe.incr(gen)
-        pipe.execute()
+        runners = [script(source) for source, _, _, _ in calls]
+        for runner, (_, keys, args, _) in zip(runners, calls):
+            pipe.evalsha(runner.sha, len(keys), *keys, *args)
+        replies = pipe.execute(raise_on_error=False)
+        stored, answered = replies[:len(replies) - len(calls)], replies[len(replies) - len(calls):]
+        failed = next((reply for reply in stored if isinstance(reply, Exception)), None)
+        if failed is not None:
+            raise failed
+        unknown = [i for i, reply in enumerate(answered) if isinstance(reply, NoScriptError)]
+        if unknown:  # Redis restarted since the scripts were loaded: those calls (only) again, loaded first
+            for i, reply in zip(unknown, run_scripts([calls[i][:3] for i in unknown], client)):
+                answered[i] = reply
     if cache.failed:
         _unbumped.update(bumps)
+        answered = [RedisError("Redis unavailable")] * len(calls)
+    for (_, _, _, on_failure), reply in zip(calls, answered):
+        if isinstance(reply, Exception):
+            on_failure(reply)
+
+
+_CALLS = "bs.fresh_calls"  # scripts this request runs once it has answered, with its fills and bumps
+
+
+def call_after(source, keys, args, on_failure):
+    """Run a script once the current request has answered, in the round trip of its fills and bumps (outside a
+    request: now). `on_failure(error)` if it fails: Redis down, or the script's own error. For what must follow a
+    commit before the client hears of it, as a bump does (call it after the commit: quizzes.services.takers.add,
+    learning.leaderboards)."""
+    if has_request_context():
+        request.environ.setdefault(_CALLS, []).append((source, keys, args, on_failure))
+        return
+    _store((), (), [(source, keys, args, on_failure)])
 
 
 _BUMPS = "bs.fresh_bumps"  # counters this request changed (committed), bumped with its fills

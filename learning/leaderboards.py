@@ -12,8 +12,8 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from core import clock
-from core.cache import get_redis, key, run_scripts
+from core import clock, fresh
+from core.cache import get_redis, key
 from core.db import after_commit, dialect_insert
 from core.errors import Invalid
 from core.extensions import db
@@ -114,18 +114,17 @@ def after_commit_add(member, day, points):
     """Queue points for the member's (a Member or an id) existing boards; applied only if the transaction commits."""
     keys = [board_key(scope, scope_id, period, day) for scope, scope_id in _targets(member) for period in PERIODS]
     member_id = member if isinstance(member, int) else member.id
-    after_commit(_add, get_redis(), keys, str(member_id), points)
+    after_commit(_add, keys, str(member_id), points)
 
 
-def _add(redis, keys, member_id, points):
-    try:
-        # One script call for every board of the award: one round trip, with no SCRIPT EXISTS before it.
-        reply, = run_scripts([(_ADD_IF_EXISTS, keys, [member_id, points])], client=redis)
-        if isinstance(reply, Exception):
-            raise reply
-    except Exception:
-        log.warning("leaderboard update failed; boards marked for a rebuild", exc_info=True)
+def _add(keys, member_id, points):
+    # One script call for every board of the award, sent with the request's bumps (core.fresh.call_after): no round
+    # trip of its own in a request, none for SCRIPT EXISTS.
+    def missed(error):
+        log.warning("leaderboard update failed; boards marked for a rebuild: %s", error)
         _mark_missed(keys)
+
+    fresh.call_after(_ADD_IF_EXISTS, keys, [member_id, points], missed)
 
 
 def _mark_missed(keys):

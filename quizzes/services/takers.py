@@ -12,6 +12,8 @@ quiz's definition (so a definition this worker keeps can be used without another
 runs it with the session's read when the token claims the member's branch, so a never-seen member who has not
 started costs that one round trip and the fill (once the branch map and the set are in Redis).
 """
+import logging
+
 from flask import current_app
 
 from core import clock, fresh
@@ -20,6 +22,8 @@ from core.extensions import db
 from members.auth import NOT_PREFETCHED, prefetched_call
 from quizzes import definitions
 from quizzes.models import Attempt
+
+log = logging.getLogger(__name__)
 
 UNKNOWN = object()  # Redis could not say: ask the tables
 SET_TTL_SECONDS = 8 * 86400  # a week's quiz and its grace, with room
@@ -109,11 +113,14 @@ def lookup(branch_map_key, branch_id, member_id):
 
 
 def add(quiz_id, member_id):
-    """A member's attempt at a quiz has committed: they are a taker (call after commit)."""
-    with best_effort("quiz takers cache unavailable; the add is retried before the next lookup") as cache:
-        _add(quiz_id, [member_id])
-    if cache.failed:
+    """A member's attempt at a quiz has committed: they are a taker (call after commit). In a request the add goes
+    out with the request's bumps, in one round trip, before the client has the response (core.fresh.call_after)."""
+
+    def lost(error):
+        log.warning("quiz takers cache unavailable; the add is retried before the next lookup: %s", error)
         _unadded.add((quiz_id, member_id))
+
+    fresh.call_after(_ADD, [], [_gen(), _set(), quiz_id, SET_TTL_SECONDS, member_id], lost)
 
 
 def forget(quiz_id):

@@ -137,8 +137,8 @@ def test_a_miss_and_a_change_in_one_request_cost_one_redis_round_trip_and_the_ch
     headers = login(org.member_a)
     stored = []
     original = fresh._store
-    monkeypatch.setattr(fresh, "_store", lambda fills, bumps=(): stored.append((fills, set(bumps))) or
-                        original(fills, bumps))
+    monkeypatch.setattr(fresh, "_store", lambda fills, bumps=(), calls=(): stored.append((fills, set(bumps))) or
+                        original(fills, bumps, calls))
     assert not fresh.get_redis().keys("bs:auth:s:*")  # a token fresh from login: its session is not cached yet
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 200
     [(fills, bumps)] = stored  # the session's fill and the logout's bump went out together, after the view

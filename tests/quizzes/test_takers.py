@@ -86,3 +86,20 @@ def test_a_deleted_attempt_makes_its_member_a_non_taker_again(client, login, org
     assert _state(client, member) == "not_started"  # a miss, which rebuilt the quiz's set
     week_map = definitions.branch_map_key(clock.week_key())
     assert takers.lookup(week_map, org.member_a.branch_id, org.member_a.id) == (quiz["id"], False)
+
+
+def test_a_start_sends_its_add_with_its_bump_in_one_round_trip(client, login, org, quiz, monkeypatch):  # noqa: F811
+    """The member's add to the takers set and the bump of their cached week leave together, once the start has
+    answered (core.fresh.call_after), and the next read shows the start."""
+    from core import fresh
+
+    member, other = login(org.member_a), login(org.member_a2)
+    assert _state(client, other) == "not_started"  # the set is complete and marked
+    stored, original = [], fresh._store
+    monkeypatch.setattr(fresh, "_store", lambda fills, bumps=(), calls=(): stored.append((set(bumps), len(calls)))
+                        or original(fills, bumps, calls))
+    _start(client, member, quiz["id"])
+    assert stored == [({fresh.gen_key("quiz", "attempts", org.member_a.id)}, 1)]
+    assert _state(client, member) == "in_progress" and not takers._unadded
+    week_map = definitions.branch_map_key(clock.week_key())
+    assert takers.lookup(week_map, org.member_a.branch_id, org.member_a.id) == (quiz["id"], True)
