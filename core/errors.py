@@ -85,8 +85,9 @@ class Conflict(AppError):
 class RateLimited(AppError):
     status, code = 429, "rate_limited"
 
-    def __init__(self, message="操作过于频繁，请稍后再试", **kw):
+    def __init__(self, message="操作过于频繁，请稍后再试", retry_after=None, **kw):
         super().__init__(message, **kw)
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
 
 class Invalid(AppError):
@@ -163,7 +164,10 @@ def register(app):
     @app.errorhandler(AppError)
     def _app_error(exc):
         db.session.rollback()
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):

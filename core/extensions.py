@@ -33,11 +33,23 @@ def _is_read():
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
-# Every write is limited per member (RATELIMIT_WRITES); reads are not. Routes add their own limits on top, on writes
-# only (methods=["POST"] where a route also answers GET). No X-RateLimit-* headers: nobody reads them, and they cost
-# every write a second Redis round trip; a refusal says when to retry (Retry-After, core.errors).
+# Every write is limited (RATELIMIT_WRITES); reads are not. A signed-in member's writes are counted per member in the
+# session's round trip (members.ratelimit) and skip the default limit here; the rest are keyed by token or address.
+# Routes add their own limits on top, on writes only (methods=["POST"] where a route also answers GET). No
+# X-RateLimit-* headers: nobody reads them, and they cost every write a second Redis round trip; a refusal says when
+# to retry (Retry-After, core.errors).
+_DEFAULT_EXEMPT = []
+
+
+def exempt_from_default_limits(check):
+    """Register `check()`: when true, the request skips the default write limit (it is counted elsewhere)."""
+    _DEFAULT_EXEMPT.append(check)
+    return check
+
+
 limiter = Limiter(key_func=writer_key, headers_enabled=False,
-                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]])
+                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]],
+                  default_limits_exempt_when=lambda: any(check() for check in _DEFAULT_EXEMPT))
 
 
 @limiter.request_filter

@@ -4,7 +4,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core import clock, tables
-from core.extensions import limiter
 from core.schemas import PageArgs, paginate
 from learning import leaderboards, points, services, stats
 from learning.schemas import (
@@ -39,13 +38,9 @@ from learning.schemas import (
 )
 from learning.services import branch_today, today
 from members import scope
-from members.auth import current_member, login_required, rate_limit_key
+from members.auth import current_member, login_required
 
 bp = Blueprint("learning", __name__, url_prefix="/api/v1", description="每日学习、学习积分与排行")
-
-
-def _writes():
-    return current_app.config["RATELIMIT_WRITES"]
 
 
 # --- members ---------------------------------------------------------------------------------------
@@ -123,7 +118,6 @@ def withdraw_material(body, material_id):
 
 
 @bp.post("/materials/<int:material_id>/reads")
-@limiter.limit(_writes, key_func=rate_limit_key)
 @login_required(prefetch=branch_today.prefetch_items)
 @bp.response(200, ReadingStateSchema)
 def open_material(material_id):
@@ -132,7 +126,6 @@ def open_material(material_id):
 
 
 @bp.post("/materials/<int:material_id>/reads/finish")
-@limiter.limit(_writes, key_func=rate_limit_key)
 @login_required(prefetch=branch_today.prefetch_items)
 @bp.arguments(FinishSchema)
 @bp.response(200, FinishResultSchema)

@@ -16,7 +16,7 @@ from core import clock, fresh
 from core.cache import key
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
-from members import authlog
+from members import authlog, ratelimit
 from members.models import AuthSession, Member
 
 SALT = "branch-study-session"
@@ -91,10 +91,15 @@ def authenticate(prefetch=None):
                            code="unauthorized" if "Authorization" not in request.headers else "token_invalid")
     sid, mid = claims["sid"], claims.get("mid")
     more, calls = prefetch(mid, claims.get("branch")) if prefetch and isinstance(mid, int) else ([], [])
+    limit = ratelimit.call(mid) if isinstance(mid, int) else None  # a write is counted in the same round trip
     authlog.retry_unmirrored()
     own = [member_gen(mid), authlog.MARKER, authlog.version_key(mid)] if isinstance(mid, int) else []
     (cached, *extra), seen, replies = fresh.read_along([_entry_key(sid), *(k for k, _ in more)],
-                                                       [*own, *(c for _, counters in more for c in counters)], calls)
+                                                       [*own, *(c for _, counters in more for c in counters)],
+                                                       [*calls, limit] if limit else calls)
+    if limit:
+        ratelimit.check(replies[-1] if replies else None)
+        replies = replies[:-1] if replies else replies
     request.environ[_PREFETCHED] = {k: (body, seen) for (k, _), body in zip(more, extra)}
     request.environ[_CALLED] = {_call_key(*call): reply for call, reply in zip(calls, replies or [])
                                 if not isinstance(reply, Exception)}  # a failed call is made again by its view
@@ -248,7 +253,7 @@ def login_required(*roles, prefetch=None):
                 raise Forbidden("该操作仅限" + "、".join(_ROLE_NAMES[r] for r in roles))
             return view(*args, **kwargs)
 
-        return wrapper
+        return ratelimit.session_limited(wrapper)  # its writes are counted by `authenticate` (members.ratelimit)
 
     return decorate
 
@@ -282,9 +287,3 @@ def _members_changing(session, flush_context, instances):
     changed += [m.id for m in session.deleted if isinstance(m, Member)]
     if changed:
         fresh.bump_after_commit(*(member_gen(i) for i in changed))
-
-
-def rate_limit_key():
-    """Key writes by member when a token is present, else by address."""
-    claims = bearer_claims()
-    return f"m:{claims['mid']}" if claims else f"ip:{request.remote_addr}"

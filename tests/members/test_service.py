@@ -69,6 +69,37 @@ def test_no_read_is_rate_limited_even_where_a_route_asks(app_on):
     assert [client.post("/test-limited").status_code for _ in range(2)] == [200, 429]  # the same route's writes
 
 
+def test_a_members_write_is_counted_in_the_sessions_round_trip_and_nowhere_else(app, client, login, org, hot_cache):
+    """members.ratelimit: a write with a signed token is counted with the session's read (one key per member), and
+    Flask-Limiter's default limit leaves it alone (no key of its own, no round trip of its own). Redis down: the
+    write goes through."""
+    from core.cache import get_redis, key
+
+    headers = login(org.secretary_a)
+    redis = get_redis()
+
+    def patch():
+        return client.patch(f"/api/v1/members/{org.member_a.id}", json={"active": True}, headers=headers)
+
+    assert patch().status_code == 200 and patch().status_code == 200
+    assert redis.get(key("rl", "writes", org.secretary_a.id)) == "2"
+
+    def flask_limiter_writes():
+        return [k for k in redis.keys("LIMITS:LIMITER/bs-rl/*") if "/login-" not in k]
+
+    assert flask_limiter_writes() == []  # Flask-Limiter counted neither
+    unsigned = client.post("/api/v1/auth/logout", headers={"Authorization": "Bearer forged"})
+    assert unsigned.status_code == 401 and len(flask_limiter_writes()) == 1  # a forged token is still Flask-Limiter's
+    app.config["RATELIMIT_WRITES"] = "2 per minute"
+    try:
+        assert patch().status_code == 429
+        hot_cache.down()
+        assert patch().status_code == 200  # nothing can count it: it goes through, as Flask-Limiter lets it
+    finally:
+        hot_cache.back()
+        app.config["RATELIMIT_WRITES"] = "120 per minute"
+
+
 def test_writes_are_rate_limited_per_member(app, client, login, org):
     headers = login(org.secretary_a)
     other = login(org.secretary_b)
