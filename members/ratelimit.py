@@ -63,8 +63,9 @@ def _counted_here():
     (or a MethodView's method) whose wrapper chain holds login_required."""
     from members.auth import bearer_claims  # members.auth imports this module
 
-    if request.method in ("GET", "HEAD", "OPTIONS") or bearer_claims() is None:
-        return False
+    claims = bearer_claims()
+    if request.method in ("GET", "HEAD", "OPTIONS") or claims is None or not isinstance(claims.get("mid"), int):
+        return False  # only a token that authenticate counts (a signed one names its member)
     view = current_app.view_functions.get(request.endpoint)
     handler = getattr(getattr(view, "view_class", None), request.method.lower(), None)  # a MethodView's method
     return _marked(view) or _marked(handler)
