@@ -137,8 +137,7 @@ def finish_material(member, material, client_seconds=None):
             seconds = db.session.execute(_reading_update(reading.id).values(
                 finished_at=now, seconds=_greatest(Reading.seconds, credit)).returning(Reading.seconds)).scalar()
             if completing:  # a concurrent twin completed it first: report the row as it now stands
-                db.session.refresh(reading)
-                state = _state(material, reading)
+                state = _state(material, _reading(member, material))
             state.update(finished_at=now, seconds=seconds)
         else:
             result["points_awarded"], seconds = flipped
@@ -185,11 +184,16 @@ def _award_completion(member, material, reading, credit, now):
         occurred_at=now)
 
 
+_READINGS = Reading.__table__
+# The columns an open or a finish reads, in Core: a row, not an ORM object (nothing of it is changed through the ORM).
+_READ = select(*(_READINGS.c[name] for name in ("id", "day", "opened_at", "finished_at", "seconds", "completed_at")))
+
+
 def _reading(member, material, lock=False):
-    stmt = select(Reading).where(Reading.member_id == member.id, Reading.material_id == material.id)
+    stmt = _READ.where(_READINGS.c.member_id == member.id, _READINGS.c.material_id == material.id)
     if lock and db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return db.session.scalar(stmt)
+    return db.session.execute(stmt).first()
 
 
 def _insert_ignore(model, values, conflict, returning=None):
