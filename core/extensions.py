@@ -29,7 +29,8 @@ def writer_key():
     return "ip:" + (get_remote_address() or "-")
 
 
-def _is_read():
+def is_read():
+    """Whether the request only reads (no read is ever rate limited)."""
     return request.method in ("GET", "HEAD", "OPTIONS")
 
 
@@ -56,4 +57,4 @@ limiter = Limiter(key_func=writer_key, headers_enabled=False,
 def _reads_are_not_limited():
     # A read skips the limiter altogether: no read is limited, and resolving which limits apply cost a hot read
     # about as much CPU as its Redis round trip.
-    return _is_read()
+    return is_read()

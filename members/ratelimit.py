@@ -13,7 +13,7 @@ from limits import parse
 
 from core.cache import key
 from core.errors import RateLimited
-from core.extensions import exempt_from_default_limits
+from core.extensions import exempt_from_default_limits, is_read
 
 # KEYS[1]: the member's counter. ARGV[1]: the window in ms. → {count in this window, ms until it resets}
 _HIT = """
@@ -28,13 +28,9 @@ def _limit(text):
     return parse(text)
 
 
-def _applies():
-    return current_app.config.get("RATELIMIT_ENABLED", True) and request.method not in ("GET", "HEAD", "OPTIONS")
-
-
 def call(member_id):
     """The counter's script call (source, keys, args) for this request's member, or None (a read, or limits off)."""
-    if not _applies():
+    if is_read() or not current_app.config.get("RATELIMIT_ENABLED", True):
         return None
     limit = _limit(current_app.config["RATELIMIT_WRITES"])
     return _HIT, [key("rl", "writes", member_id)], [limit.get_expiry() * 1000]
@@ -63,8 +59,8 @@ def _counted_here():
     (or a MethodView's method) whose wrapper chain holds login_required."""
     from members.auth import bearer_claims  # members.auth imports this module
 
-    claims = bearer_claims()
-    if request.method in ("GET", "HEAD", "OPTIONS") or claims is None or not isinstance(claims.get("mid"), int):
+    claims = bearer_claims()  # (a read never gets here: Flask-Limiter's request filter skips reads altogether)
+    if claims is None or not isinstance(claims.get("mid"), int):
         return False  # only a token that authenticate counts (a signed one names its member)
     view = current_app.view_functions.get(request.endpoint)
     handler = getattr(getattr(view, "view_class", None), request.method.lower(), None)  # a MethodView's method

@@ -207,12 +207,13 @@ def quiz_id_for_branch(branch_id, week):
     number of branches), dropped whenever a quiz of that week is created or deleted; the short TTL bounds what a
     read racing such a change can leave behind.
     """
+    map_key = branch_map_key(week)
     noted = request.environ.get(_BRANCH_QUIZ, {}) if has_request_context() else {}
-    if (branch_map_key(week), branch_id) in noted:
-        return noted[(branch_map_key(week), branch_id)]
+    if (map_key, branch_id) in noted:
+        return noted[map_key, branch_id]
     redis = get_redis()
     with best_effort("quiz lookup cache unavailable") as cache:
-        cached = redis.hget(branch_map_key(week), branch_id)
+        cached = redis.hget(map_key, branch_id)
         if cached is not None:
             return int(cached) or None
     if cache.failed:
@@ -220,8 +221,8 @@ def quiz_id_for_branch(branch_id, week):
     found = audience.week_map(week)
     with best_effort("quiz lookup cache unavailable"):
         pipe = redis.pipeline()
-        pipe.hset(branch_map_key(week), mapping={b: q or 0 for b, q in found.items()} or {branch_id: 0})
-        pipe.expire(branch_map_key(week), BRANCH_MAP_TTL_SECONDS, nx=True)
+        pipe.hset(map_key, mapping={b: q or 0 for b, q in found.items()} or {branch_id: 0})
+        pipe.expire(map_key, BRANCH_MAP_TTL_SECONDS, nx=True)
         pipe.execute()
     return found.get(branch_id)
 

@@ -380,4 +380,8 @@ class AttemptDump:
 
 
 def _picked(data, names):
-    return {n: v.isoformat() if isinstance(v, datetime) else v for n in names if n in data for v in (data[n],)}
+    return {name: _dumped(data[name]) for name in names if name in data}
+
+
+def _dumped(value):
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,4 +1,5 @@
 """A member's attempts at the week's quiz: the state of their week, start, autosave, submit, grading, the review."""
+from collections import namedtuple
 from datetime import timedelta
 
 from sqlalchemy import and_, func, select
@@ -99,14 +100,16 @@ def order_seed(quiz_id, member_id, number):
     return f"attempt:{quiz_id}:{member_id}:{number}"
 
 
-def start_attempt(member, quiz_id, taken=None):
+def start_attempt(member, quiz_id):
     """Start an attempt, or return the one in progress (a resume after a lost connection): → (attempt, started).
 
     Whether the member has started is asked of Redis's takers set first (quizzes.services.takers.lookup, read with
     the session when the view prefetched it): when it says not, the first start inserts without reading the member's
     attempts. The lookup also gives the generation of the week's definition, so this worker's kept one serves."""
-    if taken is None:
-        taken = _taken(member, quiz_id)
+    return _start(member, quiz_id, _taken(member, quiz_id))
+
+
+def _start(member, quiz_id, taken):
     now = clock.now()
     quiz = quiz_for_taker(member, quiz_id)
     attempts = [] if taken is False else db.session.scalars(
@@ -135,7 +138,7 @@ def start_attempt(member, quiz_id, taken=None):
                       answers={}, started_at=now, deadline_at=deadline)
     if not inserted(attempt):
         if taken is False:  # the set was behind the table (an add not yet made): decide from the table
-            return start_attempt(member, quiz_id, UNKNOWN)
+            return _start(member, quiz_id, UNKNOWN)
         # The phone retried while the first request was still running: hand back that attempt.
         current = _in_progress(quiz.id, member.id)
         if current is None:
@@ -190,14 +193,8 @@ def _deadline(attempt, quiz):
     return min(attempt.deadline_at, quiz.closes_at)
 
 
-class Saved:
-    """What an autosave wrote, with what the response shows of the attempt."""
-
-    __slots__ = ("id", "status", "deadline_at", "saved_at", "answers")
-
-    def __init__(self, id, status, deadline_at, saved_at, answers):
-        self.id, self.status, self.deadline_at, self.saved_at, self.answers = (id, status, deadline_at, saved_at,
-                                                                                answers)
+# What an autosave wrote, with what the response shows of the attempt.
+Saved = namedtuple("Saved", "id status deadline_at saved_at answers")
 
 
 _ATTEMPTS = Attempt.__table__  # Core, not ORM: no entity to load, nothing to synchronize
