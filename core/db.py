@@ -1,11 +1,13 @@
 """Column types shared by every domain, and the session's recurring moves: lock a row, insert once, commit or
-answer Conflict, run something after the commit."""
+answer Conflict, run a one-statement write alone, run something after the commit."""
 from datetime import timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer, event, select
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
 
@@ -78,6 +80,42 @@ def inserted(row, commit=False):
         db.session.rollback()
         return False
     return True
+
+
+def alone(stmt, params=None):
+    """Execute a write that is whole in one statement as its own transaction, commit, and return its rows.
+
+    On PostgreSQL the statement runs in autocommit: one round trip, where a transaction costs three (psycopg sends
+    BEGIN on its own, then the statement, then COMMIT). Only for a statement whose WHERE says when it applies (a
+    conditional UPDATE, an INSERT ... ON CONFLICT): nothing is read first, so nothing can change in between. A
+    session already in a transaction runs it there (and commits that transaction); either way the session's
+    after-commit work runs as on any commit.
+    """
+    if not db.session().in_transaction() and db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    rows = db.session.execute(stmt, params).all()
+    db.session.commit()
+    return rows
+
+
+class json_merged(FunctionElement):
+    """`json_merged(column, patch)`: the JSON object in `column` with the keys of `patch` set, and those set to null
+    removed (RFC 7396's merge of one level, as an UPDATE's value): jsonb's || on PostgreSQL, json_patch on SQLite."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_merged, "postgresql")
+def _json_merged_postgresql(element, compiler, **kw):
+    column, patch = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(jsonb_strip_nulls(CAST({column} AS JSONB) || CAST({patch} AS JSONB)) AS JSON)"
+
+
+@compiles(json_merged, "sqlite")
+def _json_merged_sqlite(element, compiler, **kw):
+    column, patch = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"json_patch({column}, {patch})"
 
 
 def dialect_insert(target):

@@ -1,11 +1,12 @@
 """A member's attempts at the week's quiz: the state of their week, start, autosave, submit, grading, the review."""
+import functools
 from collections import namedtuple
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import JSON, and_, bindparam, func, select
 
 from core import clock
-from core.db import dialect_insert, inserted, locked
+from core.db import alone, dialect_insert, inserted, json_merged, locked
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -158,9 +159,11 @@ def _taken(member, quiz_id):
 
 def _note_week_quiz(member):
     """An autosave or a submit is nearly always on the week's quiz: the lookup read with the session gives the
-    generation of its definition, so the definition this worker keeps serves it (quizzes.definitions)."""
-    if member.branch_id:
-        takers.note_prefetched(branch_map_key(clock.week_key()), member.branch_id, member.id)
+    generation of its definition, so the definition this worker keeps serves it (quizzes.definitions). → the week's
+    quiz id of the member's branch as that lookup said, or None."""
+    if not member.branch_id:
+        return None
+    return takers.note_prefetched(branch_map_key(clock.week_key()), member.branch_id, member.id)
 
 
 def _commit_keeping(attempt):
@@ -200,15 +203,37 @@ Saved = namedtuple("Saved", "id status deadline_at saved_at answers")
 _ATTEMPTS = Attempt.__table__  # Core, not ORM: no entity to load, nothing to synchronize
 _SAVE_READ = select(_ATTEMPTS.c.id, _ATTEMPTS.c.quiz_id, _ATTEMPTS.c.status, _ATTEMPTS.c.deadline_at,
                     _ATTEMPTS.c.order, _ATTEMPTS.c.answers)
+# The autosave of an attempt in progress at the week's quiz, in time: merged in the row, so nothing is read first.
+_SAVE = (_ATTEMPTS.update()
+         .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.member_id == bindparam("member"),
+                _ATTEMPTS.c.quiz_id == bindparam("quiz"), _ATTEMPTS.c.status == "in_progress",
+                _ATTEMPTS.c.deadline_at >= bindparam("in_time_since", type_=_ATTEMPTS.c.deadline_at.type))
+         .values(answers=json_merged(_ATTEMPTS.c.answers, bindparam("patch", type_=JSON)),
+                 saved_at=bindparam("now", type_=_ATTEMPTS.c.saved_at.type))
+         .returning(_ATTEMPTS.c.deadline_at, _ATTEMPTS.c.answers))
 
 
 def save_answers(member, attempt_id, answers):
     """Autosave: merge answers into the attempt in progress; returns what was saved with the attempt's time left.
 
-    The hottest write of the quiz: the locked row's few columns and one UPDATE, no ORM object (an autosave changes
-    nothing the member's cached week shows, so no counter is bumped). Time run out: graded as the ORM does it."""
-    _note_week_quiz(member)
+    The hottest write of the quiz. Nearly every autosave is of the week's quiz (known from the lookup read with the
+    session), in time, with answers that fit its questions: then it is one conditional UPDATE that merges them in the
+    row, alone (core.db.alone: one round trip on PostgreSQL), and no counter is bumped (nothing the member's cached
+    week shows changes). Anything else — another quiz's attempt, not theirs, submitted, time run out, answers that do
+    not fit — is decided from the locked row, as before."""
     now = clock.now()
+    quiz_id = _note_week_quiz(member)
+    if quiz_id is not None:
+        quiz = definitions.get_definition(quiz_id)
+        if now <= quiz.closes_at + grace() and not _problems(answers, functools.partial(_in_quiz, quiz)):
+            rows = alone(_SAVE, {"attempt_id": attempt_id, "member": member.id, "quiz": quiz_id,
+                                 "in_time_since": now - grace(), "patch": answers, "now": now})
+            if rows:
+                return Saved(attempt_id, "in_progress", rows[0].deadline_at, now, rows[0].answers)
+    return _save_locked(member, attempt_id, answers, now)
+
+
+def _save_locked(member, attempt_id, answers, now):
     row = db.session.execute(_SAVE_READ.where(_ATTEMPTS.c.id == attempt_id, _ATTEMPTS.c.member_id == member.id)
                              .with_for_update()).first()
     if row is None:
@@ -231,24 +256,39 @@ def _merge(attempt, quiz, answers):
 
 
 def _merged(order, saved, quiz, answers):
-    """The saved answers with `answers` merged in, each checked against the attempt's questions (422 if not)."""
+    """The saved answers with `answers` merged in, each checked against the attempt's questions (422 if not); an
+    answer set to null is cleared (the key removed, as the one-statement autosave's merge does)."""
     entries = {str(e["q"]): e for e in order}
-    problems = {}
-    for qid, response in answers.items():
-        entry = entries.get(str(qid))
-        if entry is None:
-            problems[str(qid)] = ["题目不在本次测验中"]
-            continue
-        question = quiz.questions[entry["q"]]
-        blanks = len(question.answer) if question.kind == "blank" else 0
-        reason = grading.response_problem(question.kind, entry["o"], blanks, response)
-        if reason:
-            problems[str(qid)] = [reason]
+    problems = _problems(answers, lambda qid: (quiz.questions[entries[qid]["q"]], entries[qid]["o"])
+                         if qid in entries else None)
     if problems:
         raise Invalid.fields("答案格式不正确", problems, code="invalid_answers")
     merged = dict(saved or {})
     merged.update({str(k): v for k, v in answers.items()})
-    return merged
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def _in_quiz(quiz, qid):
+    """(question, option keys) of question `qid` in `quiz`, or None: what any attempt at it was shuffled from (its
+    questions and their options are fixed once it has opened: quizzes.services.authoring, quizzes.bank)."""
+    question = quiz.questions.get(int(qid))
+    return None if question is None else (question, [o["key"] for o in question.options])
+
+
+def _problems(answers, question_of):
+    """{question id: [reason]} of the responses that do not fit; `question_of(id)` → (question, option keys) or None."""
+    problems = {}
+    for qid, response in answers.items():
+        found = question_of(str(qid))
+        if found is None:
+            problems[str(qid)] = ["题目不在本次测验中"]
+            continue
+        question, option_keys = found
+        blanks = len(question.answer) if question.kind == "blank" else 0
+        reason = grading.response_problem(question.kind, option_keys, blanks, response)
+        if reason:
+            problems[str(qid)] = [reason]
+    return problems
 
 
 def submit_attempt(member, attempt_id, answers=None):

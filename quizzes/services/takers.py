@@ -80,10 +80,13 @@ def prefetch(member_id, branch_id):
 
 def note_prefetched(branch_map_key, branch_id, member_id):
     """Learn the generation of the week's quiz definition from the lookup read with the session, if it was: no round
-    trip, no rebuild (a write that needs only the definition)."""
+    trip, no rebuild (a write that needs only the definition). → that quiz's id, or None if it was not read or the
+    branch has none."""
     reply = prefetched_call(*lookup_call(branch_map_key, branch_id, member_id))
-    if reply is not NOT_PREFETCHED and not isinstance(reply, Exception) and reply[0] not in (None, "0"):
-        definitions.note_generation(int(reply[0]), reply[2])
+    if reply is NOT_PREFETCHED or isinstance(reply, Exception) or reply[0] in (None, "0"):
+        return None
+    definitions.note_generation(int(reply[0]), reply[2])
+    return int(reply[0])
 
 
 def lookup(branch_map_key, branch_id, member_id):

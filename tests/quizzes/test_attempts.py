@@ -155,6 +155,66 @@ def test_four_first_starts_at_once_make_one_attempt(app, client, login, org, qui
     assert db.session.scalar(db.select(db.func.count()).select_from(Attempt)) == 1
 
 
+def test_autosaves_merge_and_a_null_clears_an_answer(client, login, org, quiz):
+    headers = login(org.member_a)
+    attempt = _start(client, headers, quiz["id"]).get_json()
+    by_kind = {q.kind: str(q.id) for q in quiz["bank"]}
+    url = f"/api/v1/attempts/{attempt['id']}/answers"
+    first = client.put(url, headers=headers, json={"answers": {by_kind["single"]: "B", by_kind["judge"]: "T"}})
+    assert first.status_code == 200 and first.get_json()["answered"] == 2
+    second = client.put(url, headers=headers, json={"answers": {by_kind["single"]: "A", by_kind["judge"]: None,
+                                                                by_kind["multiple"]: ["A", "C"]}})
+    assert second.status_code == 200 and second.get_json()["answered"] == 2
+    shown = client.get(f"/api/v1/attempts/{attempt['id']}", headers=headers).get_json()
+    assert shown["answers"] == {by_kind["single"]: "A", by_kind["multiple"]: ["A", "C"]}
+    # The submit's own answers merge the same way: null clears what was saved.
+    done = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers,
+                       json={"answers": {by_kind["multiple"]: None, by_kind["judge"]: "T"}}).get_json()
+    assert done["answers"] == {by_kind["single"]: "A", by_kind["judge"]: "T"} and done["result"]["score"] == 20
+
+
+def test_an_autosave_racing_the_submit_is_saved_before_it_or_refused(app, client, login, org, quiz):
+    """The phone's last autosave and its submit arrive together: the autosave is either in what was graded or
+    answered 409, never written after the grade."""
+    headers = login(org.member_a)
+    by_kind = {q.kind: q for q in quiz["bank"]}
+    judge_id, save, submit = (by_kind["judge"].id, answers_for([by_kind["judge"]]),
+                              answers_for([by_kind["single"]]))
+    for _ in range(5):
+        db.session.query(QuizResult).delete()
+        db.session.query(AttemptAnswer).delete()
+        db.session.query(Attempt).delete()
+        db.session.commit()
+        attempt = _start(client, headers, quiz["id"]).get_json()
+        db.session.rollback()  # this test's own session must not hold SQLite's write lock while the phones race
+        results, barrier = {}, threading.Barrier(2)
+
+        def send(name, method, url, body):
+            barrier.wait()
+            with app.test_client() as c:
+                results[name] = getattr(c, method)(url, headers=headers, json=body)
+
+        threads = [threading.Thread(target=send, args=("save", "put", f"/api/v1/attempts/{attempt['id']}/answers",
+                                                       {"answers": save})),
+                   threading.Thread(target=send, args=("submit", "post", f"/api/v1/attempts/{attempt['id']}/submit",
+                                                       {"answers": submit}))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results["submit"].status_code == 200
+        saved = results["save"]
+        assert saved.status_code == 200 or (saved.status_code == 409
+                                            and saved.get_json()["code"] == "attempt_submitted"), saved.get_json()
+        db.session.rollback()
+        row = db.session.get(Attempt, attempt["id"])
+        graded = {a.question_id: a.correct for a in db.session.scalars(
+            db.select(AttemptAnswer).where(AttemptAnswer.attempt_id == row.id))}
+        # What is stored is what was graded: the judge answer is in both or in neither.
+        assert (str(judge_id) in row.answers) == graded[judge_id] == (saved.status_code == 200)
+        assert row.score == (20 if saved.status_code == 200 else 10)
+
+
 def test_a_submit_after_the_time_limit_grades_what_was_saved(client, login, org, quiz, frozen):
     headers = login(org.member_a)
     attempt = _start(client, headers, quiz["id"]).get_json()
