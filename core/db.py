@@ -1,5 +1,6 @@
 """Column types shared by every domain, and the session's recurring moves: lock a row, insert once, commit or
 answer Conflict, run a one-statement write alone, run something after the commit."""
+import functools
 from datetime import timezone
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, event, select
@@ -82,20 +83,48 @@ def inserted(row, commit=False):
     return True
 
 
-def alone(stmt, params=None):
-    """Execute a write that is whole in one statement as its own transaction, commit, and return its rows.
+def begin_alone():
+    """The session's next statement is a write that is whole in itself: on PostgreSQL it runs in autocommit, one
+    round trip where a transaction costs three (psycopg sends BEGIN on its own, then the statement, then COMMIT).
 
-    On PostgreSQL the statement runs in autocommit: one round trip, where a transaction costs three (psycopg sends
-    BEGIN on its own, then the statement, then COMMIT). Only for a statement whose WHERE says when it applies (a
-    conditional UPDATE, an INSERT ... ON CONFLICT): nothing is read first, so nothing can change in between. A
-    session already in a transaction runs it there (and commits that transaction); either way the session's
-    after-commit work runs as on any commit.
+    Only for a statement whose WHERE or ON CONFLICT says when it applies (nothing read first can change in between),
+    and then commit (the session's after-commit work runs as on any commit); each statement after it runs alone too
+    until that commit. A session whose transaction already holds a connection keeps it: the statement runs there.
     """
-    if not db.session().in_transaction() and db.session.get_bind().dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session = db.session()
+    if not _connected(session) and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _connected(session):
+    """Whether the session's transaction holds a connection yet (a transaction begins without one: adding the
+    request's Member, members.auth, begins it). SQLAlchemy has no public flag for it."""
+    transaction = session.get_transaction()
+    return transaction is not None and bool(transaction._connections)
+
+
+def alone(stmt, params=None):
+    """Execute one statement alone (`begin_alone`), commit, and return its rows."""
+    begin_alone()
     rows = db.session.execute(stmt, params).all()
     db.session.commit()
     return rows
+
+
+def built_once(build):
+    """Decorate `build()`, which builds a statement for the session's dialect (say with `dialect_insert`): it is
+    built once per dialect and reused, its values given as parameters, so a hot write neither builds it nor computes
+    its cache key again."""
+    built = {}
+
+    @functools.wraps(build)
+    def statement():
+        dialect = db.session.get_bind().dialect.name
+        if dialect not in built:
+            built[dialect] = build()
+        return built[dialect]
+
+    return statement
 
 
 class json_merged(FunctionElement):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import JSON, and_, bindparam, func, select
 
 from core import clock
-from core.db import alone, dialect_insert, inserted, json_merged, locked
+from core.db import alone, begin_alone, dialect_insert, inserted, json_merged, locked
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -137,6 +137,8 @@ def _start(member, quiz_id, taken):
     attempt = Attempt(quiz_id=quiz.id, member_id=member.id, branch_id=member.branch_id, number=used + 1,
                       order=grading.shuffled_order(order_seed(quiz.id, member.id, used + 1), questions),
                       answers={}, started_at=now, deadline_at=deadline)
+    if taken is False:  # nothing was read: the insert, whose unique key says when it applies, runs alone
+        begin_alone()
     if not inserted(attempt):
         if taken is False:  # the set was behind the table (an add not yet made): decide from the table
             return _start(member, quiz_id, UNKNOWN)

@@ -1,30 +1,8 @@
 """The member flow's statements: a GET never locks, each step asks a small fixed number of queries."""
-import contextlib
-
-from sqlalchemy import event
-
-from core.extensions import db
 from quizzes import definitions
 from tests.quizzes.helpers import answers_for
 from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
-
-
-@contextlib.contextmanager
-def statements(autocommitted=None):
-    """The SQL the block sends; `autocommitted`, a list, gets each statement's driver connection's autocommit flag
-    (psycopg's; SQLite has none)."""
-    seen = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-        if autocommitted is not None:
-            autocommitted.append(getattr(conn.connection.dbapi_connection, "autocommit", None))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+from tests.sql import alone_flag, as_a_request_starts, statements
 
 
 def _quiz_statements(seen):
@@ -46,6 +24,7 @@ def test_the_current_quiz_never_locks_and_asks_one_query(client, login, org, qui
 
 def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, login, org, quiz):  # noqa: F811
     headers = login(org.member_a)
+    some, every = answers_for(quiz["bank"], only={"single"}), answers_for(quiz["bank"])
     client.get("/api/v1/quizzes/current", headers=headers)
     # Another member of the committee starts and submits first: the quiz's takers set is built from the table once
     # (quizzes.services.takers), and the committee's path is read once (learning.leaderboards).
@@ -53,19 +32,22 @@ def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, lo
     first = client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=other)
     assert first.status_code == 201
     assert client.post(f"/api/v1/attempts/{first.get_json()['id']}/submit", headers=other, json={}).status_code == 200
-    with statements() as seen:
+    as_a_request_starts()
+    autocommitted = []
+    with statements(autocommitted) as seen:
         started = client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=headers)
     attempt = started.get_json()
-    # Redis's takers set (read with the session) says the member has not started: the insert, with no read first.
+    # Redis's takers set (read with the session) says the member has not started: the insert, with no read first,
+    # alone (on PostgreSQL in autocommit).
     work = [s for s in _quiz_statements(seen) if not s.startswith("BEGIN")]  # SQLite's BEGIN IMMEDIATE
     assert started.status_code == 201 and len(work) == 1 and work[0].startswith("INSERT INTO quiz_attempts"), seen
+    assert autocommitted[seen.index(work[0])] is alone_flag()
     with statements() as seen:
         resumed = client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=headers)
     assert resumed.status_code == 200 and resumed.get_json()["id"] == attempt["id"]
     work = [s for s in _quiz_statements(seen) if not s.startswith("BEGIN")]
     assert len(work) == 1 and "FROM quiz_attempts" in work[0], seen  # the member's attempts
-    some, every = answers_for(quiz["bank"], only={"single"}), answers_for(quiz["bank"])
-    db.session.rollback()  # as a request's session starts (the test's own spans its requests: the resume's read)
+    as_a_request_starts()
     autocommitted = []
     with statements(autocommitted) as seen:
         saved = client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers, json={"answers": some})
@@ -74,7 +56,7 @@ def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, lo
     # (core.db.alone: no BEGIN and COMMIT round trips). SQLite's BEGIN IMMEDIATE is its own.
     work = [s for s in _quiz_statements(seen) if not s.startswith("BEGIN")]
     assert len(work) == 1 and work[0].startswith("UPDATE quiz_attempts"), seen
-    assert autocommitted[seen.index(work[0])] is (True if db.engine.dialect.name == "postgresql" else None)
+    assert autocommitted[seen.index(work[0])] is alone_flag()
     with statements() as seen:
         done = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json={"answers": every})
     assert done.status_code == 200 and done.get_json()["result"]["score"] == 40
