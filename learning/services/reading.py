@@ -1,11 +1,11 @@
 """What a member studies: the archive, today's material, opening and finishing it (dwell time, points), and a
 branch's reading export."""
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from core import clock, fresh
-from core.db import after_commit, dialect_insert
+from core.db import after_commit, alone, begin_alone, built_once, dialect_insert
 from core.errors import Conflict, Invalid
 from core.extensions import db
 from core.tables import download, to_csv, to_xlsx
@@ -103,51 +103,76 @@ def readings_gen(member_id):
 
 
 def open_material(member, material):
-    """Record that a member opened an item (the first open starts the clock); repeats change nothing."""
+    """Record that a member opened an item (the first open starts the clock); repeats change nothing.
+
+    One INSERT that does nothing when the row is there, alone (core.db.alone: one round trip on PostgreSQL)."""
     if material.status != "published" or material.day > clock.today():
         raise Conflict("该学习内容尚未发布或已撤回", code="material_not_open")
     now = clock.now()
-    inserted = _insert_ignore(Reading, {"member_id": member.id, "material_id": material.id, "day": material.day,
-                                        "opened_at": now, "seconds": 0}, ["member_id", "material_id"],
-                              returning=Reading.id).first()
-    if inserted is not None:  # the first open: its state is known without reading it back
-        state = {"opened_at": now, "finished_at": None, "seconds": 0, "required_seconds": required_for(material),
-                 "completed": False, "completed_at": None}
-    else:
-        state = _state(material, _reading(member, material))
     fresh.bump_after_commit(readings_gen(member.id))
-    db.session.commit()
-    return state
+    inserted = alone(_open_statement(), {"member_id": member.id, "material_id": material.id, "day": material.day,
+                                         "opened_at": now, "seconds": 0})
+    if inserted:  # the first open: its state is known without reading it back
+        return {"opened_at": now, "finished_at": None, "seconds": 0, "required_seconds": required_for(material),
+                "completed": False, "completed_at": None}
+    return _state(material, _reading(member, material))
+
+
+@built_once
+def _open_statement():
+    # On the table, not the model: a Core statement skips the ORM's bulk-insert handling.
+    return (dialect_insert(_READINGS).on_conflict_do_nothing(index_elements=["member_id", "material_id"])
+            .returning(_READINGS.c.id))
 
 
 def finish_material(member, material, client_seconds=None):
-    """Record that a member left an item; the server decides whether it now counts as studied."""
-    reading = _reading(member, material, lock=True)
+    """Record that a member left an item; the server decides whether it now counts as studied.
+
+    Its reading is read without a lock: what the credit is measured from (when it was opened) never changes, and
+    each write says in its WHERE when it applies. The read and a finish that does not complete are each one
+    statement alone (core.db.begin_alone: a round trip each on PostgreSQL); the finish that completes flips
+    completed_at from NULL in a transaction with its points, so a twin finishing at the same moment neither
+    completes it again nor awards twice."""
+    begin_alone()
+    reading = _reading(member, material)
     if reading is None:
         raise Conflict("请先打开学习内容", code="reading_not_started")
     now = clock.now()
     result = {"points_awarded": 0}
     state = _state(material, reading)
-    if reading.completed_at is None:
-        server_seconds = (now - reading.opened_at).total_seconds()
-        credit = rules.credited_seconds(server_seconds, client_seconds, material.estimated_minutes)
-        completing = credit >= required_for(material) and material.status == "published"
-        flipped = _complete(member, material, reading, credit, now) if completing else None
-        if flipped is None:
-            seconds = db.session.execute(_reading_update(reading.id).values(
-                finished_at=now, seconds=_greatest(Reading.seconds, credit)).returning(Reading.seconds)).scalar()
-            if completing:  # a concurrent twin completed it first: report the row as it now stands
-                state = _state(material, _reading(member, material))
-            state.update(finished_at=now, seconds=seconds)
-        else:
-            result["points_awarded"], seconds = flipped
-            state.update(finished_at=now, seconds=seconds, completed=True, completed_at=now)
-    if state["completed"] and state["completed_at"] == now:  # this report completed it
-        after_commit(forget_streak, member.id)
+    if reading.completed_at is not None:  # nothing to record
+        result.update(state)
+        return result
+    server_seconds = (now - reading.opened_at).total_seconds()
+    credit = rules.credited_seconds(server_seconds, client_seconds, material.estimated_minutes)
+    completing = credit >= required_for(material) and material.status == "published"
+    if completing:
+        db.session.commit()  # out of autocommit (nothing was written): the completion and its points, one transaction
     fresh.bump_after_commit(readings_gen(member.id))
-    db.session.commit()
+    flipped = _complete(member, material, reading, credit, now) if completing else None
+    if flipped is not None:
+        result["points_awarded"], seconds = flipped
+        state.update(finished_at=now, seconds=seconds, completed=True, completed_at=now)
+        after_commit(forget_streak, member.id)  # this report completed it
+        db.session.commit()
+    else:
+        seconds, completed_at = db.session.execute(_finish_statement(), {"reading": reading.id, "credit": credit,
+                                                                          "now": now}).one()
+        db.session.commit()
+        if completed_at is not None:  # a twin completed it meanwhile: report the row as it now stands
+            state = _state(material, _reading(member, material))
+        state.update(finished_at=now, seconds=seconds)
     result.update(state)
     return result
+
+
+@built_once
+def _finish_statement():
+    # A finish that does not complete: the later finish time, the larger credit; what the row then says.
+    return (update(_READINGS).where(_READINGS.c.id == bindparam("reading"))
+            .values(finished_at=bindparam("now", type_=_READINGS.c.finished_at.type),
+                    seconds=_greatest(_READINGS.c.seconds, bindparam("credit", type_=Integer)))
+            .returning(_READINGS.c.seconds, _READINGS.c.completed_at))
 
 
 def _reading_update(reading_id):
@@ -189,19 +214,9 @@ _READINGS = Reading.__table__
 _READ = select(*(_READINGS.c[name] for name in ("id", "day", "opened_at", "finished_at", "seconds", "completed_at")))
 
 
-def _reading(member, material, lock=False):
-    stmt = _READ.where(_READINGS.c.member_id == member.id, _READINGS.c.material_id == material.id)
-    if lock and db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return db.session.execute(stmt).first()
-
-
-def _insert_ignore(model, values, conflict, returning=None):
-    # On the table, not the model: a Core statement skips the ORM's bulk-insert handling, and the caller reads
-    # what it needs from RETURNING.
-    table = model.__table__
-    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return db.session.execute(stmt.returning(table.c[returning.key]) if returning is not None else stmt)
+def _reading(member, material):
+    return db.session.execute(_READ.where(_READINGS.c.member_id == member.id,
+                                          _READINGS.c.material_id == material.id)).first()
 
 
 READING_EXPORT_HEADERS = ("姓名", "已学（篇次）", "应学（篇次）", "学习时长（分钟）", "完成率")

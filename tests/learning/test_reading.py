@@ -10,6 +10,7 @@ from learning import rules
 from learning.models import PointEntry, Reading
 from learning.services import streaks
 from tests.learning.helpers import publish
+from tests.sql import alone_flag, as_a_request_starts, statements
 
 
 def _open(client, headers, item):
@@ -97,6 +98,8 @@ def test_a_finish_without_an_open_is_refused_and_repeats_count_once(client, logi
 
 
 def test_concurrent_finish_reports_count_once(app, client, login, org, frozen):
+    """Six phones report at once, three with a client figure too short to complete: one completes and is paid,
+    the credit kept is the largest, and the short reports say how the row stood when they wrote."""
     frozen("2026-11-23 08:00")
     item = publish(client, login(org.secretary_a), minutes=1)
     member = login(org.member_a)
@@ -105,21 +108,56 @@ def test_concurrent_finish_reports_count_once(app, client, login, org, frozen):
     db.session.rollback()  # this test's own session must not hold SQLite's write lock while the phones race
     results, barrier = [], threading.Barrier(6)
 
-    def report():
+    def report(body):
         local = app.test_client()
         barrier.wait()
-        results.append(local.post(f"/api/v1/materials/{item['id']}/reads/finish", json={}, headers=member))
+        results.append((body, local.post(f"/api/v1/materials/{item['id']}/reads/finish", json=body, headers=member)))
 
-    threads = [threading.Thread(target=report) for _ in range(6)]
+    threads = [threading.Thread(target=report, args=(body,)) for body in [{}] * 3 + [{"client_seconds": 5}] * 3]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert [r.status_code for r in results] == [200] * 6
-    assert sorted(r.get_json()["points_awarded"] for r in results) == [0, 0, 0, 0, 0, 1]
+    assert [r.status_code for _, r in results] == [200] * 6
+    assert sorted(r.get_json()["points_awarded"] for _, r in results) == [0, 0, 0, 0, 0, 1]
+    for body, r in results:
+        if not body:  # enough time: completed by itself or by a twin
+            assert r.get_json()["completed"] is True and r.get_json()["seconds"] == 120
+        elif r.get_json()["completed"]:  # short, after the completion
+            assert r.get_json()["seconds"] == 120
+        else:
+            assert r.get_json()["seconds"] == 5
     db.session.expire_all()
     assert _points(org.member_a) == 1
     assert db.session.scalar(select(func.count()).select_from(PointEntry)) == 2  # item + minutes (0 points)
+    row = db.session.scalar(select(Reading))
+    assert row.seconds == 120 and row.completed_at is not None
+
+
+def test_an_open_and_a_finish_short_of_the_time_each_write_alone(client, login, org, frozen):
+    """The morning's hot writes: an open is one INSERT, a finish that does not complete one read and one UPDATE,
+    each alone (core.db.begin_alone: on PostgreSQL in autocommit, no BEGIN or COMMIT round trips), nothing locked."""
+    frozen("2026-11-23 08:00")
+    item = publish(client, login(org.secretary_a), minutes=4)  # 4 × 30 s = 120 s needed
+    member = login(org.member_a)
+    client.get("/api/v1/materials/today", headers=member)  # the phone's list first: the session and today's items
+    as_a_request_starts()
+    flags = []
+    with statements(flags) as seen:
+        assert _open(client, member, item).status_code == 200
+    work = [i for i, s in enumerate(seen) if "readings" in s]
+    assert [seen[i].split()[0] for i in work] == ["INSERT"], seen
+    assert all(flags[i] is alone_flag() for i in work)
+    frozen("2026-11-23 08:01")
+    as_a_request_starts()
+    flags = []
+    with statements(flags) as seen:
+        body = _finish(client, member, item).get_json()
+    assert body["completed"] is False and body["seconds"] == 60 and body["finished_at"] is not None
+    work = [i for i, s in enumerate(seen) if "readings" in s]
+    assert [seen[i].split()[0] for i in work] == ["SELECT", "UPDATE"], seen
+    assert all(flags[i] is alone_flag() and "FOR UPDATE" not in seen[i] for i in work)
+    assert db.session.scalar(select(Reading.seconds)) == 60
 
 
 def test_the_item_cap_holds_and_resets_at_midnight_shanghai(client, login, org, frozen):
