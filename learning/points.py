@@ -8,15 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from core import clock
-from core.db import dialect_insert
+from core.db import built_once, dialect_insert
 from core.extensions import db
 from learning import leaderboards
 from learning.models import PointEntry
 from members.models import Member
 
 
+@built_once
 def _append_stmt():
-    # Values travel as parameters, so the statement compiles once and is reused from the cache.
+    # Values travel as parameters: the statement is built once and compiles once.
     return dialect_insert(PointEntry.__table__).on_conflict_do_nothing(index_elements=["event_key"]).returning(
         PointEntry.id)
 

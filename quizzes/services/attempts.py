@@ -3,10 +3,10 @@ import functools
 from collections import namedtuple
 from datetime import timedelta
 
-from sqlalchemy import JSON, and_, bindparam, func, select
+from sqlalchemy import JSON, Integer, and_, bindparam, func, select
 
-from core import clock
-from core.db import alone, begin_alone, dialect_insert, inserted, json_merged, locked
+from core import clock, fresh
+from core.db import alone, begin_alone, built_once, dialect_insert, inserted, json_merged, locked
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from learning import points
@@ -94,6 +94,13 @@ def _week_rows(quiz_id, member_id):
         result = {"score": first.score, "passed": first.passed, "attempts": first.attempts,
                   "submitted_at": first.submitted_at}
     return rows, result
+
+
+def attempts_gen(member_id):
+    """The counter of a member's attempts, which their cached week depends on (quizzes.services.current): bumped on
+    commit whenever one of them changes what the week shows — by the ORM's flush (current's listener), or by a
+    Core statement that says so itself (the one-statement submit)."""
+    return fresh.gen_key("quiz", "attempts", member_id)
 
 
 def order_seed(quiz_id, member_id, number):
@@ -294,9 +301,17 @@ def _problems(answers, question_of):
 
 
 def submit_attempt(member, attempt_id, answers=None):
-    """Grade an attempt once: a repeat or concurrent submit returns the same result; late ones grade what was saved."""
-    _note_week_quiz(member)
+    """Grade an attempt once: a repeat or concurrent submit returns the same result; late ones grade what was saved.
+
+    A submit that answers (or clears) every question of the week's quiz, in time — the phone sends all it holds —
+    does not depend on what was saved before: it is graded first and written with one conditional UPDATE, no read
+    and no ORM object. Anything else is graded from the locked row."""
     now = clock.now()
+    quiz_id = _note_week_quiz(member)
+    if quiz_id is not None and answers:
+        attempt = _submit_whole(member, attempt_id, definitions.get_definition(quiz_id), answers, now)
+        if attempt is not None:
+            return attempt
     attempt = attempt_for(member, attempt_id, lock=True)
     if attempt.status == "submitted":  # a retry: answered from the row it waited for, not read again
         _commit_keeping(attempt)
@@ -310,13 +325,57 @@ def submit_attempt(member, attempt_id, answers=None):
     return attempt
 
 
+# The submit of an attempt in progress at the week's quiz, in time, with every question's final answer.
+_SUBMIT = (_ATTEMPTS.update()
+           .where(_ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.member_id == bindparam("member"),
+                  _ATTEMPTS.c.quiz_id == bindparam("quiz"), _ATTEMPTS.c.status == "in_progress",
+                  _ATTEMPTS.c.deadline_at >= bindparam("in_time_since", type_=_ATTEMPTS.c.deadline_at.type))
+           .values(answers=bindparam("final", type_=JSON), saved_at=bindparam("now", type_=_ATTEMPTS.c.saved_at.type),
+                   status="submitted", score=bindparam("score", type_=Integer),
+                   correct_count=bindparam("correct", type_=Integer), late=False,
+                   submitted_at=bindparam("now", type_=_ATTEMPTS.c.submitted_at.type))
+           .returning(_ATTEMPTS.c.branch_id, _ATTEMPTS.c.number, _ATTEMPTS.c.order, _ATTEMPTS.c.started_at,
+                      _ATTEMPTS.c.deadline_at))
+
+
+def _submit_whole(member, attempt_id, quiz, answers, now):
+    """The submitted attempt, if `answers` answer every question of `quiz` and it is the member's attempt in progress
+    at it, in time; else None, with nothing written (the caller decides from the locked row)."""
+    if (now > quiz.closes_at + grace() or set(answers) != {str(qid) for qid in quiz.questions}
+            or _problems(answers, functools.partial(_in_quiz, quiz))):
+        return None
+    final = {k: v for k, v in answers.items() if v is not None}
+    score, correct_count, rows = _graded(quiz, final, attempt_id)
+    row = db.session.execute(_SUBMIT, {"attempt_id": attempt_id, "member": member.id, "quiz": quiz.id,
+                                       "in_time_since": now - grace(), "final": final, "now": now, "score": score,
+                                       "correct": correct_count}).first()
+    if row is None:
+        return None
+    fresh.bump_after_commit(attempts_gen(member.id))  # what the member's week shows changed: status, result
+    attempt = Attempt(id=attempt_id, quiz_id=quiz.id, member_id=member.id, branch_id=row.branch_id,
+                      number=row.number, order=row.order, answers=final, started_at=row.started_at,
+                      deadline_at=row.deadline_at, saved_at=now, status="submitted", score=score,
+                      correct_count=correct_count, late=False, submitted_at=now)  # not added: all is written
+    _store_grade(attempt, quiz, rows)
+    db.session.commit()
+    return attempt
+
+
 def grade_attempt(attempt, quiz, now):
     """Grade a locked in-progress attempt from its saved answers and fold it into the member's result.
 
     `quiz` is a Quiz or its cached definition (quizzes.definitions): both carry the items and questions.
     """
     late = now > attempt.deadline_at + grace()
-    answers = attempt.answers or {}
+    score, correct_count, rows = _graded(quiz, attempt.answers or {}, attempt.id)
+    attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
+    attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
+    db.session.flush()
+    _store_grade(attempt, quiz, rows)
+
+
+def _graded(quiz, answers, attempt_id):
+    """(score, correct count, a graded answer row for each question) of `answers` to `quiz`."""
     score = correct_count = 0
     rows = []
     for item in quiz.items:
@@ -326,16 +385,20 @@ def grade_attempt(attempt, quiz, now):
         earned = item.points if correct else 0
         score += earned
         correct_count += correct
-        rows.append({"attempt_id": attempt.id, "quiz_id": quiz.id, "question_id": question.id, "correct": correct,
+        rows.append({"attempt_id": attempt_id, "quiz_id": quiz.id, "question_id": question.id, "correct": correct,
                      "points": earned, "choice": None if question.kind == "blank"
                      else grading.choice_of(response)[:32]})
-    attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
-    attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
-    db.session.flush()
-    if rows:  # no ORM objects: nothing reads them back in this request. With RETURNING, SQLAlchemy sends the rows
-        # as one multi-row INSERT from its cached statement (insertmanyvalues), not one execution a row.
-        table = AttemptAnswer.__table__
-        db.session.execute(table.insert().returning(table.c.id), rows)
+    return score, correct_count, rows
+
+
+# With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (insertmanyvalues), not one execution a row.
+_ANSWERS_INSERT = AttemptAnswer.__table__.insert().returning(AttemptAnswer.__table__.c.id)
+
+
+def _store_grade(attempt, quiz, rows):
+    """Insert a graded attempt's answer rows and fold it into the member's result (and points)."""
+    if rows:  # no ORM objects: nothing reads them back in this request
+        db.session.execute(_ANSWERS_INSERT, rows)
     _record_result(attempt, quiz)
 
 
@@ -343,10 +406,10 @@ def _record_result(attempt, quiz):
     passed = attempt.score >= quiz.pass_score
     rule = grading.tier(attempt.score, quiz.total_score, quiz.pass_score)
     # The first submit (nearly every one) is a single INSERT; a later attempt finds the row and locks it.
-    inserted = db.session.execute(dialect_insert(QuizResult).values(
-        quiz_id=quiz.id, member_id=attempt.member_id, branch_id=attempt.branch_id, attempt_id=attempt.id,
-        score=attempt.score, passed=passed, attempts=1, submitted_at=attempt.submitted_at, points_rule=rule)
-        .on_conflict_do_nothing(index_elements=["quiz_id", "member_id"]).returning(QuizResult.id)).first()
+    inserted = db.session.execute(_result_insert(), {
+        "quiz_id": quiz.id, "member_id": attempt.member_id, "branch_id": attempt.branch_id, "attempt_id": attempt.id,
+        "score": attempt.score, "passed": passed, "attempts": 1, "submitted_at": attempt.submitted_at,
+        "points_rule": rule}).first()
     if inserted is not None:
         _give_points(attempt.member_id, quiz, rule, attempt.score, attempt.submitted_at)
         return
@@ -358,6 +421,13 @@ def _record_result(attempt, quiz):
         result.passed, result.submitted_at = passed, attempt.submitted_at
     db.session.flush()
     _award_points(result, quiz, attempt.submitted_at)
+
+
+@built_once
+def _result_insert():
+    table = QuizResult.__table__
+    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["quiz_id", "member_id"])
+            .returning(table.c.id))
 
 
 def _give_points(member_id, quiz, rule, score, occurred_at):

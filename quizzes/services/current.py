@@ -23,16 +23,11 @@ from quizzes.audience import grace
 from quizzes.definitions import branch_map_key, week_gen
 from quizzes.models import Attempt
 from quizzes.services import takers
-from quizzes.services.attempts import current_state, not_started_state
+from quizzes.services.attempts import attempts_gen, current_state, not_started_state
 
 
 def entry_key(member_id, week=None):
     return key("quiz", "current", member_id, week or clock.week_key())
-
-
-def attempts_gen(member_id):
-    """The counter of a member's attempts: bumped whenever one of them is written."""
-    return fresh.gen_key("quiz", "attempts", member_id)
 
 
 def _counters(member_id, week):

@@ -103,11 +103,16 @@ def test_submit_grades_on_the_server_and_a_second_submit_returns_the_same_result
     assert saving.status_code == 409 and saving.get_json()["code"] == "attempt_submitted"
 
 
-def test_two_submits_at_once_grade_once(app, client, login, org, quiz):
+@pytest.mark.parametrize("every_answer", [False, True], ids=["saved-answers", "every-answer-sent"])
+def test_two_submits_at_once_grade_once(app, client, login, org, quiz, every_answer):
+    """A phone retrying its submit: graded once, the same result for each. Sent bare (graded from the locked row)
+    or with every answer (graded first, written with one conditional UPDATE)."""
     headers = login(org.member_a)
     attempt = _start(client, headers, quiz["id"]).get_json()
+    every = answers_for(quiz["bank"])
     client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers,
-               json={"answers": answers_for(quiz["bank"])})
+               json={"answers": answers_for(quiz["bank"], right=not every_answer)})
+    body = {"answers": every} if every_answer else {}
     frozen_at = clock.now()
     db.session.rollback()  # this test's own session must not hold SQLite's write lock while the phones race
     results, barrier = [], threading.Barrier(4)
@@ -115,7 +120,7 @@ def test_two_submits_at_once_grade_once(app, client, login, org, quiz):
     def submit():
         barrier.wait()
         with app.test_client() as c:
-            r = c.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json={})
+            r = c.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json=body)
             results.append((r.status_code, r.get_json().get("result", r.get_json())))
 
     threads = [threading.Thread(target=submit) for _ in range(4)]
@@ -227,6 +232,47 @@ def test_a_submit_after_the_time_limit_grades_what_was_saved(client, login, org,
     body = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers,
                        json={"answers": answers_for(quiz["bank"])}).get_json()
     assert body["result"]["score"] == 10 and body["result"]["late"] is True
+
+
+def test_a_submit_with_every_answer_is_what_counts_and_a_retry_returns_it(client, login, org, quiz):
+    headers = login(org.member_a)
+    attempt = _start(client, headers, quiz["id"]).get_json()
+    url = f"/api/v1/attempts/{attempt['id']}"
+    client.put(f"{url}/answers", headers=headers, json={"answers": answers_for(quiz["bank"], right=False)})
+    final = answers_for(quiz["bank"])
+    blank = str(next(q.id for q in quiz["bank"] if q.kind == "blank"))
+    final[blank] = None  # cleared on the phone before sending
+    first = client.post(f"{url}/submit", headers=headers, json={"answers": final})
+    assert first.status_code == 200
+    body = first.get_json()
+    assert body["status"] == "submitted" and body["result"]["score"] == 30 and body["result"]["correct_count"] == 3
+    assert body["result"]["late"] is False and body["seconds_left"] == 0
+    assert body["answers"] == {k: v for k, v in final.items() if v is not None}
+    assert [q["id"] for q in body["questions"]] == [q["id"] for q in attempt["questions"]]  # the member's order
+    assert_no_answers(body, quiz["bank"])
+    retry = client.post(f"{url}/submit", headers=headers, json={"answers": answers_for(quiz["bank"], right=False)})
+    assert retry.status_code == 200 and retry.get_json()["result"] == body["result"]
+    assert client.get(url, headers=headers).get_json()["answers"] == body["answers"]
+    graded = dict(db.session.execute(db.select(AttemptAnswer.question_id, AttemptAnswer.correct)).all())
+    assert graded == {q.id: q.kind != "blank" for q in quiz["bank"]}
+    result = db.session.scalar(db.select(QuizResult))
+    assert (result.score, result.attempts, result.attempt_id) == (30, 1, attempt["id"])
+    from learning.points import member_points
+    assert member_points(org.member_a.id)["total"] == 6
+    current = client.get("/api/v1/quizzes/current", headers=headers).get_json()
+    assert current["state"] == "submitted" and current["result"]["score"] == 30
+
+
+def test_every_answer_sent_after_the_time_is_up_grades_what_was_saved(client, login, org, quiz, frozen):
+    headers = login(org.member_a)
+    attempt = _start(client, headers, quiz["id"]).get_json()
+    client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers,
+               json={"answers": answers_for(quiz["bank"], only={"single"})})
+    frozen("2026-11-23 08:30")  # 15 minutes plus a minute's grace are long gone; nothing graded it yet
+    body = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers,
+                       json={"answers": answers_for(quiz["bank"])}).get_json()
+    assert body["result"]["score"] == 10 and body["result"]["late"] is True
+    assert body["answers"] == answers_for(quiz["bank"], only={"single"})
 
 
 def test_a_submit_within_the_grace_still_counts_its_last_answers(client, login, org, quiz, frozen):

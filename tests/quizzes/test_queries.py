@@ -60,6 +60,9 @@ def test_start_autosave_and_submit_ask_a_bounded_number_of_statements(client, lo
     with statements() as seen:
         done = client.post(f"/api/v1/attempts/{attempt['id']}/submit", headers=headers, json={"answers": every})
     assert done.status_code == 200 and done.get_json()["result"]["score"] == 40
+    # Every answer sent: graded first, then one conditional UPDATE of the attempt; nothing read or locked before it.
+    work = [s for s in _quiz_statements(seen) if not s.startswith("BEGIN")]
+    assert work[0].startswith("UPDATE quiz_attempts") and not any("FOR UPDATE" in s for s in work), seen
     assert not any("quiz_questions" in s or "quiz_items" in s for s in seen)  # grading read the cached quiz
     # The points' boards: the member's branch and committee path from the session, not from their rows.
     assert not any("FROM members" in s or "FROM committees" in s for s in seen), seen
