@@ -23,7 +23,7 @@ from quizzes.audience import grace
 from quizzes.definitions import branch_map_key, week_gen
 from quizzes.models import Attempt
 from quizzes.services import takers
-from quizzes.services.attempts import attempts_gen, current_state, not_started_state
+from quizzes.services.attempts import attempt_written, attempts_gen, current_state, not_started_state
 
 
 def entry_key(member_id, week=None):
@@ -120,14 +120,13 @@ SHOWN = ("status", "deadline_at", "number", "quiz_id", "member_id")  # what of a
 def _attempts_changing(session, flush_context, instances):
     """An attempt started, submitted, graded, re-timed or deleted makes its member's cached week stale on commit
     (an autosave changes nothing the week shows, so it leaves the entry alone)."""
-    members = {a.member_id for a in session.new if isinstance(a, Attempt)}
-    members |= {a.member_id for a in session.dirty if isinstance(a, Attempt) and _shown_changed(a)}
-    members |= {a.member_id for a in session.deleted if isinstance(a, Attempt)}
-    if members:
-        fresh.bump_after_commit(*(attempts_gen(m) for m in members))
     for attempt in session.new:
         if isinstance(attempt, Attempt):
-            after_commit(takers.add, attempt.quiz_id, attempt.member_id)
+            attempt_written(attempt.member_id, started=attempt.quiz_id)
+    changed = {a.member_id for a in session.dirty if isinstance(a, Attempt) and _shown_changed(a)}
+    changed |= {a.member_id for a in session.deleted if isinstance(a, Attempt)}
+    for member_id in changed:
+        attempt_written(member_id)
     for quiz_id in {a.quiz_id for a in session.deleted if isinstance(a, Attempt)}:
         after_commit(takers.forget, quiz_id)
 
