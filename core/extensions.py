@@ -35,26 +35,26 @@ def is_read():
 
 
 # Every write is limited (RATELIMIT_WRITES); reads are not. A signed-in member's writes are counted per member in the
-# session's round trip (members.ratelimit) and skip the default limit here; the rest are keyed by token or address.
-# Routes add their own limits on top, on writes only (methods=["POST"] where a route also answers GET). No
+# session's round trip (members.ratelimit), and Flask-Limiter leaves them alone; the rest are keyed by token or
+# address. Routes add their own limits on top, on writes only (methods=["POST"] where a route also answers GET). No
 # X-RateLimit-* headers: nobody reads them, and they cost every write a second Redis round trip; a refusal says when
 # to retry (Retry-After, core.errors).
-_DEFAULT_EXEMPT = []
+_COUNTED_ELSEWHERE = []
 
 
-def exempt_from_default_limits(check):
-    """Register `check()`: when true, the request skips the default write limit (it is counted elsewhere)."""
-    _DEFAULT_EXEMPT.append(check)
+def counted_elsewhere(check):
+    """Register `check()`: when true, Flask-Limiter leaves the request alone (its writes are counted elsewhere)."""
+    _COUNTED_ELSEWHERE.append(check)
     return check
 
 
 limiter = Limiter(key_func=writer_key, headers_enabled=False,
-                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]],
-                  default_limits_exempt_when=lambda: any(check() for check in _DEFAULT_EXEMPT))
+                  default_limits=[lambda: current_app.config["RATELIMIT_WRITES"]])
 
 
 @limiter.request_filter
-def _reads_are_not_limited():
+def _not_limited_here():
     # A read skips the limiter altogether: no read is limited, and resolving which limits apply cost a hot read
-    # about as much CPU as its Redis round trip.
-    return is_read()
+    # about as much CPU as its Redis round trip. So does a write counted elsewhere: resolving them cost a member's
+    # write a tenth of its CPU.
+    return is_read() or any(check() for check in _COUNTED_ELSEWHERE)

@@ -3,17 +3,18 @@
 Every write that carries a signed token and reaches a `login_required` view is counted by `members.auth.authenticate`
 together with the session's read: one script call in that round trip, none of its own. Flask-Limiter keeps the rest,
 each as before: writes with no token or a forged one (by address), the logins' limits, and a route's own limit (a
-check-in's guesses); its default write limit skips the requests counted here (`core.extensions`). Redis down: the
+check-in's guesses); it leaves the requests counted here alone altogether (`core.extensions`). Redis down: the
 write goes through, as Flask-Limiter lets it (RATELIMIT_SWALLOW_ERRORS).
 """
 import functools
 
 from flask import current_app, request
+from flask_limiter.util import get_qualified_name
 from limits import parse
 
 from core.cache import key
 from core.errors import RateLimited
-from core.extensions import exempt_from_default_limits, is_read
+from core.extensions import counted_elsewhere, is_read, limiter
 
 # KEYS[1]: the member's counter. ARGV[1]: the window in ms. → {count in this window, ms until it resets}
 _HIT = """
@@ -53,18 +54,30 @@ def session_limited(view):
     return view
 
 
-@exempt_from_default_limits
+@counted_elsewhere
 def _counted_here():
-    """Whether Flask-Limiter's default write limit leaves this request to the count above: a signed token, on a view
-    (or a MethodView's method) whose wrapper chain holds login_required."""
+    """Whether Flask-Limiter leaves this write to the count above: a signed token, on a view (or a MethodView's
+    method) whose wrapper chain holds login_required and that has no limit of its own (which stays Flask-Limiter's)."""
     from members.auth import bearer_claims  # members.auth imports this module
 
-    claims = bearer_claims()  # (a read never gets here: Flask-Limiter's request filter skips reads altogether)
+    claims = bearer_claims()  # (a read never gets here: Flask-Limiter's request filter skips reads first)
     if claims is None or not isinstance(claims.get("mid"), int):
         return False  # only a token that authenticate counts (a signed one names its member)
-    view = current_app.view_functions.get(request.endpoint)
-    handler = getattr(getattr(view, "view_class", None), request.method.lower(), None)  # a MethodView's method
-    return _marked(view) or _marked(handler)
+    route = (request.endpoint, request.method)
+    if route not in _ROUTES:
+        _ROUTES[route] = _counts(*route)
+    return _ROUTES[route]
+
+
+_ROUTES = {}  # (endpoint, method) → whether this module counts its writes: the same for every request
+
+
+def _counts(endpoint, method):
+    view = current_app.view_functions.get(endpoint)
+    handler = getattr(getattr(view, "view_class", None), method.lower(), None)  # a MethodView's method
+    if not (_marked(view) or _marked(handler)):
+        return False
+    return not limiter.limit_manager.decorated_limits(get_qualified_name(view))
 
 
 def _marked(func):

@@ -69,6 +69,31 @@ def test_no_read_is_rate_limited_even_where_a_route_asks(app_on):
     assert [client.post("/test-limited").status_code for _ in range(2)] == [200, 429]  # the same route's writes
 
 
+def test_a_signed_in_write_on_a_route_with_its_own_limit_keeps_it(app_on, login, org):
+    """Flask-Limiter leaves a member's writes to members.ratelimit, except on a route with a limit of its own."""
+    from core.extensions import db, limiter
+    from members.auth import current_member, login_required
+
+    headers = login(org.member_a)
+    db.session.rollback()  # the test's own session must not hold SQLite's write lock while the other app writes
+    other = app_on(None)
+
+    @other.route("/test-own-limit", methods=["POST"])
+    @limiter.limit("1 per minute")
+    @login_required()
+    def own_limit():
+        return {"id": current_member().id}
+
+    @other.route("/test-default-limit", methods=["POST"])
+    @login_required()
+    def default_limit():
+        return {"id": current_member().id}
+
+    client = other.test_client()
+    assert [client.post("/test-own-limit", headers=headers).status_code for _ in range(2)] == [200, 429]
+    assert [client.post("/test-default-limit", headers=headers).status_code for _ in range(3)] == [200] * 3
+
+
 def test_a_members_write_is_counted_in_the_sessions_round_trip_and_nowhere_else(app, client, login, org, hot_cache):
     """members.ratelimit: a write with a signed token is counted with the session's read (one key per member), and
     Flask-Limiter's default limit leaves it alone (no key of its own, no round trip of its own). Redis down: the
