@@ -6,6 +6,7 @@ wrk settings as a constant-JSON baseline (GET /healthz) measured in the same run
 to it. Each scenario then checks its result in the database (and the fake), so a fast wrong run fails.
 """
 import argparse
+import functools
 import json
 import os
 import platform
@@ -489,46 +490,74 @@ def py_spy(pid, seconds, out, subprocesses=True):
 
 
 def profile_pass(args, base, work, facts, gunicorn_pid):
-    """py-spy over all gunicorn workers while wrk drives the scenarios that carry throughput targets."""
+    """py-spy over all gunicorn workers while wrk drives the scenarios that carry throughput targets, the writes
+    included, each by members who have not yet taken that step."""
     members = os.path.join(work, "members.tsv")
     profiles = {}
     seconds = 8
     run = dict(threads=args.threads, connections=args.connections, duration=seconds)
     plan = []
     if "quiz" in args.only:
-        plan += _quiz_profile_plan(args, base, work, facts, members, run)
+        plan += _quiz_profile_plan(args, work, facts, members)
     if "reading" in args.only:
-        plan.append(("reading_today", members, "/api/v1/materials/today", "GET", None, False))
+        plan += _reading_profile_plan(args, work, facts, members)
     if "dash" in args.only:
         plan.append(("dash_company", os.path.join(work, "root_admins.tsv"),
                      f"/api/v1/committees/{{1}}/reading?week={facts['week_key']}&per_page=20", "GET", None, False))
     for name, file, path, method, body, once in plan:
+        file = file() if callable(file) else file  # a pool the step before made
         raw = os.path.join(work, f"profile_{name}.raw")
         spy = py_spy(gunicorn_pid, seconds, raw)
         time.sleep(1)
         wrk(base, f"profile_{name}", file, path, method, body=body, once=once,
             **(dict(run, connections=2) if name.startswith("dash") else run))
         spy.wait()
+        if once:
+            drain()
         profiles[name] = summarize_profile(raw)
     return profiles
 
 
-def _quiz_profile_plan(args, base, work, facts, members, run):
-    # Fresh attempts for a submit profile: members who have not started yet (the second half never took part).
+def _quiz_profile_plan(args, work, facts, members):
+    # Members who have not started yet (the reading half never took the quiz) start, save, then submit.
     lines = [line.rstrip("\n").split("\t") for line in open(os.path.join(work, "read_pool.tsv"))]
     pool = write_tsv(os.path.join(work, "profile_pool.tsv"), lines)
     quiz_id = facts["current_quiz"]
-    wrk(base, "profile_quiz_start", pool, f"/api/v1/quizzes/{quiz_id}/attempts", "POST", once=True, **run)
-    drain()
-    with psycopg.connect(args.db_url) as conn:
-        rows = conn.execute("SELECT member_id, id FROM quiz_attempts WHERE quiz_id = %s AND status = 'in_progress'",
-                            (quiz_id,)).fetchall()
-    token_of = {int(m[1]): m[0] for m in lines}
-    attempts = write_tsv(os.path.join(work, "profile_attempts.tsv"), [(token_of[m], a) for m, a in rows
-                                                                        if m in token_of])
+
+    @functools.cache
+    def attempts():
+        with psycopg.connect(args.db_url) as conn:
+            rows = conn.execute("SELECT member_id, id FROM quiz_attempts WHERE quiz_id = %s "
+                                "AND status = 'in_progress'", (quiz_id,)).fetchall()
+        token_of = {int(m[1]): m[0] for m in lines}
+        return write_tsv(os.path.join(work, "profile_attempts.tsv"), [(token_of[m], a) for m, a in rows
+                                                                    if m in token_of])
+
+    partial = json.dumps({"answers": dict(list(facts["answers"].items())[:5])})
     return [("quiz_current", members, "/api/v1/quizzes/current", "GET", None, False),
+            ("quiz_start", pool, f"/api/v1/quizzes/{quiz_id}/attempts", "POST", None, True),
+            ("quiz_autosave", attempts, "/api/v1/attempts/{1}/answers", "PUT", partial, False),
             ("quiz_submit", attempts, "/api/v1/attempts/{1}/submit", "POST",
              json.dumps({"answers": facts["answers"]}), True)]
+
+
+def _reading_profile_plan(args, work, facts, members):
+    # Members who have not opened today's item yet (the quiz half never read) open it, then leave it.
+    lines = [line.rstrip("\n").split("\t") for line in open(os.path.join(work, "quiz_pool.tsv"))]
+    pool = write_tsv(os.path.join(work, "profile_read_pool.tsv"), lines)
+    material = facts["today_material"]
+
+    def opened():
+        with psycopg.connect(args.db_url) as conn:
+            rows = conn.execute("SELECT member_id FROM readings WHERE material_id = %s AND finished_at IS NULL",
+                                (material,)).fetchall()
+        token_of = {int(m[1]): m[0] for m in lines}
+        return write_tsv(os.path.join(work, "profile_opened.tsv"), [(token_of[m],) for (m,) in rows if m in token_of])
+
+    return [("reading_today", members, "/api/v1/materials/today", "GET", None, False),
+            ("reading_open", pool, f"/api/v1/materials/{material}/reads", "POST", None, True),
+            ("reading_finish", opened, f"/api/v1/materials/{material}/reads/finish", "POST",
+             json.dumps({"client_seconds": 300}), True)]
 
 
 def drain():
