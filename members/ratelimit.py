@@ -63,17 +63,16 @@ def _counted_here():
     claims = bearer_claims()  # (a read never gets here: Flask-Limiter's request filter skips reads first)
     if claims is None or not isinstance(claims.get("mid"), int):
         return False  # only a token that authenticate counts (a signed one names its member)
-    route = (request.endpoint, request.method)
+    route = (current_app.view_functions.get(request.endpoint), request.method)
     if route not in _ROUTES:
         _ROUTES[route] = _counts(*route)
     return _ROUTES[route]
 
 
-_ROUTES = {}  # (endpoint, method) → whether this module counts its writes: the same for every request
+_ROUTES = {}  # (view, method) → whether this module counts its writes: the same for every request
 
 
-def _counts(endpoint, method):
-    view = current_app.view_functions.get(endpoint)
+def _counts(view, method):
     handler = getattr(getattr(view, "view_class", None), method.lower(), None)  # a MethodView's method
     if not (_marked(view) or _marked(handler)):
         return False
