@@ -189,8 +189,9 @@ Component({
       const attemptId = this.data.attemptId;
       this.setData({ submitting: true });
       try {
-        // The final answers travel with the submit: nothing queued on the phone is left behind.
-        await api.post(`/attempts/${attemptId}/submit`, { answers: autosave.pending(attemptId) });
+        // The whole sheet travels with the submit, null for a question left unanswered: what is graded is what the
+        // member sees, whatever reached the server before (and the server grades it without reading what was saved).
+        await api.post(`/attempts/${attemptId}/submit`, { answers: this.sheet() });
         autosave.clear(attemptId);
         stopTimers(attemptId);
         this.openResult(attemptId, true);
@@ -208,6 +209,16 @@ Component({
           if (timeUp) timers[attemptId] = { tick: null, retry: setTimeout(() => this.submitNow(true), RETRY_MS) };
         }
       }
+    },
+
+    /** Every question's answer as the page shows it: {questionId: value or null}. */
+    sheet() {
+      const sheet = {};
+      this.data.source.forEach((q) => {
+        const value = this.data.answers[String(q.id)];
+        sheet[String(q.id)] = value === undefined ? null : value;
+      });
+      return sheet;
     },
 
     openResult(attemptId, submitted) {

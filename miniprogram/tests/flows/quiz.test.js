@@ -91,8 +91,13 @@ test('start, autosave, offline, resume, submit and see the result', async () => 
   await until(() => phone.navigations.length, other);
   expect(phone.modals[0].content).toContain('还有 6 题未作答');
   expect(phone.navigations).toEqual([{ how: 'redirectTo', url: `/pages/quiz/result?attempt_id=${attemptId}&submitted=1` }]);
+  // The submit carried the whole sheet, null for each question left unanswered; what was graded is what was shown.
+  const submit = phone.requests.find((r) => r.method === 'POST' && /\/submit$/.test(r.url));
+  expect(Object.keys(submit.data.answers).sort()).toEqual(source.map((q) => String(q.id)).sort());
+  expect(Object.values(submit.data.answers).filter((v) => v === null)).toHaveLength(6);
   const attempt = (await server.call('GET', `/attempts/${attemptId}`, { token })).body;
   expect(attempt.status).toBe('submitted');
+  expect(Object.keys(attempt.answers).sort()).toEqual([first.id, second.id, third.id, blank.id].map(String).sort());
   expect((await server.call('GET', '/quizzes/current', { token })).body.state).toBe('submitted');
 
   const result = openPage('pages/quiz/result', { attempt_id: String(attemptId), submitted: '1' });
