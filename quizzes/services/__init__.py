@@ -2,7 +2,8 @@
 
 - authoring: create, edit, delete and assemble quizzes.
 - visibility: which quizzes a member, secretary or admin may see (by quizzes/audience.py's rule), and their loaders.
-- attempts: a member's week, start, autosave, submit, grading, and the attempt as the phone shows it.
+- attempts: a member's week, start, autosave, submit, and the attempt as the phone shows it.
+- scoring: grading an attempt and folding it into the member's result and points.
 - closing: the scheduler's side — open and due quizzes, closing a week.
 - current: the member's week as /quizzes/current shows it, cached whole per member (core.fresh).
 
@@ -12,7 +13,6 @@ so `from quizzes import services` and `from quizzes.services import x` keep work
 from quizzes.services.attempts import (
     attempt_view,
     current_state,
-    grade_attempt,
     my_quizzes,
     save_answers,
     seconds_left,
@@ -22,6 +22,7 @@ from quizzes.services.attempts import (
 )
 from quizzes.services.authoring import WEEK_RE, assemble, create_quiz, delete_quiz, update_quiz
 from quizzes.services.closing import close_due_quizzes, open_quiz_for_branch, open_quizzes, quizzes_due_between
+from quizzes.services.scoring import grade_attempt
 from quizzes.services.visibility import (
     can_edit_quiz,
     list_quizzes,

@@ -1,4 +1,5 @@
-"""A member's attempts at the week's quiz: the state of their week, start, autosave, submit, grading, the review."""
+"""A member's attempts at the week's quiz: the state of their week, start, autosave, submit, the review (grading and
+the result it folds into: quizzes.services.scoring)."""
 import functools
 from collections import namedtuple
 from datetime import timedelta
@@ -6,16 +7,16 @@ from datetime import timedelta
 from sqlalchemy import JSON, Integer, and_, bindparam, func, select
 
 from core import clock, fresh
-from core.db import after_commit, alone, begin_alone, built_once, dialect_insert, json_merged, locked
+from core.db import after_commit, alone, begin_alone, built_once, dialect_insert, json_merged
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from learning import points
 from quizzes import audience, definitions, grading
 from quizzes.audience import grace
 from quizzes.bank import answer_text
 from quizzes.definitions import branch_map_key
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
-from quizzes.services import takers
+from quizzes.services import scoring, takers
+from quizzes.services.scoring import expired, grade_attempt, grade_left_open
 from quizzes.services.takers import UNKNOWN
 from quizzes.services.visibility import quiz_for_taker
 
@@ -362,7 +363,7 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
             or _problems(answers, functools.partial(_in_quiz, quiz))):
         return None
     final = {k: v for k, v in answers.items() if v is not None}
-    score, correct_count, rows = _graded(quiz, final, attempt_id)
+    score, correct_count, rows = scoring.grade(quiz, final, attempt_id)
     row = db.session.execute(_SUBMIT, {"attempt_id": attempt_id, "member": member.id, "quiz": quiz.id,
                                        "in_time_since": now - grace(), "final": final, "now": now, "score": score,
                                        "correct": correct_count}).first()
@@ -373,116 +374,9 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
                       number=row.number, order=row.order, answers=final, started_at=row.started_at,
                       deadline_at=row.deadline_at, saved_at=now, status="submitted", score=score,
                       correct_count=correct_count, late=False, submitted_at=now)  # not added: all is written
-    _store_grade(attempt, quiz, rows)
+    scoring.record_grade(attempt, quiz, rows)
     db.session.commit()
     return attempt
-
-
-def grade_attempt(attempt, quiz, now):
-    """Grade a locked in-progress attempt from its saved answers and fold it into the member's result.
-
-    `quiz` is a Quiz or its cached definition (quizzes.definitions): both carry the items and questions.
-    """
-    late = now > attempt.deadline_at + grace()
-    score, correct_count, rows = _graded(quiz, attempt.answers or {}, attempt.id)
-    attempt.status, attempt.score, attempt.correct_count = "submitted", score, correct_count
-    attempt.late, attempt.submitted_at = late, min(now, attempt.deadline_at + grace()) if late else now
-    db.session.flush()
-    _store_grade(attempt, quiz, rows)
-
-
-def _graded(quiz, answers, attempt_id):
-    """(score, correct count, a graded answer row for each question) of `answers` to `quiz`."""
-    score = correct_count = 0
-    rows = []
-    for item in quiz.items:
-        question = item.question
-        response = answers.get(str(question.id))
-        correct = grading.is_correct(question.kind, question.answer, response)
-        earned = item.points if correct else 0
-        score += earned
-        correct_count += correct
-        rows.append({"attempt_id": attempt_id, "quiz_id": quiz.id, "question_id": question.id, "correct": correct,
-                     "points": earned, "choice": None if question.kind == "blank"
-                     else grading.choice_of(response)[:32]})
-    return score, correct_count, rows
-
-
-# With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (insertmanyvalues), not one execution a row.
-_ANSWERS_INSERT = AttemptAnswer.__table__.insert().returning(AttemptAnswer.__table__.c.id)
-
-
-def _store_grade(attempt, quiz, rows):
-    """Insert a graded attempt's answer rows and fold it into the member's result (and points)."""
-    if rows:  # no ORM objects: nothing reads them back in this request
-        db.session.execute(_ANSWERS_INSERT, rows)
-    _record_result(attempt, quiz)
-
-
-def _record_result(attempt, quiz):
-    passed = attempt.score >= quiz.pass_score
-    rule = grading.tier(attempt.score, quiz.total_score, quiz.pass_score)
-    # The first submit (nearly every one) is a single INSERT; a later attempt finds the row and locks it.
-    inserted = db.session.execute(_result_insert(), {
-        "quiz_id": quiz.id, "member_id": attempt.member_id, "branch_id": attempt.branch_id, "attempt_id": attempt.id,
-        "score": attempt.score, "passed": passed, "attempts": 1, "submitted_at": attempt.submitted_at,
-        "points_rule": rule}).first()
-    if inserted is not None:
-        _give_points(attempt.member_id, quiz, rule, attempt.score, attempt.submitted_at)
-        return
-    result = db.session.scalar(select(QuizResult).where(QuizResult.quiz_id == quiz.id,
-                                                        QuizResult.member_id == attempt.member_id).with_for_update())
-    result.attempts += 1
-    if attempt.score > result.score:
-        result.attempt_id, result.score = attempt.id, attempt.score
-        result.passed, result.submitted_at = passed, attempt.submitted_at
-    db.session.flush()
-    _award_points(result, quiz, attempt.submitted_at)
-
-
-@built_once
-def _result_insert():
-    table = QuizResult.__table__
-    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["quiz_id", "member_id"])
-            .returning(table.c.id))
-
-
-def _give_points(member_id, quiz, rule, score, occurred_at):
-    points.award(member_id, rule, points_event_key(quiz.id, member_id, rule), occurred_at=occurred_at,
-                 meta={"quiz_id": quiz.id, "title": quiz.title, "score": score})
-
-
-def _award_points(result, quiz, occurred_at):
-    """Points once per member per quiz, by the best score's tier; a better later attempt swaps the tier up."""
-    rule = grading.tier(result.score, quiz.total_score, quiz.pass_score)
-    if result.points_rule and grading.TIER_RANK[rule] <= grading.TIER_RANK[result.points_rule]:
-        return
-    if result.points_rule:
-        points.revoke(points_event_key(quiz.id, result.member_id, result.points_rule), meta={"upgraded_to": rule})
-    _give_points(result.member_id, quiz, rule, result.score, occurred_at)
-    result.points_rule = rule
-
-
-def points_event_key(quiz_id, member_id, rule):
-    return f"quiz:{quiz_id}:member:{member_id}:{rule}"
-
-
-def grade_left_open(quiz, now, *where):
-    """Grade, under their row locks, the quiz's attempts still in progress that match `where`, with what they saved.
-
-    The one way an attempt nobody submitted gets graded: a member's whose time ran out (`where` holds `expired(now)`),
-    or all of them when the quiz closes. `quiz` is a Quiz or its cached definition. A row submitted meanwhile no
-    longer matches once its lock is granted, so it is left alone.
-    """
-    left_open = locked(select(Attempt).where(Attempt.quiz_id == quiz.id, Attempt.status == "in_progress", *where)
-                       .order_by(Attempt.id))
-    for attempt in db.session.scalars(left_open).all():
-        grade_attempt(attempt, quiz, now)
-
-
-def expired(now):
-    """A clause: attempts past their deadline and its grace."""
-    return Attempt.deadline_at < now - grace()
 
 
 def reveals_answers(quiz, now=None):

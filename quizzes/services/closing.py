@@ -6,7 +6,7 @@ from core.extensions import db
 from quizzes import audience, definitions
 from quizzes.audience import grace
 from quizzes.models import Quiz
-from quizzes.services.attempts import grade_left_open
+from quizzes.services.scoring import grade_left_open
 
 
 def open_quizzes(now):
