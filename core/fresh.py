@@ -16,7 +16,7 @@ import logging
 from flask import has_request_context, request
 from redis.exceptions import NoScriptError, RedisError
 
-from core.cache import best_effort, get_redis, key, run_scripts, script
+from core.cache import best_effort, get_redis, key, pipelined, run_scripts, script
 from core.db import after_commit
 
 log = logging.getLogger(__name__)
@@ -128,15 +128,11 @@ def _store(fills, bumps=(), calls=()):
     answered = []
     with best_effort("hot-read cache unavailable; not filling, the bumps are retried before the next read") as cache:
         client = get_redis()
-        pipe = client.pipeline(transaction=False)
-        for entry_key, value, ttl_ms in fills:
-            pipe.set(entry_key, value, px=ttl_ms)
-        for gen in bumps:
-            pipe.incr(gen)
         runners = [script(source) for source, _, _, _ in calls]
-        for runner, (_, keys, args, _) in zip(runners, calls):
-            pipe.evalsha(runner.sha, len(keys), *keys, *args)
-        replies = pipe.execute(raise_on_error=False)
+        replies = pipelined([*(("SET", entry_key, value, "PX", ttl_ms) for entry_key, value, ttl_ms in fills),
+                             *(("INCR", gen) for gen in bumps),
+                             *(("EVALSHA", runner.sha, len(keys), *keys, *args)
+                               for runner, (_, keys, args, _) in zip(runners, calls))], client)
         stored, answered = replies[:len(replies) - len(calls)], replies[len(replies) - len(calls):]
         failed = next((reply for reply in stored if isinstance(reply, Exception)), None)
         if failed is not None:

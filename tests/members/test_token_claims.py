@@ -8,7 +8,7 @@ import redis
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import event
 
-from core import clock
+from core import cache, clock, fresh
 from core.cache import get_redis
 from core.extensions import db
 from members import auth, authlog
@@ -64,9 +64,10 @@ def test_a_trusted_token_asks_nothing_of_the_database(client, login, org, quiz, 
 
 @pytest.fixture
 def round_trips(ctx, monkeypatch):
-    """What is sent to Redis, one entry per round trip: a command alone, or a pipeline's commands."""
+    """What is sent to Redis, one entry per round trip: a command alone, or a batch's commands (core.cache.pipelined,
+    or a redis-py pipeline)."""
     sent, client = [], get_redis()
-    alone, together = client.execute_command, redis.client.Pipeline.execute
+    alone, together, batched = client.execute_command, redis.client.Pipeline.execute, cache.pipelined
 
     def command(*args, **options):
         sent.append(args[0])
@@ -76,8 +77,14 @@ def round_trips(ctx, monkeypatch):
         sent.append([c[0][0] for c in self.command_stack])
         return together(self, *args, **options)
 
+    def batch(commands, *args):
+        sent.append([c[0] for c in commands])
+        return batched(commands, *args)
+
     monkeypatch.setattr(client, "execute_command", command)
     monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+    monkeypatch.setattr(cache, "pipelined", batch)
+    monkeypatch.setattr(fresh, "pipelined", batch)
     return sent
 
 
