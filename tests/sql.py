@@ -7,15 +7,18 @@ from core.extensions import db
 
 
 @contextlib.contextmanager
-def statements(autocommitted=None):
+def statements(autocommitted=None, rows=None):
     """The statements the block sends; `autocommitted`, a list, gets each one's driver connection's autocommit flag
-    (psycopg's: True when it ran alone, outside a transaction; SQLite's connections have none: None)."""
+    (psycopg's: True when it ran alone, outside a transaction; SQLite's connections have none: None); `rows`, a list,
+    gets how many parameter sets each was sent with (an executemany's: all of them, in one round trip on psycopg)."""
     seen = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
         if autocommitted is not None:
             autocommitted.append(getattr(conn.connection.dbapi_connection, "autocommit", None))
+        if rows is not None:
+            rows.append(len(parameters) if executemany else 1)
 
     event.listen(db.engine, "before_cursor_execute", capture)
     try:

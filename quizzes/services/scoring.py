@@ -40,8 +40,10 @@ def grade(quiz, answers, attempt_id):
     return score, correct_count, rows
 
 
-# With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (insertmanyvalues), not one execution a row.
-_ANSWERS_INSERT = AttemptAnswer.__table__.insert().returning(AttemptAnswer.__table__.c.id)
+# Without RETURNING: psycopg's executemany sends one prepared INSERT for every row in one round trip (pipeline mode).
+# With it, SQLAlchemy wrote one multi-row INSERT of 60 parameters, more than psycopg caches: the query was parsed
+# again on each submit, by psycopg and by PostgreSQL, a sixth of a submit's CPU (docs/bench.md, ninth round).
+_ANSWERS_INSERT = AttemptAnswer.__table__.insert()
 
 
 def record_grade(attempt, quiz, rows):
