@@ -112,8 +112,8 @@ def pipelined(commands, client=None):
     as its exception (NoScriptError for a script Redis does not hold), so one bad command never costs the others.
 
     What a redis-py pipeline without MULTI does on its pooled connection, without its per-call bookkeeping (retry
-    accounting, timing, response callbacks, fieldset preparation): on the hot requests' two round trips that was a
-    tenth of a request's CPU (docs/bench.md, ninth round). Replies come as Redis sends them (SET: "OK"). A dropped
+    accounting, timing, response callbacks, fieldset preparation), which cost the hot requests' two round trips a few
+    per cent of a request's CPU (docs/bench.md, ninth round). Replies come as Redis sends them (SET: "OK"). A dropped
     connection is retried once on a new one, as the pool's Retry says; the connection itself drops a socket that
     failed mid-reply, so the pool never hands out one out of step."""
     if not commands:

@@ -42,7 +42,7 @@ def grade(quiz, answers, attempt_id):
 
 # Without RETURNING: psycopg's executemany sends one prepared INSERT for every row in one round trip (pipeline mode).
 # With it, SQLAlchemy wrote one multi-row INSERT of 60 parameters, more than psycopg caches: the query was parsed
-# again on each submit, by psycopg and by PostgreSQL, a sixth of a submit's CPU (docs/bench.md, ninth round).
+# again on each submit, by psycopg (a tenth of recording a grade) and by PostgreSQL (docs/bench.md, ninth round).
 _ANSWERS_INSERT = AttemptAnswer.__table__.insert()
 
 
