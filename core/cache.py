@@ -103,8 +103,12 @@ def run_scripts(calls, client=None):
 
 
 def _evalsha_all(client, registered, calls):
-    return pipelined([("EVALSHA", runner.sha, len(keys), *keys, *args)
-                      for runner, (_, keys, args) in zip(registered, calls)], client)
+    return pipelined([evalsha(runner, keys, args) for runner, (_, keys, args) in zip(registered, calls)], client)
+
+
+def evalsha(runner, keys, args):
+    """The `pipelined` command that runs a registered script (`script(source)`) by its digest."""
+    return ("EVALSHA", runner.sha, len(keys), *keys, *args)
 
 
 def pipelined(commands, client=None):

@@ -16,7 +16,7 @@ import logging
 from flask import has_request_context, request
 from redis.exceptions import NoScriptError, RedisError
 
-from core.cache import best_effort, get_redis, key, pipelined, run_scripts, script
+from core.cache import best_effort, evalsha, get_redis, key, pipelined, run_scripts, script
 from core.db import after_commit
 
 log = logging.getLogger(__name__)
@@ -128,11 +128,9 @@ def _store(fills, bumps=(), calls=()):
     answered = []
     with best_effort("hot-read cache unavailable; not filling, the bumps are retried before the next read") as cache:
         client = get_redis()
-        runners = [script(source) for source, _, _, _ in calls]
         replies = pipelined([*(("SET", entry_key, value, "PX", ttl_ms) for entry_key, value, ttl_ms in fills),
                              *(("INCR", gen) for gen in bumps),
-                             *(("EVALSHA", runner.sha, len(keys), *keys, *args)
-                               for runner, (_, keys, args, _) in zip(runners, calls))], client)
+                             *(evalsha(script(source), keys, args) for source, keys, args, _ in calls)], client)
         stored, answered = replies[:len(replies) - len(calls)], replies[len(replies) - len(calls):]
         failed = next((reply for reply in stored if isinstance(reply, Exception)), None)
         if failed is not None:

@@ -15,8 +15,8 @@ from quizzes.audience import grace
 from quizzes.bank import answer_text
 from quizzes.definitions import branch_map_key
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
-from quizzes.services import scoring, takers
-from quizzes.services.scoring import expired, grade_attempt, grade_left_open
+from quizzes.services import takers
+from quizzes.services.scoring import expired, grade, grade_attempt, grade_left_open, record_grade
 from quizzes.services.takers import UNKNOWN
 from quizzes.services.visibility import quiz_for_taker
 
@@ -363,7 +363,7 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
             or _problems(answers, functools.partial(_in_quiz, quiz))):
         return None
     final = {k: v for k, v in answers.items() if v is not None}
-    score, correct_count, rows = scoring.grade(quiz, final, attempt_id)
+    score, correct_count, rows = grade(quiz, final, attempt_id)
     row = db.session.execute(_SUBMIT, {"attempt_id": attempt_id, "member": member.id, "quiz": quiz.id,
                                        "in_time_since": now - grace(), "final": final, "now": now, "score": score,
                                        "correct": correct_count}).first()
@@ -374,7 +374,7 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
                       number=row.number, order=row.order, answers=final, started_at=row.started_at,
                       deadline_at=row.deadline_at, saved_at=now, status="submitted", score=score,
                       correct_count=correct_count, late=False, submitted_at=now)  # not added: all is written
-    scoring.record_grade(attempt, quiz, rows)
+    record_grade(attempt, quiz, rows)
     db.session.commit()
     return attempt
 
