@@ -36,7 +36,7 @@ from learning.schemas import (
     TodaySchema,
     WithdrawSchema,
 )
-from learning.services import branch_today, today
+from learning.services import branch_today, opened, today
 from members import scope
 from members.auth import current_member, login_required
 
@@ -125,8 +125,14 @@ def open_material(material_id):
     return services.open_material(current_member(), _to_study(material_id))
 
 
+def _finish_prefetch(member_id, branch_id):
+    """What a finish reads with the session: the branch's items today and the reading kept since its open."""
+    entries, calls = branch_today.prefetch_items(member_id, branch_id)
+    return entries, [*calls, opened.prefetch_call(member_id)]
+
+
 @bp.post("/materials/<int:material_id>/reads/finish")
-@login_required(prefetch=branch_today.prefetch_items)
+@login_required(prefetch=_finish_prefetch)
 @bp.arguments(FinishSchema)
 @bp.response(200, FinishResultSchema)
 def finish_material(body, material_id):

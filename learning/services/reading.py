@@ -1,5 +1,7 @@
 """What a member studies: the archive, today's material, opening and finishing it (dwell time, points), and a
 branch's reading export."""
+from typing import NamedTuple
+
 from flask import current_app
 from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import defer
@@ -11,6 +13,7 @@ from core.extensions import db
 from core.tables import download, to_csv, to_xlsx
 from learning import points, rollups, rules
 from learning.models import Material, Reading
+from learning.services import opened
 from learning.services.streaks import forget_streak, reading_streak
 from learning.services.visibility import audience_branch_ids, visible_clause
 from learning.stats import branch_reading_detail
@@ -109,13 +112,20 @@ def open_material(member, material):
     if material.status != "published" or material.day > clock.today():
         raise Conflict("该学习内容尚未发布或已撤回", code="material_not_open")
     now = clock.now()
-    fresh.bump_after_commit(readings_gen(member.id))
-    inserted = alone(_open_statement(), {"member_id": member.id, "material_id": material.id, "day": material.day,
-                                         "opened_at": now, "seconds": 0})
+    # Read before the statement commits: a commit expires the member (and an item the tables gave), and reading
+    # them again would cost a query each.
+    row = {"member_id": member.id, "material_id": material.id, "day": material.day, "opened_at": now, "seconds": 0}
+    required = required_for(material)
+    fresh.bump_after_commit(readings_gen(row["member_id"]))
+    inserted = alone(_open_statement(), row)
     if inserted:  # the first open: its state is known without reading it back
-        return {"opened_at": now, "finished_at": None, "seconds": 0, "required_seconds": required_for(material),
+        opened.remember(row["member_id"], row["material_id"], opened.Opened(inserted[0].id, row["day"], now))
+        return {"opened_at": now, "finished_at": None, "seconds": 0, "required_seconds": required,
                 "completed": False, "completed_at": None}
-    return _state(material, _reading(member, material))
+    reading = _reading(row["member_id"], row["material_id"])
+    if reading.completed_at is None:
+        opened.remember(row["member_id"], row["material_id"], reading)
+    return _state(material, reading)
 
 
 @built_once
@@ -132,17 +142,32 @@ def finish_material(member, material, client_seconds=None):
     each write says in its WHERE when it applies. The read and a finish that does not complete are each one
     statement alone (core.db.begin_alone: a round trip each on PostgreSQL); the finish that completes flips
     completed_at from NULL in a transaction with its points, so a twin finishing at the same moment neither
-    completes it again nor awards twice."""
+    completes it again nor awards twice.
+
+    A finish of a reading kept since its open (learning.services.opened, read with the session) is not read first:
+    it is the finish's one statement alone, or the completion's transaction; when that write finds the reading
+    completed or gone, the finish goes the way above."""
+    # The member's columns, read before any commit expires them (reading them again would cost a query).
+    member = Finisher(member.id, member.branch_id)
+    known = opened.recall(member.id, material.id)
+    if known is not None:
+        result = _finish_known(member, material, known, client_seconds)
+        if result is not None:
+            return result
     begin_alone()
-    reading = _reading(member, material)
+    reading = _reading(member.id, material.id)
     if reading is None:
         raise Conflict("请先打开学习内容", code="reading_not_started")
     now = clock.now()
     result = {"points_awarded": 0}
     state = _state(material, reading)
     if reading.completed_at is not None:  # nothing to record
+        if known is not None:
+            opened.forget(member.id, material.id)
         result.update(state)
         return result
+    if known is None:
+        opened.remember(member.id, material.id, reading)
     server_seconds = (now - reading.opened_at).total_seconds()
     credit = rules.credited_seconds(server_seconds, client_seconds, material.estimated_minutes)
     completing = credit >= required_for(material) and material.status == "published"
@@ -160,10 +185,56 @@ def finish_material(member, material, client_seconds=None):
                                                                           "now": now}).one()
         db.session.commit()
         if completed_at is not None:  # a twin completed it meanwhile: report the row as it now stands
-            state = _state(material, _reading(member, material))
+            state = _state(material, _reading(member.id, material.id))
         state.update(finished_at=now, seconds=seconds)
     result.update(state)
     return result
+
+
+class Finisher(NamedTuple):
+    """The finishing member's columns that a finish uses."""
+    id: int
+    branch_id: int
+
+
+def _finish_known(member, material, known, client_seconds):
+    """The finish of a reading known from its open (an opened.Opened), or None if its write found it completed or
+    gone (nothing written)."""
+    now = clock.now()
+    credit = rules.credited_seconds((now - known.opened_at).total_seconds(), client_seconds,
+                                    material.estimated_minutes)
+    state = {"points_awarded": 0, "opened_at": known.opened_at, "required_seconds": required_for(material),
+             "completed": False, "completed_at": None, "finished_at": now}
+    fresh.bump_after_commit(readings_gen(member.id))
+    if credit >= state["required_seconds"] and material.status == "published":
+        flipped = _complete(member, material, known, credit, now)
+        if flipped is None:
+            db.session.rollback()
+            return None
+        state["points_awarded"], state["seconds"] = flipped
+        state.update(completed=True, completed_at=now)
+        after_commit(forget_streak, member.id)  # this report completed it
+        db.session.commit()
+        return state
+    rows = alone(_finish_open_statement(), {"reading": known.id, "member": member.id, "material": material.id,
+                                            "credit": credit, "now": now})
+    if not rows:
+        return None
+    state["seconds"] = rows[0].seconds
+    return state
+
+
+@built_once
+def _finish_open_statement():
+    # The finish of a reading not yet completed, named by its member and item too: a kept id that is no longer
+    # theirs (the row gone) matches nothing.
+    return (update(_READINGS).where(_READINGS.c.id == bindparam("reading"),
+                                    _READINGS.c.member_id == bindparam("member"),
+                                    _READINGS.c.material_id == bindparam("material"),
+                                    _READINGS.c.completed_at.is_(None))
+            .values(finished_at=bindparam("now", type_=_READINGS.c.finished_at.type),
+                    seconds=_greatest(_READINGS.c.seconds, bindparam("credit", type_=Integer)))
+            .returning(_READINGS.c.seconds))
 
 
 @built_once
@@ -189,7 +260,8 @@ def _complete(member, material, reading, credit, now):
     """Finish and complete a reading in one UPDATE; return (points, seconds), or None if a twin completed it."""
     # Only the report that flips completed_at from NULL awards points; a concurrent twin finds it set.
     flipped = db.session.execute(
-        _reading_update(reading.id).where(Reading.completed_at.is_(None))
+        _reading_update(reading.id).where(Reading.member_id == member.id, Reading.material_id == material.id,
+                                          Reading.completed_at.is_(None))
         .values(finished_at=now, seconds=_greatest(Reading.seconds, credit), completed_at=now,
                 completed_day=clock.local_day_of(now)).returning(Reading.seconds)).first()
     if flipped is None:
@@ -214,9 +286,9 @@ _READINGS = Reading.__table__
 _READ = select(*(_READINGS.c[name] for name in ("id", "day", "opened_at", "finished_at", "seconds", "completed_at")))
 
 
-def _reading(member, material):
-    return db.session.execute(_READ.where(_READINGS.c.member_id == member.id,
-                                          _READINGS.c.material_id == material.id)).first()
+def _reading(member_id, material_id):
+    return db.session.execute(_READ.where(_READINGS.c.member_id == member_id,
+                                          _READINGS.c.material_id == material_id)).first()
 
 
 READING_EXPORT_HEADERS = ("姓名", "已学（篇次）", "应学（篇次）", "学习时长（分钟）", "完成率")
