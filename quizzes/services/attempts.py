@@ -15,7 +15,7 @@ from quizzes.audience import grace
 from quizzes.bank import answer_text
 from quizzes.definitions import branch_map_key
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
-from quizzes.services import takers
+from quizzes.services import first_submit, takers
 from quizzes.services.scoring import expired, grade, grade_attempt, grade_left_open, record_grade
 from quizzes.services.takers import UNKNOWN
 from quizzes.services.visibility import quiz_for_taker
@@ -363,20 +363,34 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
             or _problems(answers, functools.partial(_in_quiz, quiz))):
         return None
     final = {k: v for k, v in answers.items() if v is not None}
-    score, correct_count, rows = grade(quiz, final, attempt_id)
-    row = db.session.execute(_SUBMIT, {"attempt_id": attempt_id, "member": member.id, "quiz": quiz.id,
+    member_id = member.id
+    score, correct_count, rows = graded = grade(quiz, final, attempt_id)
+    row = None
+    if first_submit.applies(quiz, score):  # the member's first attempt, nearly always: one statement
+        row = first_submit.write(member_id, attempt_id, quiz, final, graded, now, now - grace())
+    if row is not None:
+        attempt = _submitted(attempt_id, quiz, member_id, row, final, score, correct_count, now)
+        attempt_written(member_id)
+        db.session.commit()  # nothing left to write: runs the after-commit work (the bump, the boards)
+        return attempt
+    row = db.session.execute(_SUBMIT, {"attempt_id": attempt_id, "member": member_id, "quiz": quiz.id,
                                        "in_time_since": now - grace(), "final": final, "now": now, "score": score,
                                        "correct": correct_count}).first()
     if row is None:
         return None
-    attempt_written(member.id)  # what the member's week shows changed: status, result
-    attempt = Attempt(id=attempt_id, quiz_id=quiz.id, member_id=member.id, branch_id=row.branch_id,
-                      number=row.number, order=row.order, answers=final, started_at=row.started_at,
-                      deadline_at=row.deadline_at, saved_at=now, status="submitted", score=score,
-                      correct_count=correct_count, late=False, submitted_at=now)  # not added: all is written
+    attempt_written(member_id)  # what the member's week shows changed: status, result
+    attempt = _submitted(attempt_id, quiz, member_id, row, final, score, correct_count, now)
     record_grade(attempt, quiz, rows)
     db.session.commit()
     return attempt
+
+
+def _submitted(attempt_id, quiz, member_id, row, final, score, correct_count, now):
+    """The attempt as a whole-sheet submit wrote it (`row`: what its UPDATE returned), not added to the session."""
+    return Attempt(id=attempt_id, quiz_id=quiz.id, member_id=member_id, branch_id=row.branch_id,
+                   number=row.number, order=row.order, answers=final, started_at=row.started_at,
+                   deadline_at=row.deadline_at, saved_at=now, status="submitted", score=score,
+                   correct_count=correct_count, late=False, submitted_at=now)
 
 
 def reveals_answers(quiz, now=None):
