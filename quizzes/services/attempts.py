@@ -13,7 +13,6 @@ from core.extensions import db
 from quizzes import audience, definitions, grading
 from quizzes.audience import grace
 from quizzes.bank import answer_text
-from quizzes.definitions import branch_map_key
 from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
 from quizzes.services import first_submit, takers
 from quizzes.services.scoring import expired, grade, grade_attempt, grade_left_open, record_grade
@@ -180,7 +179,7 @@ def _taken(member, quiz_id):
     """False when Redis says the member has no attempt at `quiz_id` (the week's quiz of their branch); else UNKNOWN."""
     if not member.branch_id:
         return UNKNOWN
-    found, taken = takers.lookup(branch_map_key(clock.week_key()), member.branch_id, member.id)
+    found, taken = takers.lookup(clock.week_key(), member.branch_id, member.id)
     return taken if found == quiz_id else UNKNOWN
 
 
@@ -190,7 +189,7 @@ def _note_week_quiz(member):
     quiz id of the member's branch as that lookup said, or None."""
     if not member.branch_id:
         return None
-    return takers.note_prefetched(branch_map_key(clock.week_key()), member.branch_id, member.id)
+    return takers.note_prefetched(clock.week_key(), member.branch_id, member.id)
 
 
 def _commit_keeping(attempt):

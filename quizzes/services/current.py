@@ -51,14 +51,14 @@ def current_json(member_id, role, branch_id, member, dump):
     body, seen = prefetched(entry, counters)
     cached = json.loads(body) if body is not None else None
     if cached is None or cached["until"] <= clock.now().timestamp():  # Redis's expiry is its own clock's
-        found = takers.lookup(branch_map_key(week), branch_id, member_id) if branch_id else None
+        found = takers.lookup(week, branch_id, member_id) if branch_id else None
         if role == "member" and found is not None and found[1] is False and seen is not None:
             return _not_started(found[0], week, seen[week_gen(week)], dump)
 
         def lookup(who):  # the answer above, for the branch it was asked for
             if who.branch_id == branch_id and found is not None:
                 return found
-            return takers.lookup(branch_map_key(week), who.branch_id, who.id)
+            return takers.lookup(week, who.branch_id, who.id)
 
         state = current_state(member(), lookup=lookup)
         until = _valid_until(state)

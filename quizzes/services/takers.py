@@ -78,41 +78,52 @@ def prefetch(member_id, branch_id):
     return [], ([lookup_call(definitions.branch_map_key(clock.week_key()), branch_id, member_id)] if branch_id else [])
 
 
-def note_prefetched(branch_map_key, branch_id, member_id):
+def note_prefetched(week, branch_id, member_id):
     """Learn the generation of the week's quiz definition from the lookup read with the session, if it was: no round
     trip, no rebuild (a write that needs only the definition). → that quiz's id, or None if it was not read or the
-    branch has none."""
-    reply = prefetched_call(*lookup_call(branch_map_key, branch_id, member_id))
-    if reply is NOT_PREFETCHED or isinstance(reply, Exception) or reply[0] in (None, "0"):
+    branch has none. A branch map that has expired (or never held the branch) is filled again here, so that the
+    writes after this one find it (the week's quiz then comes from it, its definition without the generation)."""
+    reply = prefetched_call(*lookup_call(definitions.branch_map_key(week), branch_id, member_id))
+    if reply is NOT_PREFETCHED or isinstance(reply, Exception) or reply[0] == "0":
         return None
+    if reply[0] is None:
+        return definitions.quiz_id_for_branch(branch_id, week)
     definitions.note_generation(int(reply[0]), reply[2])
     return int(reply[0])
 
 
-def lookup(branch_map_key, branch_id, member_id):
+def lookup(week, branch_id, member_id):
     """(quiz id or None, taken) for a member this week in one round trip (none if it was read with the session);
     either may be UNKNOWN. A quiz whose set is not complete is rebuilt here (once, under a lock), and its member then
-    answered from the table."""
-    call = lookup_call(branch_map_key, branch_id, member_id)
+    answered from the table. A branch map that has expired (or never held the branch) is filled again from the
+    tables (quizzes.definitions.quiz_id_for_branch) and asked once more."""
+    call = lookup_call(definitions.branch_map_key(week), branch_id, member_id)
     reply = prefetched_call(*call)
     if _unadded:  # an add this process lost may be missing from what was read: add it, then read again
         _retry_adds()
         reply = NOT_PREFETCHED
     with best_effort("quiz takers cache unavailable; reading the tables") as cache:
         if reply is NOT_PREFETCHED:
-            source, keys, args = call
-            reply = script(source)(keys=keys, args=args, client=get_redis())
-        quiz_id, taken, definition_generation = reply
-    if cache.failed or quiz_id is None:
+            reply = _ask(call)
+    if not cache.failed and reply[0] is None and definitions.quiz_id_for_branch(branch_id, week) is not None:
+        with best_effort("quiz takers cache unavailable; reading the tables") as cache:
+            reply = _ask(call)
+    if cache.failed or reply[0] is None:
         return UNKNOWN, UNKNOWN
+    quiz_id, taken, definition_generation = reply
     if quiz_id == "0":
         return None, UNKNOWN
     definitions.note_generation(int(quiz_id), definition_generation)
-    definitions.note_branch_quiz(branch_map_key, branch_id, int(quiz_id))
+    definitions.note_branch_quiz(definitions.branch_map_key(week), branch_id, int(quiz_id))
     if taken is None:
         _rebuild(int(quiz_id))
         return int(quiz_id), UNKNOWN
     return int(quiz_id), taken == "1"
+
+
+def _ask(call):
+    source, keys, args = call
+    return script(source)(keys=keys, args=args, client=get_redis())
 
 
 def add(quiz_id, member_id):

@@ -1,4 +1,6 @@
 """The member flow's statements: a GET never locks, each step asks a small fixed number of queries."""
+from core import clock
+from core.cache import get_redis
 from core.extensions import db
 from quizzes import definitions
 from tests.quizzes.helpers import answers_for
@@ -16,7 +18,9 @@ def test_the_current_quiz_never_locks_and_asks_one_query(client, login, org, qui
     with statements() as seen:
         client.get("/api/v1/quizzes/current", headers=headers)  # fills the caches: session, which quiz, the week
     assert not any("FOR UPDATE" in s.upper() for s in seen)
-    assert sum("FROM quiz_attempts" in s for s in seen) == 1, seen  # the member's attempts with their result
+    # The quiz's takers set, built from the table once (quizzes.services.takers); the member's attempts with their
+    # result.
+    assert sum("FROM quiz_attempts" in s for s in seen) == 2 and sum("DISTINCT" in s for s in seen) == 1, seen
     with statements() as seen:
         body = client.get("/api/v1/quizzes/current", headers=headers).get_json()
     assert body["state"] == "not_started"
@@ -99,3 +103,38 @@ def test_a_branch_quiz_created_later_replaces_the_cached_committee_quiz(client, 
     assert client.get("/api/v1/quizzes/current", headers=headers).get_json()["quiz"]["id"] == own.get_json()["id"]
     assert client.delete(f"/api/v1/quizzes/{own.get_json()['id']}", headers=login(org.secretary_a)).status_code == 204
     assert client.get("/api/v1/quizzes/current", headers=headers).get_json()["quiz"]["id"] == quiz["id"]
+
+
+def test_the_writes_keep_their_short_way_once_the_branch_map_has_expired(client, login, org, quiz):  # noqa: F811
+    """Which quiz each branch takes this week lives in Redis for a minute (quizzes.definitions); once it has
+    expired, the next write fills it again and still goes its short way — no read of the member's attempts before a
+    start, no locked read before an autosave or a submit — and the writes after it find it."""
+    headers = login(org.member_a)
+    some, every = answers_for(quiz["bank"], only={"single"}), answers_for(quiz["bank"])
+    other = login(org.member_a2)  # the takers set is built, the committee's path read (as above)
+    first = client.post(f"/api/v1/quizzes/{quiz['id']}/attempts", headers=other).get_json()
+    assert client.post(f"/api/v1/attempts/{first['id']}/submit", headers=other, json={}).status_code == 200
+    week_map = definitions.branch_map_key(clock.week_key())
+
+    def sent(method, url, **body):
+        get_redis().delete(week_map)  # its minute is over
+        as_a_request_starts()
+        with statements() as seen:
+            response = getattr(client, method)(url, headers=headers, **body)
+        assert response.status_code in (200, 201), response.get_json()
+        assert get_redis().exists(week_map), "the write filled the map again"
+        return response.get_json(), [s for s in _quiz_statements(seen) if not s.startswith(("BEGIN", "COMMIT"))]
+
+    attempt, work = sent("post", f"/api/v1/quizzes/{quiz['id']}/attempts")
+    assert not any("FROM quiz_attempts" in s for s in work), work
+    assert [s for s in work if "quiz_attempts" in s][0].startswith("INSERT INTO quiz_attempts"), work
+    saved, work = sent("put", f"/api/v1/attempts/{attempt['id']}/answers", json={"answers": some})
+    assert saved["answered"] == 1 and not any("FOR UPDATE" in s for s in work), work
+    assert [s for s in work if "quiz_attempts" in s][0].startswith("UPDATE quiz_attempts"), work
+    as_a_request_starts()
+    with statements() as seen:  # the map is there again: the autosave is its one UPDATE
+        assert client.put(f"/api/v1/attempts/{attempt['id']}/answers", headers=headers,
+                          json={"answers": some}).status_code == 200
+    assert [s.split()[0] for s in _quiz_statements(seen) if not s.startswith("BEGIN")] == ["UPDATE"], seen
+    done, work = sent("post", f"/api/v1/attempts/{attempt['id']}/submit", json={"answers": every})
+    assert done["result"]["score"] == 40 and not any("FOR UPDATE" in s for s in work), work
