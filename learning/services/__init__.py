@@ -8,6 +8,8 @@
 - today: the member's list today as /materials/today shows it, cached whole per member (core.fresh).
 - branch_today: a branch's list today and its members' past streaks, cached per branch and day, which answer a member
   who has opened nothing today (and give an open or a finish today's item) with no SQL.
+- opened: a member's open reading (its id, day and opening time), kept in Redis from the open, so that the finish
+  writes without reading the row first.
 
 What the views and the other rooms call is re-exported here, so `from learning import services` and
 `from learning.services import x` keep working.

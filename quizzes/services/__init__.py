@@ -4,6 +4,9 @@
 - visibility: which quizzes a member, secretary or admin may see (by quizzes/audience.py's rule), and their loaders.
 - attempts: a member's week, start, autosave, submit, and the attempt as the phone shows it.
 - scoring: grading an attempt and folding it into the member's result and points.
+- first_submit: a first attempt submitted whole, written in one statement on PostgreSQL (the attempt, its graded
+  answers, the result and the points).
+- takers: who has started the week's quiz, kept in Redis, with the week's branch map read in the same round trip.
 - closing: the scheduler's side — open and due quizzes, closing a week.
 - current: the member's week as /quizzes/current shows it, cached whole per member (core.fresh).
 
