@@ -356,7 +356,7 @@ MyQuizPageSchema = page_schema(MyQuizSchema, "MyQuizPage")
 # --- the attempt, dumped without marshmallow's per-field machinery ------------------------------------
 
 class AttemptDump:
-    """`schema.dump(view)` for an attempt view (quizzes.services.attempts.attempt_view), a start's and a submit's
+    """`schema.dump(view)` for an attempt view (quizzes.services.review.attempt_view), a start's and a submit's
     response, at a fraction of the CPU (marshmallow's 50 nested dumps were a fifth of a start's). The same output:
     of each part, the keys its schema declares and the view has, datetimes in ISO 8601 as DateTime dumps them — so a
     field the schema leaves out (the answers, in AttemptSchema) never goes out. Tests hold it equal to the schema's

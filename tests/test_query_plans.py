@@ -69,7 +69,7 @@ def test_a_members_attempts_and_result_in_the_hot_quiz_are_found_by_their_key(pg
         "INSERT INTO {t} (id, quiz_id, member_id, branch_id, attempt_id, score, passed, attempts, submitted_at) "
         "SELECT {key} * 100000 + m, {key}, m, m % 50, {key} * 100000 + m, 90, true, 1, now() "
         "FROM generate_series(1, {members}) m"))
-    # quizzes.services.attempts._week_rows, as the ORM sends it
+    # quizzes.services.week._week_rows, as the ORM sends it
     plan = _plan(f"SELECT a.id, a.status, r.score FROM {attempts} a LEFT OUTER JOIN {results} r "
                  "ON r.quiz_id = a.quiz_id AND r.member_id = a.member_id "
                  "WHERE a.quiz_id = :k AND a.member_id = :m ORDER BY a.number", m=1500, k=HOT)

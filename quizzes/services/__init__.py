@@ -2,7 +2,9 @@
 
 - authoring: create, edit, delete and assemble quizzes.
 - visibility: which quizzes a member, secretary or admin may see (by quizzes/audience.py's rule), and their loaders.
-- attempts: a member's week, start, autosave, submit, and the attempt as the phone shows it.
+- week: where a member stands in a quiz (the state of their week).
+- attempts: start, autosave, submit.
+- review: what the phone is shown of an attempt, and the member's page of quizzes.
 - scoring: grading an attempt and folding it into the member's result and points.
 - first_submit: a first attempt submitted whole, written in one statement on PostgreSQL (the attempt, its graded
   answers, the result and the points).
@@ -13,18 +15,10 @@
 The question bank's verbs live in quizzes/bank.py. What the views and the other rooms call is re-exported here,
 so `from quizzes import services` and `from quizzes.services import x` keep working.
 """
-from quizzes.services.attempts import (
-    attempt_view,
-    current_state,
-    my_quizzes,
-    save_answers,
-    seconds_left,
-    show_attempt,
-    start_attempt,
-    submit_attempt,
-)
+from quizzes.services.attempts import save_answers, start_attempt, submit_attempt
 from quizzes.services.authoring import WEEK_RE, assemble, create_quiz, delete_quiz, update_quiz
 from quizzes.services.closing import close_due_quizzes, open_quiz_for_branch, open_quizzes, quizzes_due_between
+from quizzes.services.review import attempt_view, my_quizzes, seconds_left, show_attempt
 from quizzes.services.scoring import grade_attempt
 from quizzes.services.visibility import (
     can_edit_quiz,
@@ -33,6 +27,7 @@ from quizzes.services.visibility import (
     quiz_for_manager,
     scoped_branch_ids,
 )
+from quizzes.services.week import current_state
 
 __all__ = ["WEEK_RE", "assemble", "attempt_view", "can_edit_quiz", "close_due_quizzes", "create_quiz",
            "current_state", "delete_quiz", "grade_attempt", "list_quizzes", "my_quizzes", "open_quiz_for_branch",

@@ -1,99 +1,23 @@
-"""A member's attempts at the week's quiz: the state of their week, start, autosave, submit, the review (grading and
-the result it folds into: quizzes.services.scoring)."""
+"""A member's attempts at the week's quiz: start, autosave, submit (grading and the result it folds into:
+quizzes.services.scoring; where the member stands in their week: quizzes.services.week; what the phone is shown of
+an attempt: quizzes.services.review)."""
 import functools
 from collections import namedtuple
 from datetime import timedelta
 
-from sqlalchemy import JSON, Integer, and_, bindparam, func, select
+from sqlalchemy import JSON, Integer, bindparam, select
 
 from core import clock, fresh
 from core.db import after_commit, alone, built_once, dialect_insert, json_merged
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
-from quizzes import audience, definitions, grading
+from quizzes import definitions, grading
 from quizzes.audience import grace
-from quizzes.bank import answer_text
-from quizzes.models import TYPE_LABELS, Attempt, AttemptAnswer, Quiz, QuizResult
+from quizzes.models import Attempt
 from quizzes.services import first_submit, takers
 from quizzes.services.scoring import expired, grade, grade_attempt, grade_left_open, record_grade
 from quizzes.services.takers import UNKNOWN
 from quizzes.services.visibility import quiz_for_taker
-
-# --- the member's week -----------------------------------------------------------------------------
-
-def current_state(member, quiz_id=None, lookup=None):
-    """This member's quiz this week, or the quiz `quiz_id` (404/403 unless theirs to take), and where they are in it
-    (reads only; an expired attempt is graded first). `lookup(member)` → (the week's quiz id, whether the member has
-    started it), either maybe takers.UNKNOWN: what Redis knows, asked in one round trip (quizzes.services.takers)."""
-    now = clock.now()
-    week = clock.week_key()
-    state = _no_quiz(week)
-    taken = UNKNOWN
-    if quiz_id is not None:
-        quiz = quiz_for_taker(member, quiz_id)
-        state["week_key"] = quiz.week_key
-    else:
-        found = UNKNOWN
-        if member.branch_id and lookup is not None:
-            found, taken = lookup(member)
-        if found is UNKNOWN:
-            found = definitions.quiz_id_for_branch(member.branch_id, week) if member.branch_id else None
-        if found is None:
-            return state
-        quiz = definitions.get_definition(found)
-        if audience.is_quiz_manager(member, quiz):  # its managers read its answers, so they do not take it
-            return state
-    attempts, result = ([], None) if taken is False else _week_rows(quiz.id, member.id)
-    in_progress = next((a for a in attempts if a.status == "in_progress"), None)
-    if in_progress is not None and in_progress.deadline_at < now - grace():
-        # Time ran out while the phone was away: grade it now, so the state shown is the final one.
-        grade_left_open(quiz, now, Attempt.member_id == member.id, expired(now))
-        db.session.commit()
-        attempts, result = _week_rows(quiz.id, member.id)
-    return _shown(state, quiz, attempts, result, now)
-
-
-def not_started_state(quiz, week):
-    """The week as it shows to any member who takes `quiz` and has no attempt at it (the same for each of them)."""
-    return _shown(_no_quiz(week), quiz, [], None, clock.now())
-
-
-def _no_quiz(week):
-    return {"week_key": week, "quiz": None, "phase": None, "state": "none", "attempts_used": 0, "attempts_left": 0,
-            "attempt": None, "result": None}
-
-
-def _shown(state, quiz, attempts, result, now):
-    """Fill `state` with where a member stands in `quiz`, given their attempts and counted result."""
-    in_progress = next((a for a in attempts if a.status == "in_progress"), None)
-    used = len(attempts)
-    phase = quiz.phase(now)
-    if in_progress:
-        label = "in_progress"
-    elif phase == "upcoming":
-        label = "upcoming"
-    elif phase == "closed":
-        label = "closed" if result is None else "submitted"
-    else:
-        label = "submitted" if result is not None else "not_started"
-    state.update(quiz=quiz, phase=phase, state=label, attempts_used=used, attempt=in_progress, result=result,
-                 attempts_left=max(0, quiz.max_attempts - used) if phase == "open" else 0)
-    return state
-
-
-def _week_rows(quiz_id, member_id):
-    """One query: the member's attempts at a quiz and their counted result (or None)."""
-    rows = db.session.execute(
-        select(Attempt.id, Attempt.status, Attempt.deadline_at, QuizResult.score, QuizResult.passed,
-               QuizResult.attempts, QuizResult.submitted_at)
-        .outerjoin(QuizResult, and_(QuizResult.quiz_id == Attempt.quiz_id, QuizResult.member_id == Attempt.member_id))
-        .where(Attempt.quiz_id == quiz_id, Attempt.member_id == member_id).order_by(Attempt.number)).all()
-    result = None
-    if rows and rows[0].score is not None:
-        first = rows[0]
-        result = {"score": first.score, "passed": first.passed, "attempts": first.attempts,
-                  "submitted_at": first.submitted_at}
-    return rows, result
 
 
 def attempts_gen(member_id):
@@ -374,9 +298,7 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
     final = {k: v for k, v in answers.items() if v is not None}
     member_id = member.id
     score, correct_count, rows = graded = grade(quiz, final, attempt_id)
-    row = None
-    if first_submit.applies(quiz, score):  # the member's first attempt, nearly always: one statement
-        row = first_submit.write(member_id, attempt_id, quiz, final, graded, now, now - grace())
+    row = first_submit.write(member_id, attempt_id, quiz, final, graded, now, now - grace())  # nearly always
     if row is not None:
         attempt = _submitted(attempt_id, quiz, member_id, row, final, score, correct_count, now)
         attempt_written(member_id)
@@ -400,74 +322,3 @@ def _submitted(attempt_id, quiz, member_id, row, final, score, correct_count, no
                    number=row.number, order=row.order, answers=final, started_at=row.started_at,
                    deadline_at=row.deadline_at, saved_at=now, status="submitted", score=score,
                    correct_count=correct_count, late=False, submitted_at=now)
-
-
-def reveals_answers(quiz, now=None):
-    """Whether members may now see the correct answers and explanations: the quiz reveals them and its results are
-    final (no attempt can change any more)."""
-    return quiz.reveal_answers and audience.results_final(quiz, now)
-
-
-def my_quizzes(member, page, per_page):
-    """One page of the member's quizzes with their results, newest first."""
-    base = select(QuizResult, Quiz).join(Quiz, Quiz.id == QuizResult.quiz_id).where(QuizResult.member_id == member.id)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
-    rows = db.session.execute(base.order_by(Quiz.week_key.desc(), Quiz.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    items = [{"quiz": quiz, "result": result, "attempt_id": result.attempt_id,
-              "answers_revealed": reveals_answers(quiz)} for result, quiz in rows]
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
-
-
-# --- what the phone is shown ---------------------------------------------------------------------
-
-def seconds_left(attempt, now=None):
-    if attempt.status != "in_progress":
-        return 0
-    return max(0, int((attempt.deadline_at - (now or clock.now())).total_seconds()))
-
-
-def attempt_view(member, attempt):
-    """The attempt as its member sees it: their order, their saved answers; answers only once revealed."""
-    quiz = definitions.get_definition(attempt.quiz_id)
-    items = {item.question_id: item for item in quiz.items}
-    revealed = attempt.status == "submitted" and reveals_answers(quiz)
-    graded, withheld = {}, set()
-    if revealed:
-        graded = dict(db.session.execute(select(AttemptAnswer.question_id, AttemptAnswer.correct)
-                                         .where(AttemptAnswer.attempt_id == attempt.id)).all())
-        # A question asked again in a quiz the member may still take stays hidden in this review too.
-        withheld = audience.answers_withheld(member)
-    questions = []
-    for entry in attempt.order:
-        item = items[entry["q"]]
-        question = item.question
-        texts = {o["key"]: o["text"] for o in question.options}
-        shown = {"id": question.id, "kind": question.kind, "kind_label": TYPE_LABELS[question.kind],
-                 "stem": question.stem, "options": [{"key": k, "text": texts[k]} for k in entry["o"]],
-                 "blanks": len(question.answer) if question.kind == "blank" else None, "points": item.points}
-        if revealed and question.id in withheld:
-            shown.update(answer=None, answer_text=None, explanation=None, correct=None)
-        elif revealed:
-            shown.update(answer=question.answer, answer_text=answer_text(question),
-                         explanation=question.explanation, correct=graded.get(question.id))
-        questions.append(shown)
-    result = None
-    if attempt.status == "submitted":
-        result = {"score": attempt.score, "total_score": quiz.total_score, "passed": attempt.score >= quiz.pass_score,
-                  "correct_count": attempt.correct_count, "question_count": len(quiz.items), "late": attempt.late,
-                  "submitted_at": attempt.submitted_at}
-    return {"id": attempt.id, "quiz_id": quiz.id, "number": attempt.number, "status": attempt.status,
-            "started_at": attempt.started_at, "deadline_at": attempt.deadline_at,
-            "seconds_left": seconds_left(attempt), "saved_at": attempt.saved_at, "answers": attempt.answers or {},
-            "questions": questions, "result": result, "answers_revealed": revealed}
-
-
-def show_attempt(member, attempt_id):
-    """The member's own attempt (grading it first if its time ran out)."""
-    attempt = attempt_for(member, attempt_id)
-    now = clock.now()
-    if attempt.status == "in_progress" and now > attempt.deadline_at + grace():
-        grade_left_open(definitions.get_definition(attempt.quiz_id), now, Attempt.id == attempt.id)
-        db.session.commit()
-    return attempt_view(member, attempt)

@@ -23,7 +23,8 @@ from quizzes.audience import grace
 from quizzes.definitions import branch_map_key, week_gen
 from quizzes.models import Attempt
 from quizzes.services import takers
-from quizzes.services.attempts import attempt_written, attempts_gen, current_state, not_started_state
+from quizzes.services.attempts import attempt_written, attempts_gen
+from quizzes.services.week import current_state, not_started_state
 
 
 def entry_key(member_id, week=None):

@@ -51,20 +51,18 @@ SELECT branch_id, number, "order", started_at, deadline_at FROM submitted
 ).columns(branch_id=Integer, number=Integer, order=JSON, started_at=UTCDateTime, deadline_at=UTCDateTime)
 
 
-def applies(quiz, score):
-    """Whether a first submit scoring `score` on `quiz` can be written in one statement here."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return False
-    return points.rule_spec(grading.tier(score, quiz.total_score, quiz.pass_score)).get("daily_cap") is None
-
-
 def write(member_id, attempt_id, quiz, final, graded, now, in_time_since):
     """Write the submit of the member's first attempt in one statement: the row the UPDATE returned (branch_id,
-    number, order, started_at, deadline_at), or None with nothing written (not their first attempt in progress and in
-    time, or a result or points event already there)."""
+    number, order, started_at, deadline_at), or None with nothing written (not PostgreSQL, a tier with a daily cap,
+    not their first attempt in progress and in time, or a result or points event already there)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
     score, correct_count, rows = graded
     rule = grading.tier(score, quiz.total_score, quiz.pass_score)
-    rule_points = points.rule_spec(rule)["points"]
+    spec = points.rule_spec(rule)
+    if spec.get("daily_cap") is not None:  # points.award would read and lock first
+        return None
+    rule_points = spec["points"]
     day = clock.local_day_of(now)
     params = {"attempt_id": attempt_id, "member_id": member_id, "quiz_id": quiz.id, "in_time_since": in_time_since,
               "final": final, "now": now, "score": score, "correct": correct_count,
