@@ -12,6 +12,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
 
+from core import direct
 from core.extensions import db
 
 # BIGINT on PostgreSQL for high-volume tables; SQLite only autoincrements INTEGER PRIMARY KEY.
@@ -107,17 +108,16 @@ def alone(stmt, params=None):
     """Execute one statement alone (as `begin_alone` says), commit, and return its rows.
 
     On PostgreSQL, when the session holds no connection yet, the statement goes straight to a pooled connection in
-    autocommit, past the session's machinery (a quarter of such a statement's CPU); then the session's after-commit
-    work runs as on any commit. The session itself is left as it was when it has nothing to write (its commit would
-    only expire what it holds — the request's member, whose next touch would read the row again — at a quarter of
-    the statement's CPU); else it commits."""
+    autocommit, past the session's machinery (a quarter of such a statement's CPU) and SQLAlchemy's execution
+    (core.direct); then the session's after-commit work runs as on any commit. The session itself is left as it was
+    when it has nothing to write (its commit would only expire what it holds — the request's member, whose next
+    touch would read the row again — at a quarter of the statement's CPU); else it commits."""
     session = db.session()
     if _connected(session) or session.get_bind().dialect.name != "postgresql":
         rows = session.execute(stmt, params).all()
         session.commit()
         return rows
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        rows = connection.execute(stmt, params).all()
+    rows = direct.run(db.engine, stmt, params or {})
     if session.new or session.dirty or session.deleted:
         session.commit()
     else:
