@@ -38,7 +38,7 @@ from learning.schemas import (
 )
 from learning.services import branch_today, opened, today
 from members import scope
-from members.auth import current_member, login_required
+from members.auth import current_member, login_required, requester
 
 bp = Blueprint("learning", __name__, url_prefix="/api/v1", description="每日学习、学习积分与排行")
 
@@ -122,7 +122,7 @@ def withdraw_material(body, material_id):
 @bp.response(200, ReadingStateSchema)
 def open_material(material_id):
     """Report that the member opened an item; the server starts its clock on the first report."""
-    return services.open_material(current_member(), _to_study(material_id))
+    return services.open_material(requester(), _to_study(material_id))
 
 
 def _finish_prefetch(member_id, branch_id):
@@ -137,7 +137,7 @@ def _finish_prefetch(member_id, branch_id):
 @bp.response(200, FinishResultSchema)
 def finish_material(body, material_id):
     """Report that the member left an item; it counts as studied once the server measured enough time."""
-    return services.finish_material(current_member(), _to_study(material_id), body.get("client_seconds"))
+    return services.finish_material(requester(), _to_study(material_id), body.get("client_seconds"))
 
 
 def _to_study(material_id):

@@ -8,7 +8,7 @@ from core import tables
 from core.errors import Conflict
 from core.schemas import paginate
 from members import scope
-from members.auth import current_member, login_required
+from members.auth import current_member, login_required, requester
 from members.models import Branch, Member
 from quizzes import audience, bank, services, stats
 from quizzes.schemas import (
@@ -294,7 +294,7 @@ def _state_shown(state):
 @bp.alt_response(200, schema=RevealedAttemptSchema, description="继续进行中的作答（断线重连）")
 def start_attempt(quiz_id):
     """Start an attempt (201), or resume the one in progress (200): shuffled questions and options, no answers."""
-    member = current_member()
+    member = requester()
     attempt, started = services.start_attempt(member, quiz_id)
     return _attempt_response(services.attempt_view(member, attempt), 201 if started else 200)
 
@@ -313,7 +313,7 @@ def show_attempt(attempt_id):
 @bp.response(200, SavedSchema)
 def save_answers(body, attempt_id):
     """Autosave answers (merged into what was saved before)."""
-    attempt = services.save_answers(current_member(), attempt_id, body["answers"])
+    attempt = services.save_answers(requester(), attempt_id, body["answers"])
     return {"id": attempt.id, "saved_at": attempt.saved_at, "deadline_at": attempt.deadline_at,
             "seconds_left": services.seconds_left(attempt), "answered": len(attempt.answers)}
 
@@ -324,8 +324,9 @@ def save_answers(body, attempt_id):
 @bp.response(200, RevealedAttemptSchema)
 def submit_attempt(body, attempt_id):
     """Submit for grading; a repeated submit returns the same result."""
-    attempt = services.submit_attempt(current_member(), attempt_id, body.get("answers"))
-    return _attempt_response(services.attempt_view(current_member(), attempt))
+    member = requester()
+    attempt = services.submit_attempt(member, attempt_id, body.get("answers"))
+    return _attempt_response(services.attempt_view(member, attempt))
 
 
 @bp.get("/me/quizzes")
