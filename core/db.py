@@ -118,11 +118,19 @@ def alone(stmt, params=None):
         session.commit()
         return rows
     rows = direct.run(db.engine, stmt, params or {})
-    if session.new or session.dirty or session.deleted:
+    settle()
+    return rows
+
+
+def settle():
+    """Commit, as `alone` does after its statement: a session with nothing to write and no transaction holding a
+    connection only runs its after-commit work (a commit would only expire what it holds); else it commits. For
+    after-commit work said after an `alone` write (quizzes.services.attempts: the submit's bump and boards)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted or _connected(session):
         session.commit()
     else:
         _run_after_commit(session)
-    return rows
 
 
 def built_once(build):

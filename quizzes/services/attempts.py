@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import JSON, Integer, bindparam, select
 
 from core import clock, fresh
-from core.db import after_commit, alone, built_once, dialect_insert, json_merged
+from core.db import after_commit, alone, built_once, dialect_insert, json_merged, settle
 from core.errors import Conflict, Invalid, NotFound
 from core.extensions import db
 from quizzes import definitions, grading
@@ -302,7 +302,7 @@ def _submit_whole(member, attempt_id, quiz, answers, now):
     if row is not None:
         attempt = _submitted(attempt_id, quiz, member_id, row, final, score, correct_count, now)
         attempt_written(member_id)
-        db.session.commit()  # nothing left to write: runs the after-commit work (the bump, the boards)
+        settle()  # nothing left to write: runs the after-commit work (the bump, the boards)
         return attempt
     row = db.session.execute(_SUBMIT, {"attempt_id": attempt_id, "member": member_id, "quiz": quiz.id,
                                        "in_time_since": now - grace(), "final": final, "now": now, "score": score,
