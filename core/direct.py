@@ -32,7 +32,6 @@ class Direct:
 
     def __init__(self, compiled, dialect):
         self.sql = compiled.string
-        self.dialect = dialect
         self.construct = compiled.construct_params
         self.processors = compiled._bind_processors
         self.escaped = compiled.escaped_bind_names or {}
