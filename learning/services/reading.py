@@ -1,6 +1,5 @@
 """What a member studies: the archive, today's material, opening and finishing it (dwell time, points), and a
 branch's reading export."""
-from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
@@ -146,9 +145,8 @@ def finish_material(member, material, client_seconds=None):
 
     A finish of a reading kept since its open (learning.services.opened, read with the session) is not read first:
     it is the finish's one statement alone, or the completion's transaction; when that write finds the reading
-    completed or gone, the finish goes the way above."""
-    # The member's columns, read before any commit expires them (reading them again would cost a query).
-    member = Finisher(member.id, member.branch_id)
+    completed or gone, the finish goes the way above. `member`: the requester (members.auth.requester), whose id and
+    branch no commit expires."""
     known = opened.recall(member.id, material.id)
     if known is not None:
         result = _finish_known(member, material, known, client_seconds)
@@ -189,12 +187,6 @@ def finish_material(member, material, client_seconds=None):
         state.update(finished_at=now, seconds=seconds)
     result.update(state)
     return result
-
-
-class Finisher(NamedTuple):
-    """The finishing member's columns that a finish uses."""
-    id: int
-    branch_id: int
 
 
 def _finish_known(member, material, known, client_seconds):
