@@ -128,7 +128,11 @@ class Scheduler:
                 db.session.remove()
 
     def catch_up(self, stop=None):
-        """Run, once, each job whose last due time fell during downtime and still makes sense (until stopped)."""
+        """Run, once, each job whose last due time fell during downtime and still makes sense (until stopped);
+        nothing when SCHEDULER_CATCH_UP is off (a scheduler that stands for one that ran all along)."""
+        if not self.app.config["SCHEDULER_CATCH_UP"]:
+            log.info("catch-up off (SCHEDULER_CATCH_UP=0): missed runs are not made up")
+            return {}
         return {name: self.tick(name) for name in self.triggers if stop is None or not stop.is_set()}
 
     def build(self):

@@ -194,6 +194,22 @@ def test_after_downtime_a_missed_job_runs_once_if_it_still_makes_sense(app, clie
                              .where(Notification.kind == "study_material")) == 3
 
 
+def test_with_the_catch_up_off_a_started_scheduler_runs_nothing_missed(app, client, org, login, frozen, monkeypatch):
+    frozen("2026-11-23 07:00")
+    publish(client, login(org.secretary_a), day="2026-11-23")
+    db.session.commit()
+    frozen("2026-11-23 10:30")  # within the material push's window: caught up when the catch-up is on
+    monkeypatch.setitem(app.config, "SCHEDULER_CATCH_UP", False)
+    assert Scheduler(app).catch_up() == {}
+    assert rows(kind="study_material") == []
+    db.session.commit()
+    monkeypatch.setitem(app.config, "SCHEDULER_CATCH_UP", True)
+    runner = Scheduler(app)
+    assert runner.catch_up()["daily_material"] == 3
+    with app.app_context():
+        runner.lock.release()
+
+
 def test_a_run_that_died_half_way_is_resumed_after_it_goes_stale(app, org, frozen):
     frozen("2026-12-01 09:00")
     assert jobs.claim_run("quota_monthly", "2026-12") is True  # a scheduler took it, then died
