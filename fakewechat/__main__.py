@@ -8,9 +8,32 @@ user who has already allowed COUNT messages of a template (tapped 允许 in the 
 import argparse
 import logging
 
-from werkzeug.serving import run_simple
+from gunicorn.app.base import BaseApplication
 
-from fakewechat.app import RequestHandler, create_app
+from fakewechat.app import create_app
+
+# Like WeChat's own servers, the fake keeps a connection open for the next request (werkzeug's development server
+# closes every one after its answer, so each of a sender's calls paid a new connection on both sides). One worker
+# process, since the fake's state lives in its memory; threads answer the senders' concurrent calls. The access log
+# names method, path and status only: query strings carry secrets, access tokens and robot keys.
+SERVER_OPTIONS = {"workers": 1, "worker_class": "gthread", "threads": 16, "keepalive": 75, "graceful_timeout": 5,
+                  "accesslog": "-", "access_log_format": "%(m)s %(U)s %(s)s", "loglevel": "info",
+                  "control_socket_disable": True}
+
+
+class Server(BaseApplication):
+    """gunicorn serving the fake's app with SERVER_OPTIONS (and no command line of its own)."""
+
+    def __init__(self, app, options):
+        self.application, self.options = app, options
+        super().__init__()
+
+    def load_config(self):
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self):
+        return self.application
 
 
 def consent(text):
@@ -42,7 +65,7 @@ def build(argv=None):
 def main(argv=None):
     """Serve the fake until interrupted."""
     args, app = build(argv)
-    run_simple(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
+    Server(app, {**SERVER_OPTIONS, "bind": f"{args.host}:{args.port}"}).run()
 
 
 if __name__ == "__main__":

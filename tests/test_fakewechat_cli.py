@@ -1,7 +1,17 @@
 """`python -m fakewechat --consent`: `make run` starts the fake knowing the demo member, as the demo seed does."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
 import pytest
+import urllib3
 
 from fakewechat.__main__ import build
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DATA = {"thing1": {"value": "第48周学习测验"}, "time2": {"value": "2026年11月29日 20:00"},
         "thing3": {"value": "请在截止前完成"}}
@@ -26,3 +36,35 @@ def test_a_malformed_consent_is_refused_at_start(bad, capsys):
     with pytest.raises(SystemExit) as exit_:
         build(["--consent", bad])
     assert exit_.value.code == 2 and "OPENID:TEMPLATE_ID:COUNT" in capsys.readouterr().err
+
+
+def test_the_served_fake_keeps_a_connection_for_the_next_call_and_logs_no_secret(tmp_path):
+    """WeChat's servers keep a connection open between calls, and so must the fake a sender's pool talks to:
+    three calls on one pooled connection, and the log names the path, never the query string's secret."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = tmp_path / "fake.log"
+    process = subprocess.Popen([sys.executable, "-m", "fakewechat", "--port", str(port)], cwd=ROOT,
+                               stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    try:
+        pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, block=True)
+        token_url = "/cgi-bin/token?grant_type=client_credential&appid=wx-demo-appid&secret=demo-app-secret"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                first = pool.request("GET", token_url, retries=False)
+                break
+            except urllib3.exceptions.HTTPError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+        opened = pool.num_connections  # counting the refused tries while the fake started
+        answers = [first] + [pool.request("GET", token_url, retries=False) for _ in range(2)]
+        assert [json.loads(a.data)["expires_in"] for a in answers] == [7200] * 3
+        assert [a.headers.get("Connection") for a in answers] == ["keep-alive"] * 3
+        assert pool.num_connections == opened  # the connection that answered the first answered all three
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    log = log_path.read_text()
+    assert log.count("GET /cgi-bin/token 200") >= 3 and "demo-app-secret" not in log
