@@ -28,6 +28,7 @@ from bench.generate import generate, sign_for_epoch
 from bench.push import cut_reason, push_accounting, push_budget, stop_grace
 from bench.report import evaluate, save_results, summarize_profile, summary_markdown
 from bench.services import free_port, workers_rss
+from config import DEFAULT_OUTBOX_BATCH
 from members import authlog
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -630,7 +631,7 @@ def run_push(args, stack, flask, env, fake, facts, db_url, checks, baseline_rps)
     rate = delivered / elapsed if elapsed > 0 and delivered else None
     # Stop the senders together and let each finish the batch in hand; one killed after the grace leaves rows
     # `calling`, which the accounting counts as in flight.
-    grace = stop_grace(rate, args.senders, int(env.get("OUTBOX_BATCH") or 100))
+    grace = stop_grace(rate, args.senders, int(env.get("OUTBOX_BATCH") or DEFAULT_OUTBOX_BATCH))
     killed = stack.stop_many([n for n in stack.procs if n.startswith("sender")], grace)
     account = account_push(fake, template, db_url, expected)
     push = {"expected": expected, "delivered": account["received"], "distinct_recipients": account["distinct"],

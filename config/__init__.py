@@ -2,6 +2,9 @@
 import os
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me"
+# Rows a sender claims at a time: each claim and its writes cost the same for 100 rows as for 500, so a larger batch
+# spends less of a sender's CPU per message (#19: 1.18 -> 1.00 ms a message in the 100,000-member push).
+DEFAULT_OUTBOX_BATCH = 500
 
 # Business rules that are configuration, not code. Each domain reads its own block.
 POINT_RULES = {
@@ -105,7 +108,7 @@ def load(overrides=None):
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 6),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 30),
-        "OUTBOX_BATCH": _int("OUTBOX_BATCH", 100),
+        "OUTBOX_BATCH": _int("OUTBOX_BATCH", DEFAULT_OUTBOX_BATCH),
         "WECHAT_TEMPLATES": WECHAT_TEMPLATES,
         "WECOM_PER_MINUTE": _int("WECOM_PER_MINUTE", 20),
         "SCHEDULER_LEADER_TTL": _int("SCHEDULER_LEADER_TTL", 30),
