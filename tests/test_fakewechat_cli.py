@@ -1,4 +1,5 @@
-"""`python -m fakewechat --consent`: `make run` starts the fake knowing the demo member, as the demo seed does."""
+"""`python -m fakewechat`: `make run` starts the fake knowing the demo member (--consent), as the demo seed does, and
+the served fake keeps connections open between calls as WeChat's servers do."""
 import json
 import os
 import socket
@@ -45,8 +46,9 @@ def test_the_served_fake_keeps_a_connection_for_the_next_call_and_logs_no_secret
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log_path = tmp_path / "fake.log"
-    process = subprocess.Popen([sys.executable, "-m", "fakewechat", "--port", str(port)], cwd=ROOT,
-                               stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    with open(log_path, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "fakewechat", "--port", str(port)], cwd=ROOT,
+                                   stdout=out, stderr=subprocess.STDOUT)
     try:
         pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, block=True)
         token_url = "/cgi-bin/token?grant_type=client_credential&appid=wx-demo-appid&secret=demo-app-secret"
