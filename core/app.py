@@ -2,9 +2,10 @@
 import importlib
 import os
 
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
@@ -40,6 +41,7 @@ def create_app(overrides=None):
     api.init_app(app)
     errors.register(app)
     _serve_docs_assets(app)
+    _drain_unread_bodies(app)
     requestlog.init_app(app)
     metrics.init_app(app)
     health.init_app(app)
@@ -80,6 +82,21 @@ def _serve_docs_assets(app):
     @app.get("/api/v1/docs-assets/<path:filename>")
     def docs_assets(filename):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def _drain_unread_bodies(app):
+    """Read the rest of a body the app answered without reading (a 401 or 403 before an upload is parsed, say).
+
+    A sync gunicorn worker closes the connection after each response; closing it with body bytes still unread
+    resets it, and nginx, still passing the body on, answers 502 instead of the app's response."""
+
+    @app.teardown_request
+    def drain(_error):
+        if request.content_length or "chunked" in request.headers.get("Transfer-Encoding", ""):
+            try:
+                request.stream.exhaust()  # nothing left to read for a body the view read
+            except (HTTPException, OSError):  # over the size limit, or the client went away: nothing to save
+                pass
 
 
 def _init_limiter(app):
