@@ -379,8 +379,9 @@ def run_scenarios(args, base, work, facts, db_url, checks):
     return out
 
 
-def run_quiz(base, work, facts, db_url, checks, out, quiz_pool, token_of, run):
-    """Quiz peak: fetch, start, autosave, submit — each step by many distinct members."""
+def run_quiz(base, work, facts, db_url, checks, out, quiz_pool, token_of, run, submit_seconds=None):
+    """Quiz peak: fetch, start, autosave, submit — each step by many distinct members (submit for submit_seconds, if
+    given, not run's)."""
     all_members = os.path.join(work, "members.tsv")
     quiz_id = facts["current_quiz"]
     answers = json.dumps({"answers": facts["answers"]})
@@ -404,7 +405,7 @@ def run_quiz(base, work, facts, db_url, checks, out, quiz_pool, token_of, run):
     out["quiz_autosave"] = wrk(base, "quiz_autosave", attempts, "/api/v1/attempts/{1}/answers", "PUT",
                                body=partial, **run)
     out["quiz_submit"] = wrk(base, "quiz_submit", attempts, "/api/v1/attempts/{1}/submit", "POST", body=answers,
-                             once=True, **run)
+                             once=True, **dict(run, duration=submit_seconds or run["duration"]))
     drain()
     with psycopg.connect(db_url) as conn:
         submitted, results, graded, full = conn.execute(
