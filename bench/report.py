@@ -5,6 +5,7 @@ import os
 import shutil
 from collections import Counter
 
+from bench import disk
 from bench.push import TARGET_RATIO
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -160,6 +161,16 @@ def summary_markdown(report):
                       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
             lines += [f"| {name} | {c.get('workers', 0)} | {c.get('postgresql', 0)} | {c.get('redis', 0)} | "
                       f"{c.get('wrk', 0)} | {c.get('other', 0)} | {c['total']} |" for name, c in cpu.items()]
+            lines.append("")
+        synced = {name: f["disk_syncs"] for name, f in scenarios.items() if f.get("disk_syncs", {}).get("syncs")}
+        if synced:
+            lines += [f"The disk under PostgreSQL's WAL during each scenario (bench/disk.py: an 8 kB block synced "
+                      f"every {disk.PERIOD} s on its filesystem, as each commit is; a stall is a sync over "
+                      f"{disk.STALL * 1000:.0f} ms, and it holds up every request committing then):", "",
+                      "| scenario | syncs | p50 ms | max ms | stalls | stalled ms |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: |"]
+            lines += [f"| {name} | {d['syncs']} | {d['p50_ms']} | {d['max_ms']} | {d['stalls']} | {d['stalled_ms']} |"
+                      for name, d in synced.items()]
             lines.append("")
     push = report.get("push")
     if push:

@@ -23,7 +23,7 @@ import psycopg
 import redis as redis_lib
 import requests
 
-from bench import cpu
+from bench import cpu, disk
 from bench.generate import generate, sign_for_epoch
 from bench.push import cut_reason, push_accounting, push_budget, stop_grace
 from bench.report import evaluate, save_results, summarize_profile, summary_markdown
@@ -40,6 +40,7 @@ SECRET = "bench-secret-" + "x" * 40
 APPID, APPSECRET = "wx-bench-appid", "bench-app-secret"
 
 GUNICORN = []  # gunicorn's pid once started: whose children are the workers, for each scenario's CPU (bench/cpu.py)
+SYNC_DIR = []  # a directory on the WAL's filesystem, for each scenario's disk syncs (bench/disk.py), if there is one
 GROUPS = ("quiz", "reading", "dash", "push")
 
 
@@ -120,9 +121,11 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
                BENCH_BODY=body or "", BENCH_ONCE="1" if once else "0")
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
             "-s", LUA, base]
+    probe = disk.SyncProbe(SYNC_DIR[0]).start() if SYNC_DIR else None
     before = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
     after = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
+    synced = probe.stop() if probe else None
     line = next(row for row in out.splitlines() if row.startswith("BENCHJSON "))
     data = json.loads(line[len("BENCHJSON "):])
     seconds = data["duration_us"] / 1e6
@@ -135,6 +138,8 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
                "max_ms": data["max_us"] / 1000, "exhausted_threads": data["exhausted_threads"]}
     if before is not None:
         figures["cpu_ms_per_request"] = cpu.spent(before, after, data["requests"])
+    if synced is not None:
+        figures["disk_syncs"] = synced
     log(f"{name}: {figures['rps']} ok/s p50={figures['p50_ms']}ms p95={figures['p95_ms']}ms "
         f"p99={figures['p99_ms']}ms statuses={figures['statuses']} cpu={figures.get('cpu_ms_per_request')}")
     return figures
@@ -157,6 +162,7 @@ def machine_info(db_url):
     cpu = re.search(r"model name\s*:\s*(.+)", open("/proc/cpuinfo").read())
     with psycopg.connect(db_url) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
+        data_directory = conn.execute("SHOW data_directory").fetchone()[0]  # the bench connects as a superuser
     redis_version = redis_lib.Redis.from_url(REDIS).info("server")["redis_version"]
     gunicorn = subprocess.run([sys.executable, "-m", "gunicorn", "--version"], capture_output=True,
                               text=True).stdout.strip()
@@ -164,7 +170,7 @@ def machine_info(db_url):
     return {"cores": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
             "cpu": cpu.group(1).strip() if cpu else platform.processor(), "python": platform.python_version(),
             "postgresql": pg, "redis": redis_version, "gunicorn": gunicorn, "wrk": wrk_version,
-            "kernel": platform.release()}
+            "kernel": platform.release(), "pg_data_directory": data_directory}
 
 
 class Checks:
@@ -261,6 +267,7 @@ def run_benchmark(args, report, checks):
         prepare_data(args, report, dbname, db_url, flask, env, redis_client)
         facts = json.load(open(os.path.join(work, "facts.json")))
         report["machine"] = machine_info(db_url)
+        SYNC_DIR[:] = [d for d in [disk.probe_dir(report["machine"]["pg_data_directory"], [work])] if d]
         stack.start("fakewechat", [sys.executable, "-m", "fakewechat", "--port", str(fake_port), "--appid", APPID,
                                    "--secret", APPSECRET])
         wait_http(f"{fake}/_fake/templates")
