@@ -12,6 +12,7 @@ import config
 from core import audit, cache, cli, errors, fresh, health, metrics, pool, requestlog, sqlite  # noqa: F401
 from core.db import IdConverter
 from core.extensions import db, limiter, migrate
+from core.jsonprovider import OrjsonProvider
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,10 +23,9 @@ DOMAINS = ["members", "learning", "quizzes", "quotas", "notifications", "console
 def create_app(overrides=None):
     """Create the Branch Study app from the environment (and explicit overrides, for tests)."""
     app = Flask(__name__, instance_path=os.path.join(ROOT, "instance"))
+    app.json = OrjsonProvider(app)
     app.config.update(config.load(overrides))
     app.config.update(_api_settings())
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
     app.url_map.converters["int"] = IdConverter  # an id past BIGINT is a 404, not a driver overflow
 
     db.init_app(app)
