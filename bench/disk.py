@@ -18,7 +18,9 @@ BLOCK = b"\0" * 8192
 
 def probe_dir(data_directory, candidates):
     """A directory on the same filesystem as `data_directory` that this process can write to (the first of
-    `candidates`, then data_directory's parent), or None."""
+    `candidates`, then data_directory's parent), or None (None too when data_directory is unknown)."""
+    if not data_directory:
+        return None
     try:
         device = os.stat(data_directory).st_dev
     except OSError:

@@ -122,10 +122,12 @@ def wrk(base, name, file, path, method="GET", body=None, once=False, threads=2, 
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
             "-s", LUA, base]
     probe = disk.SyncProbe(SYNC_DIR[0]).start() if SYNC_DIR else None
-    before = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
-    after = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
-    synced = probe.stop() if probe else None
+    try:
+        before = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
+        after = cpu.snapshot(GUNICORN[0]) if GUNICORN else None
+    finally:
+        synced = probe.stop() if probe else None
     line = next(row for row in out.splitlines() if row.startswith("BENCHJSON "))
     data = json.loads(line[len("BENCHJSON "):])
     seconds = data["duration_us"] / 1e6
@@ -162,7 +164,10 @@ def machine_info(db_url):
     cpu = re.search(r"model name\s*:\s*(.+)", open("/proc/cpuinfo").read())
     with psycopg.connect(db_url) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-        data_directory = conn.execute("SHOW data_directory").fetchone()[0]  # the bench connects as a superuser
+        try:  # a superuser's (or pg_read_all_settings') to read; the run goes on without it
+            data_directory = conn.execute("SHOW data_directory").fetchone()[0]
+        except psycopg.Error:
+            data_directory = None
     redis_version = redis_lib.Redis.from_url(REDIS).info("server")["redis_version"]
     gunicorn = subprocess.run([sys.executable, "-m", "gunicorn", "--version"], capture_output=True,
                               text=True).stdout.strip()

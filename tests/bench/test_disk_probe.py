@@ -34,6 +34,7 @@ def test_the_probe_writes_on_the_data_directorys_filesystem_only(tmp_path):
     assert disk.probe_dir(str(data), [str(tmp_path)]) == str(tmp_path)
     assert disk.probe_dir(str(data), ["/proc"]) == str(tmp_path / "pg")  # /proc is another filesystem
     assert disk.probe_dir(str(tmp_path / "missing"), [str(tmp_path)]) is None
+    assert disk.probe_dir(None, [str(tmp_path)]) is None  # the bench's role could not read it
 
 
 def test_the_summary_shows_each_scenarios_syncs():
