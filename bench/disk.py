@@ -7,6 +7,7 @@ The probe syncs one 8 kB block on the WAL's filesystem every PERIOD seconds and 
 than STALL: the stalls PostgreSQL's commits met, measured beside the scenario.
 """
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -69,8 +70,6 @@ def figures(times):
     """{syncs, p50_ms, max_ms, stalls (syncs over STALL), stalled_ms (their time)} of sync times in seconds."""
     if not times:
         return {"syncs": 0}
-    ordered = sorted(times)
     stalls = [t for t in times if t > STALL]
-    return {"syncs": len(times), "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 1), "stalls": len(stalls),
-            "stalled_ms": round(sum(stalls) * 1000)}
+    return {"syncs": len(times), "p50_ms": round(statistics.median(times) * 1000, 2),
+            "max_ms": round(max(times) * 1000, 1), "stalls": len(stalls), "stalled_ms": round(sum(stalls) * 1000)}

@@ -272,7 +272,8 @@ def run_benchmark(args, report, checks):
         prepare_data(args, report, dbname, db_url, flask, env, redis_client)
         facts = json.load(open(os.path.join(work, "facts.json")))
         report["machine"] = machine_info(db_url)
-        SYNC_DIR[:] = [d for d in [disk.probe_dir(report["machine"]["pg_data_directory"], [work])] if d]
+        sync_dir = disk.probe_dir(report["machine"]["pg_data_directory"], [work])
+        SYNC_DIR[:] = [sync_dir] if sync_dir else []
         stack.start("fakewechat", [sys.executable, "-m", "fakewechat", "--port", str(fake_port), "--appid", APPID,
                                    "--secret", APPSECRET])
         wait_http(f"{fake}/_fake/templates")
