@@ -128,24 +128,32 @@ class Attempt(db.Model):
 
 
 class AttemptAnswer(db.Model):
-    """A graded response to one question of a submitted attempt: what item analysis aggregates."""
+    """A graded response to one question of a submitted attempt: what item analysis aggregates.
+
+    Keyed by its attempt and question, and its one foreign key is its attempt's. Its quiz is the attempt's (copied
+    here for item analysis) and its question one of that quiz's items; a started quiz cannot be deleted, nor can any
+    question. Checking those two keys as well, and keeping a surrogate id, cost every submit twenty more lookups and
+    row locks and ten more index entries (docs/bench.md, the fourteenth round).
+    """
 
     __tablename__ = "quiz_attempt_answers"
     __table_args__ = (
-        UniqueConstraint("attempt_id", "question_id"),
         Index("ix_quiz_attempt_answers_quiz_question", "quiz_id", "question_id"),
     )
-    id = db.Column(BigId, primary_key=True)
-    attempt_id = db.Column(BigId, db.ForeignKey("quiz_attempts.id"), nullable=False)
-    quiz_id = db.Column(db.Integer, db.ForeignKey("quizzes.id"), nullable=False)
-    question_id = db.Column(db.Integer, db.ForeignKey("quiz_questions.id"), nullable=False)
+    attempt_id = db.Column(BigId, db.ForeignKey("quiz_attempts.id"), primary_key=True, autoincrement=False)
+    question_id = db.Column(db.Integer, primary_key=True, autoincrement=False)  # one of the quiz's items
+    quiz_id = db.Column(db.Integer, nullable=False)  # the attempt's
     choice = db.Column(db.String(32), nullable=True)  # chosen option keys, sorted ("AC"); None for blanks
     correct = db.Column(db.Boolean, nullable=False)
     points = db.Column(db.Integer, nullable=False)
 
 
 class QuizResult(db.Model):
-    """A member's counted result in a quiz: their best submitted attempt."""
+    """A member's counted result in a quiz: their best submitted attempt.
+
+    Its one foreign key is that attempt's: its quiz, member and branch are the attempt's, whose own keys check them
+    (as AttemptAnswer's, one key checked on the Monday peak's submit, not four).
+    """
 
     __tablename__ = "quiz_results"
     __table_args__ = (
@@ -154,9 +162,9 @@ class QuizResult(db.Model):
         Index("ix_quiz_results_member", "member_id"),
     )
     id = db.Column(BigId, primary_key=True)
-    quiz_id = db.Column(db.Integer, db.ForeignKey("quizzes.id"), nullable=False)
-    member_id = db.Column(db.Integer, db.ForeignKey("members.id"), nullable=False)
-    branch_id = db.Column(db.Integer, db.ForeignKey("branches.id"), nullable=True)
+    quiz_id = db.Column(db.Integer, nullable=False)  # the attempt's
+    member_id = db.Column(db.Integer, nullable=False)  # the attempt's
+    branch_id = db.Column(db.Integer, nullable=True)  # the attempt's
     attempt_id = db.Column(BigId, db.ForeignKey("quiz_attempts.id"), nullable=False)
     score = db.Column(db.Integer, nullable=False)
     passed = db.Column(db.Boolean, nullable=False)

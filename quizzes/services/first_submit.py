@@ -11,7 +11,7 @@ with its unique key, nothing written. Either way the caller writes the submit th
 Used only where points.award would itself be one INSERT: the tier's rule has no daily cap. SQLite, and a cap, take
 the usual way.
 """
-from sqlalchemy import ARRAY, JSON, Boolean, Integer, String, bindparam, text
+from sqlalchemy import JSON, Integer, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
@@ -32,7 +32,7 @@ WITH submitted AS (
 ), graded AS (
     INSERT INTO quiz_attempt_answers (attempt_id, quiz_id, question_id, choice, correct, points)
     SELECT submitted.id, :quiz_id, g.question_id, g.choice, g.correct, g.points
-    FROM submitted, unnest(:question_ids, :choices, :corrects, :earned) AS g(question_id, choice, correct, points)
+    FROM submitted, json_to_recordset(:graded) AS g(question_id integer, choice text, correct boolean, points integer)
 ), result AS (
     INSERT INTO quiz_results (quiz_id, member_id, branch_id, attempt_id, score, passed, attempts, points_rule,
                               submitted_at)
@@ -45,9 +45,7 @@ WITH submitted AS (
 SELECT branch_id, number, "order", started_at, deadline_at FROM submitted
 """).bindparams(
     bindparam("final", type_=JSON), bindparam("meta", type_=JSON), bindparam("now", type_=UTCDateTime),
-    bindparam("in_time_since", type_=UTCDateTime), bindparam("question_ids", type_=ARRAY(Integer)),
-    bindparam("choices", type_=ARRAY(String)), bindparam("corrects", type_=ARRAY(Boolean)),
-    bindparam("earned", type_=ARRAY(Integer)),
+    bindparam("in_time_since", type_=UTCDateTime), bindparam("graded", type_=JSON),
 ).columns(branch_id=Integer, number=Integer, order=JSON, started_at=UTCDateTime, deadline_at=UTCDateTime)
 
 
@@ -66,8 +64,7 @@ def write(member_id, attempt_id, quiz, final, graded, now, in_time_since):
     day = clock.local_day_of(now)
     params = {"attempt_id": attempt_id, "member_id": member_id, "quiz_id": quiz.id, "in_time_since": in_time_since,
               "final": final, "now": now, "score": score, "correct": correct_count,
-              "question_ids": [r["question_id"] for r in rows], "choices": [r["choice"] for r in rows],
-              "corrects": [r["correct"] for r in rows], "earned": [r["points"] for r in rows],
+              "graded": rows,  # one JSON text: psycopg dumped four arrays element by element in Python
               "passed": score >= quiz.pass_score, "rule": rule, "rule_points": rule_points,
               "event_key": points_event_key(quiz.id, member_id, rule), "day": day,
               "meta": {"quiz_id": quiz.id, "title": quiz.title, "score": score}}
