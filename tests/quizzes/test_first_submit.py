@@ -2,12 +2,13 @@
 the usual way, all or nothing, and the usual way whenever the statement does not apply or writes nothing."""
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.extensions import db
 from learning.models import PointEntry
 from learning.points import member_points
-from quizzes.models import Attempt, AttemptAnswer, QuizResult
+from quizzes.models import Attempt, AttemptAnswer, QuizItem, QuizResult
 from quizzes.services.scoring import points_event_key
 from tests.quizzes.helpers import answers_for, make_bank
 from tests.quizzes.test_attempts import quiz  # noqa: F401  (the fixture)
@@ -120,3 +121,31 @@ def test_a_second_attempt_goes_the_usual_way_and_swaps_the_tier_up(client, login
     result = db.session.scalar(select(QuizResult).where(QuizResult.member_id == member_id))
     assert (result.attempt_id, result.score, result.attempts, result.points_rule) == (second, 40, 2, "quiz_full_marks")
     assert member_points(member_id)["total"] == 8 and _count(AttemptAnswer) == 8
+
+
+def test_what_the_dropped_keys_checked_still_holds(client, login, org, two_tries):
+    """Migration quizzes_0003 left the graded answers and results one foreign key, their attempt's: every way of
+    writing them still copies the attempt's quiz, member and branch, and names only the quiz's questions; and an
+    answer or result naming no attempt is still refused."""
+    headers, other, member_id, branch_id = login(org.member_a), login(org.member_a2), org.member_a.id, org.branch_a.id
+    first = _started(client, headers, two_tries["id"])
+    _submit(client, headers, first, two_tries["wrong"])  # PostgreSQL: the one statement
+    second = _started(client, headers, two_tries["id"])
+    _submit(client, headers, second, two_tries["right"])  # the usual way, swapping the result to this attempt
+    partial = dict(list(two_tries["right"].items())[:2])
+    _submit(client, other, _started(client, other, two_tries["id"]), partial)  # not whole: the usual way
+    results = db.session.execute(select(QuizResult.quiz_id, QuizResult.member_id, QuizResult.branch_id,
+                                        Attempt.quiz_id, Attempt.member_id, Attempt.branch_id)
+                                 .join(Attempt, Attempt.id == QuizResult.attempt_id)).all()
+    assert len(results) == 2 and all(r[:3] == r[3:] for r in results), results
+    answers = db.session.execute(select(AttemptAnswer.quiz_id, Attempt.quiz_id, AttemptAnswer.question_id)
+                                 .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)).all()
+    items = set(db.session.scalars(select(QuizItem.question_id).where(QuizItem.quiz_id == two_tries["id"])))
+    assert len(answers) == 12 and all(a == b == two_tries["id"] and q in items for a, b, q in answers), answers
+    for orphan in (AttemptAnswer(attempt_id=999999, question_id=next(iter(items)), quiz_id=two_tries["id"],
+                                 correct=True, points=10),
+                   QuizResult(quiz_id=two_tries["id"], member_id=member_id, branch_id=branch_id,
+                              attempt_id=999999, score=0, passed=False, submitted_at=clock.now())):
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.add(orphan)
+            db.session.flush()
